@@ -1,0 +1,3 @@
+"""policy-clauses runtime: ingest → clean → segment → classify/tag → export."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,112 @@
+"""Character spans ↔ token IOB2 tags, through the tokenizer's offset mapping.
+
+Training turns gold character spans into one tag per token (``token_tags``); serving turns
+per-token probabilities from one or more overlapping windows back into character spans
+(``decode_windows``). Both live here so their round trip can be tested as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from inference.records import Entity
+
+IGNORE = -100  # the loss ignores special tokens and padding
+
+
+def token_tags(
+    offsets: Sequence[tuple[int, int]], entities: Sequence[Entity], tag2id: dict[str, int]
+) -> list[int]:
+    """One IOB2 tag id per token; special tokens (empty offsets) get ``IGNORE``.
+
+    A token overlapping an entity is ``B-`` if it holds the entity's first character, else
+    ``I-``. A token that straddles an entity boundary takes the entity's tag: the decoded span
+    is then the token's, which ``alignment_loss`` measures.
+    """
+    tags = []
+    for start, end in offsets:
+        if start == end:
+            tags.append(IGNORE)
+            continue
+        tag = "O"
+        for entity in entities:
+            if entity.start < end and entity.end > start:
+                tag = ("B-" if start <= entity.start else "I-") + entity.type
+                break
+        tags.append(tag2id[tag])
+    return tags
+
+
+def char_probabilities(
+    length: int, windows: Sequence[tuple[Sequence[tuple[int, int]], Any]], tags: Sequence[str]
+) -> np.ndarray:
+    """Per-character tag probabilities from per-token ones, merged over windows.
+
+    Each token's probabilities go to its characters; its later characters get the ``B-`` mass
+    moved to ``I-`` (they continue what the first one began). Where windows overlap, a token's
+    weight grows with its distance from its window's edge, so the window that sees the most
+    context decides.
+    """
+    n_tags = len(tags)
+    begin_to_inside = {i: tags.index("I-" + t[2:]) for i, t in enumerate(tags) if t.startswith("B-")}
+    totals = np.zeros((length, n_tags), dtype=np.float64)
+    weights = np.zeros(length, dtype=np.float64)
+    for offsets, probs in windows:
+        real = [i for i, (s, e) in enumerate(offsets) if s < e]
+        for rank, token in enumerate(real):
+            start, end = offsets[token]
+            weight = 1.0 + min(rank, len(real) - 1 - rank)
+            row = np.asarray(probs[token], dtype=np.float64)
+            inside = row.copy()
+            for b, i in begin_to_inside.items():
+                inside[i] += inside[b]
+                inside[b] = 0.0
+            for char in range(start, min(end, length)):
+                totals[char] += weight * (row if char == start else inside)
+                weights[char] += weight
+    covered = weights > 0
+    totals[covered] /= weights[covered, None]
+    totals[~covered, tags.index("O")] = 1.0
+    return totals
+
+
+def decode_char_tags(text: str, probs: np.ndarray, tags: Sequence[str]) -> list[Entity]:
+    """Character-level IOB2 decoding; an ``I-`` after ``O`` opens an entity (lenient repair)."""
+    best = probs.argmax(axis=1)
+    entities: list[Entity] = []
+    current: tuple[int, str] | None = None
+
+    def close(end: int) -> None:
+        nonlocal current
+        if current is not None:
+            start, etype = current
+            surface = text[start:end]
+            stripped = surface.strip()
+            if stripped:
+                lead = len(surface) - len(surface.lstrip())
+                span_probs = probs[start:end].max(axis=1)
+                entities.append(Entity(start + lead, start + lead + len(stripped), etype,
+                                       stripped, score=float(span_probs.mean())))
+        current = None
+
+    for char, tag_id in enumerate(best):
+        tag = tags[tag_id]
+        if tag == "O":
+            close(char)
+        elif tag.startswith("B-") or current is None or current[1] != tag[2:]:
+            close(char)
+            current = (char, tag[2:])
+    close(len(text))
+    return entities
+
+
+def decode_windows(
+    text: str, windows: Sequence[tuple[Sequence[tuple[int, int]], Any]], tags: Sequence[str]
+) -> list[Entity]:
+    """Entities of one text from the token probabilities of its windows."""
+    if not text:
+        return []
+    return decode_char_tags(text, char_probabilities(len(text), windows, tags), tags)

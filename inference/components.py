@@ -1,0 +1,57 @@
+"""The interface every clause scorer shares: rules, fine-tuned models, and anything later.
+
+As in spaCy's pipeline components, ``predict`` computes scores without touching its input and
+``set_annotations`` writes them onto the records. ``predict``, ``export``, ``render`` and
+``evaluate`` all go through ``annotate_clauses``, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from inference.records import Clause, Entity
+
+
+@dataclass
+class ClauseInput:
+    """What a scorer sees of a clause: its text and the context it stands in."""
+
+    text: str
+    section: str = ""
+    title: str = ""
+
+    @classmethod
+    def from_clause(cls, clause: Clause, title: str = "") -> ClauseInput:
+        return cls(text=clause.text, section=clause.section, title=title)
+
+
+@dataclass
+class ClauseScores:
+    """One clause's label probabilities, decided labels and entities."""
+
+    scores: dict[str, float]
+    labels: list[str]
+    entities: list[Entity]
+
+
+class ClauseScorer(Protocol):
+    """Scores clauses: label probabilities, labels (after thresholds) and entities."""
+
+    name: str
+
+    def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]: ...
+
+
+def set_annotations(clauses: Sequence[Clause], predictions: Sequence[ClauseScores]) -> None:
+    for clause, prediction in zip(clauses, predictions, strict=True):
+        clause.scores = dict(prediction.scores)
+        clause.labels = sorted(prediction.labels)
+        clause.entities = list(prediction.entities)
+
+
+def annotate_clauses(scorer: ClauseScorer, clauses: Sequence[Clause], title: str = "") -> None:
+    """Score clauses and write the result onto them."""
+    inputs = [ClauseInput.from_clause(clause, title) for clause in clauses]
+    set_annotations(clauses, scorer.predict(inputs))

@@ -1,0 +1,141 @@
+"""One record type end to end: Document → Clause → Entity, with character offsets.
+
+Gold data, weak data and predictions are the same types; ``to_dict``/``from_dict`` give the
+JSON shapes of the CLI contract (README, "Output records").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Entity:
+    """A span of a clause's text; ``start``/``end`` are end-exclusive offsets into it."""
+
+    start: int
+    end: int
+    type: str
+    text: str
+    score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "start": self.start,
+            "end": self.end,
+            "type": self.type,
+            "text": self.text,
+        }
+        if self.score is not None:
+            out["score"] = round(float(self.score), 4)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Entity:
+        return cls(
+            start=int(data["start"]),
+            end=int(data["end"]),
+            type=str(data["type"]),
+            text=str(data["text"]),
+            score=data.get("score"),
+        )
+
+
+@dataclass
+class Clause:
+    """A clause: ``start``/``end`` are offsets into its document's cleaned text."""
+
+    clause_id: int
+    text: str
+    start: int = 0
+    end: int = 0
+    kind: str = "body"
+    section: str = ""
+    labels: list[str] | None = None
+    scores: dict[str, float] | None = None
+    entities: list[Entity] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "clause_id": self.clause_id,
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+            "section": self.section,
+            "text": self.text,
+        }
+        if self.labels is not None:
+            out["labels"] = sorted(self.labels)
+        if self.scores is not None:
+            out["scores"] = {k: round(float(v), 4) for k, v in self.scores.items()}
+        if self.entities is not None:
+            out["entities"] = [e.to_dict() for e in self.entities]
+        out.update(self.extra)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Clause:
+        known = {"clause_id", "start", "end", "kind", "section", "text", "labels", "scores",
+                 "entities"}
+        entities = data.get("entities")
+        return cls(
+            clause_id=int(data.get("clause_id", 0)),
+            text=str(data["text"]),
+            start=int(data.get("start", 0)),
+            end=int(data.get("end", len(data["text"]))),
+            kind=str(data.get("kind", "body")),
+            section=str(data.get("section", "") or ""),
+            labels=list(data["labels"]) if data.get("labels") is not None else None,
+            scores=dict(data["scores"]) if data.get("scores") is not None else None,
+            entities=[Entity.from_dict(e) for e in entities] if entities is not None else None,
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+@dataclass
+class Document:
+    """A cleaned document and its clauses. ``text`` is the cleaned, simplified text."""
+
+    doc_id: str
+    source: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
+    clauses: list[Clause] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "meta": self.meta,
+            "quality": self.quality,
+            "text": self.text,
+            "clauses": [c.to_dict() for c in self.clauses],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        return cls(
+            doc_id=str(data["doc_id"]),
+            source=str(data.get("source", "")),
+            text=str(data.get("text", "")),
+            meta=dict(data.get("meta", {})),
+            quality=dict(data.get("quality", {})),
+            clauses=[Clause.from_dict(c) for c in data.get("clauses", [])],
+        )
+
+
+@dataclass
+class ErrorRecord:
+    """An input that could not be processed, and why. Written to the errors file."""
+
+    source: str
+    stage: str
+    reason: str
+    doc_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "doc_id": self.doc_id, "stage": self.stage,
+                "error": self.reason}

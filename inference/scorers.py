@@ -1,0 +1,205 @@
+"""Choosing and loading a clause scorer: a fine-tuned model folder, or the rule baseline.
+
+A model folder holds two standard Hugging Face folders, ``classifier/``
+(AutoModelForSequenceClassification, multi-label) and ``tagger/``
+(AutoModelForTokenClassification, IOB2 over AMOUNT/AGENCY); each opens with
+``transformers.pipeline`` and carries ``policy_clauses.json`` (label schema, thresholds, input
+format, training config, metrics). Loading checks the labels against labels/schema.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from inference.components import ClauseInput, ClauseScorer, ClauseScores
+from inference.encoding import encode_for_classifier, format_context
+from inference.records import Entity
+from inference.schema import LabelSchema, default_schema
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+META_FILE = "policy_clauses.json"
+
+
+class ModelMismatchError(ValueError):
+    """A model whose labels differ from labels/schema.yaml."""
+
+
+def read_model_meta(folder: Path) -> dict[str, Any]:
+    path = folder / META_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{folder} is not a policy-clauses model: {META_FILE} is missing (train one with "
+            "'policy-clauses train classifier|tagger')"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def check_labels(found: list[str], expected: list[str], folder: Path, what: str) -> None:
+    if list(found) != list(expected):
+        raise ModelMismatchError(
+            f"{folder}: the model's {what} {found} do not match labels/schema.yaml {expected}; "
+            "retrain the model or use the schema it was trained with"
+        )
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length: padding, not compute, is what batching
+    wastes on short Chinese clauses."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class ClassifierModel:
+    """Multi-label clause classifier over a standard HF sequence-classification folder."""
+
+    def __init__(self, folder: Path, schema: LabelSchema, device: str = "cpu",
+                 quantize: bool = False) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.folder = folder
+        self.meta = read_model_meta(folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModelForSequenceClassification.from_pretrained(folder).eval().to(device)
+        labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+        check_labels(labels, schema.label_names, folder, "labels")
+        self.labels = labels
+        self.thresholds = [float(self.meta.get("thresholds", {}).get(name, 0.5)) for name in labels]
+        self.context = self.meta.get("context", "section")
+        self.max_length = int(self.meta.get("max_length", 128))
+        self.device = device
+        if quantize:
+            self.model = torch.ao.quantization.quantize_dynamic(
+                self.model, {torch.nn.Linear}, dtype=torch.qint8)
+
+    def predict_proba(self, inputs: Sequence[ClauseInput], batch_size: int = 64) -> list[list[float]]:
+        import torch
+
+        texts = [item.text for item in inputs]
+        contexts = [format_context(item.section, item.title, self.context) for item in inputs]
+        probs: list[list[float]] = [[] for _ in inputs]
+        lengths = [len(t) + len(c) for t, c in zip(texts, contexts, strict=True)]
+        with torch.inference_mode():
+            for batch in length_sorted_batches(lengths, batch_size):
+                encoded = encode_for_classifier(
+                    self.tokenizer, [texts[i] for i in batch], [contexts[i] for i in batch],
+                    max_length=self.max_length, mode=self.context, padding=True,
+                    return_tensors="pt",
+                )
+                logits = self.model(**encoded.to(self.device)).logits
+                for row, index in zip(torch.sigmoid(logits).tolist(), batch, strict=True):
+                    probs[index] = row
+        return probs
+
+
+class TaggerModel:
+    """AMOUNT/AGENCY tagger over a standard HF token-classification folder; clauses longer
+    than the window are tagged in overlapping windows so no entity is lost at a cut."""
+
+    def __init__(self, folder: Path, schema: LabelSchema, device: str = "cpu",
+                 quantize: bool = False) -> None:
+        import torch
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        self.folder = folder
+        self.meta = read_model_meta(folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModelForTokenClassification.from_pretrained(folder).eval().to(device)
+        tags = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+        check_labels(tags, schema.bio_tags, folder, "tags")
+        self.tags = tags
+        self.max_length = int(self.meta.get("max_length", 128))
+        self.stride = int(self.meta.get("stride", 32))
+        self.device = device
+        if quantize:
+            self.model = torch.ao.quantization.quantize_dynamic(
+                self.model, {torch.nn.Linear}, dtype=torch.qint8)
+
+    def predict_entities(self, texts: Sequence[str], batch_size: int = 64) -> list[list[Entity]]:
+        import torch
+
+        from inference.align import decode_windows
+
+        encoded = self.tokenizer(
+            list(texts), truncation=True, max_length=self.max_length, stride=self.stride,
+            return_overflowing_tokens=True, return_offsets_mapping=True,
+        )
+        window_doc = encoded["overflow_to_sample_mapping"]
+        n_windows = len(encoded["input_ids"])
+        window_probs: list[Any] = [None] * n_windows
+        lengths = [len(ids) for ids in encoded["input_ids"]]
+        pad_id = self.tokenizer.pad_token_id or 0
+        with torch.inference_mode():
+            for batch in length_sorted_batches(lengths, batch_size):
+                width = max(lengths[i] for i in batch)
+                ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, index in enumerate(batch):
+                    seq = encoded["input_ids"][index]
+                    ids[row, :len(seq)] = torch.tensor(seq)
+                    mask[row, :len(seq)] = 1
+                logits = self.model(input_ids=ids.to(self.device),
+                                    attention_mask=mask.to(self.device)).logits
+                probs = torch.softmax(logits, dim=-1).cpu()
+                for row, index in enumerate(batch):
+                    window_probs[index] = probs[row, :lengths[index]].numpy()
+        per_text: list[list[tuple[list[tuple[int, int]], Any]]] = [[] for _ in texts]
+        for window in range(n_windows):
+            per_text[window_doc[window]].append(
+                (encoded["offset_mapping"][window], window_probs[window]))
+        return [decode_windows(text, windows, self.tags)
+                for text, windows in zip(texts, per_text, strict=True)]
+
+
+class ModelScorer:
+    """Fine-tuned classifier + tagger as a clause scorer."""
+
+    def __init__(self, folder: Path, schema: LabelSchema | None = None, device: str = "cpu",
+                 quantize: bool = False) -> None:
+        self.schema = schema or default_schema()
+        self.classifier = ClassifierModel(folder / "classifier", self.schema, device, quantize)
+        self.tagger = TaggerModel(folder / "tagger", self.schema, device, quantize)
+        self.name = f"model:{folder}" + (" (int8)" if quantize else "")
+
+    def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]:
+        probs = self.classifier.predict_proba(inputs)
+        entities = self.tagger.predict_entities([item.text for item in inputs])
+        out = []
+        for row, ents in zip(probs, entities, strict=True):
+            scores = dict(zip(self.classifier.labels, row, strict=True))
+            labels = [name for name, p, t in zip(self.classifier.labels, row,
+                                                  self.classifier.thresholds, strict=True) if p >= t]
+            out.append(ClauseScores(scores=scores, labels=labels, entities=ents))
+        return out
+
+
+def load_scorer(model: str | Path | None = None, *, rules: bool = False,
+                quantize: bool = False) -> ClauseScorer:
+    """``--rules`` → the rule baseline; ``--model DIR`` → that model; neither → models/default
+    when it holds a model, else the rule baseline (with a log line saying so)."""
+    from inference.rules import RuleScorer
+
+    if rules:
+        return RuleScorer()
+    folder = Path(model) if model else DEFAULT_MODEL_DIR
+    if model is None and not (folder / "classifier" / META_FILE).is_file():
+        log.info("no model in %s: using the rule baseline", folder)
+        return RuleScorer()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"model folder {folder} does not exist")
+    return ModelScorer(folder, quantize=quantize)
+
+
+__all__ = [
+    "ClauseScorer",
+    "ModelMismatchError",
+    "ModelScorer",
+    "length_sorted_batches",
+    "load_scorer",
+]

@@ -1,0 +1,1 @@
+"""Label data of policy-clauses: schema.yaml is read through ``inference.schema``."""

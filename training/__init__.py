@@ -1,0 +1,1 @@
+"""policy-clauses training side: gold and weak data, training, evaluation."""

@@ -1,0 +1,194 @@
+"""Gold and weak clause records: reading, validating, splitting, and building datasets.
+
+Records follow GUIDELINES §4 (one JSON object per line). Gold records are judged by a person;
+weak records carry ``"weak": true`` and the ``labeler`` that made them, and are only mixed into
+training where a config says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from inference.records import Entity
+from inference.schema import LabelSchema, default_schema
+
+LABELS_DIR = Path(__file__).resolve().parent.parent / "labels"
+GOLD_PATH = LABELS_DIR / "gold.jsonl"
+SPLITS_PATH = LABELS_DIR / "splits.json"
+DOCUMENTS_PATH = LABELS_DIR / "documents.jsonl"
+SPLIT_NAMES = ("train", "dev", "test")
+REQUIRED_FIELDS = {"doc_id": str, "clause_id": int, "kind": str, "section": str, "text": str,
+                   "labels": list, "entities": list}
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_splits(path: Path = SPLITS_PATH) -> dict[str, list[str]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: list(data["splits"][name]) for name in SPLIT_NAMES}
+
+
+def records_for_split(records: Sequence[dict[str, Any]], split: str,
+                      splits: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    splits = splits or load_splits()
+    if split not in splits:
+        raise ValueError(f"unknown split {split!r}; expected one of {list(splits)}")
+    wanted = set(splits[split])
+    return [r for r in records if r["doc_id"] in wanted]
+
+
+def entities_of(record: dict[str, Any]) -> list[Entity]:
+    return [Entity.from_dict(e) for e in record.get("entities", [])]
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def validate_records(
+    records: Sequence[dict[str, Any]], where: str, schema: LabelSchema | None = None
+) -> list[str]:
+    """Problems in clause records: schema, label and entity names, offsets, duplicates."""
+    schema = schema or default_schema()
+    problems: list[str] = []
+    seen: dict[tuple[str, int], int] = {}
+    for index, record in enumerate(records, start=1):
+        at = f"{where}:{index}"
+        missing = [k for k, t in REQUIRED_FIELDS.items() if not isinstance(record.get(k), t)]
+        if missing:
+            problems.append(f"{at}: missing or mistyped field(s) {missing}")
+            continue
+        key = (record["doc_id"], record["clause_id"])
+        if key in seen:
+            problems.append(f"{at}: duplicate clause {key} (first at line {seen[key]})")
+        seen[key] = index
+        if record["kind"] not in schema.clause_kinds:
+            problems.append(f"{at}: kind {record['kind']!r} not in {list(schema.clause_kinds)}")
+        unknown = set(record["labels"]) - set(schema.label_names)
+        if unknown:
+            problems.append(f"{at}: unknown label(s) {sorted(unknown)}")
+        if record["labels"] != sorted(set(record["labels"])):
+            problems.append(f"{at}: labels must be sorted and unique")
+        text = record["text"]
+        spans = []
+        for entity in record["entities"]:
+            try:
+                start, end = int(entity["start"]), int(entity["end"])
+                etype, surface = entity["type"], entity["text"]
+            except (KeyError, TypeError, ValueError):
+                problems.append(f"{at}: malformed entity {entity}")
+                continue
+            if etype not in schema.entity_names:
+                problems.append(f"{at}: unknown entity type {etype!r}")
+            if not 0 <= start < end <= len(text) or text[start:end] != surface:
+                problems.append(f"{at}: entity {surface!r} does not match text[{start}:{end}]")
+            elif surface != surface.strip() or surface[0] in "，。、；：（）《》“”" or surface[-1] in "，。、；：（）《》“”":
+                problems.append(f"{at}: entity {surface!r} includes surrounding punctuation")
+            spans.append((start, end))
+        spans.sort()
+        if any(a[1] > b[0] for a, b in zip(spans, spans[1:], strict=False)):
+            problems.append(f"{at}: overlapping entities")
+    return problems
+
+
+def validate_splits(
+    splits: dict[str, list[str]], gold_doc_ids: set[str]
+) -> list[str]:
+    problems = []
+    owner: dict[str, str] = {}
+    for split, doc_ids in splits.items():
+        for doc_id in doc_ids:
+            if doc_id in owner:
+                problems.append(f"document {doc_id} is in both {owner[doc_id]} and {split}")
+            owner[doc_id] = split
+    for doc_id in sorted(gold_doc_ids - set(owner)):
+        problems.append(f"gold document {doc_id} is in no split")
+    for doc_id in sorted(set(owner) - gold_doc_ids):
+        problems.append(f"split document {doc_id} has no gold clauses")
+    return problems
+
+
+def validate_against_segmenter(records: Sequence[dict[str, Any]],
+                               documents: Path = DOCUMENTS_PATH) -> list[str]:
+    """Gold clauses must be what the project's segmenter makes of the documents today, so
+    training and serving see the same units."""
+    from inference.ingest import iter_jsonl_lines
+    from inference.pipeline import build_document
+    from inference.records import ErrorRecord
+
+    by_doc: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for record in records:
+        by_doc[record["doc_id"]].append((record["clause_id"], record["text"]))
+    problems = []
+    seen = set()
+    with documents.open(encoding="utf-8") as handle:
+        for raw in iter_jsonl_lines(handle, str(documents)):
+            if isinstance(raw, ErrorRecord) or raw.doc_id not in by_doc:
+                continue
+            seen.add(raw.doc_id)
+            expected = [(c.clause_id, c.text) for c in build_document(raw).clauses]
+            if sorted(by_doc[raw.doc_id]) != expected:
+                problems.append(f"{raw.doc_id}: gold clauses differ from the segmenter's output")
+    for doc_id in sorted(set(by_doc) - seen):
+        problems.append(f"{doc_id}: not in {documents}")
+    return problems
+
+
+# --- splits --------------------------------------------------------------------------------
+
+
+def make_splits(doc_sources: dict[str, str], seed: int = 13, test_share: float = 0.25,
+                dev_share: float = 0.15) -> dict[str, list[str]]:
+    """Split documents (never clauses) stratified by source: within each source, shuffled
+    with a fixed seed, about ``test_share`` to test and ``dev_share`` to dev (at least one test
+    document for every source with two or more)."""
+    rng = random.Random(seed)
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for doc_id, source in sorted(doc_sources.items()):
+        by_source[source].append(doc_id)
+    splits: dict[str, list[str]] = {name: [] for name in SPLIT_NAMES}
+    for source in sorted(by_source):
+        docs = by_source[source]
+        rng.shuffle(docs)
+        n_test = max(1, round(len(docs) * test_share)) if len(docs) >= 2 else 0
+        n_dev = round(len(docs) * dev_share) if len(docs) - n_test >= 3 else 0
+        splits["test"] += docs[:n_test]
+        splits["dev"] += docs[n_test:n_test + n_dev]
+        splits["train"] += docs[n_test + n_dev:]
+    return {name: sorted(ids) for name, ids in splits.items()}
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+
+def label_counts(records: Iterable[dict[str, Any]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for record in records:
+        counts["clauses"] += 1
+        counts.update(record["labels"])
+        counts.update(e["type"] for e in record["entities"])
+        if not record["labels"]:
+            counts["(none)"] += 1
+    return counts
