@@ -64,6 +64,21 @@ def entities_of(record: dict[str, Any]) -> list[Entity]:
     return [Entity.from_dict(e) for e in record.get("entities", [])]
 
 
+_EDGE_PUNCT = "，。、；：,.;:!?！？“”‘’《》"
+_PAIRS = {"（": "）", "(": ")", "【": "】"}
+
+
+def _has_surrounding_punctuation(surface: str) -> bool:
+    """Punctuation at a span's edge, except a bracket closed or opened inside the span
+    (``环境保护厅（局）`` ends in a bracket that belongs to the name)."""
+    if surface != surface.strip() or surface[0] in _EDGE_PUNCT or surface[-1] in _EDGE_PUNCT:
+        return True
+    if surface[0] in _PAIRS and _PAIRS[surface[0]] not in surface[1:]:
+        return True
+    closers = {close: open_ for open_, close in _PAIRS.items()}
+    return surface[-1] in closers and closers[surface[-1]] not in surface[:-1]
+
+
 # --- validation ----------------------------------------------------------------------------
 
 
@@ -104,7 +119,7 @@ def validate_records(
                 problems.append(f"{at}: unknown entity type {etype!r}")
             if not 0 <= start < end <= len(text) or text[start:end] != surface:
                 problems.append(f"{at}: entity {surface!r} does not match text[{start}:{end}]")
-            elif surface != surface.strip() or surface[0] in "，。、；：（）《》“”" or surface[-1] in "，。、；：（）《》“”":
+            elif _has_surrounding_punctuation(surface):
                 problems.append(f"{at}: entity {surface!r} includes surrounding punctuation")
             spans.append((start, end))
         spans.sort()
@@ -178,6 +193,32 @@ def make_splits(doc_sources: dict[str, str], seed: int = 13, test_share: float =
         splits["dev"] += docs[n_test:n_test + n_dev]
         splits["train"] += docs[n_test + n_dev:]
     return {name: sorted(ids) for name, ids in splits.items()}
+
+
+def choose_balanced_seed(records: Sequence[dict[str, Any]], seeds: range = range(200),
+                         test_share: float = 0.22, dev_share: float = 0.17) -> int:
+    """The split seed whose test and dev splits hold each label and entity type closest to
+    their document share. Uses label counts only — never a model's results — so choosing it
+    does not peek at the test split."""
+    per_doc: dict[str, Counter[str]] = defaultdict(Counter)
+    sources = {}
+    for record in records:
+        per_doc[record["doc_id"]].update(record["labels"])
+        per_doc[record["doc_id"]].update(e["type"] for e in record["entities"])
+        sources[record["doc_id"]] = record.get("corpus", "unknown")
+    totals: Counter[str] = sum(per_doc.values(), Counter())
+    keys = sorted(totals)
+
+    def imbalance(seed: int) -> float:
+        splits = make_splits(sources, seed=seed)
+
+        def share(split: str, key: str) -> float:
+            return sum(per_doc[d][key] for d in splits[split]) / totals[key]
+
+        return (max(abs(share("test", k) - test_share) for k in keys)
+                + max(abs(share("dev", k) - dev_share) for k in keys))
+
+    return min(seeds, key=lambda seed: (round(imbalance(seed), 6), seed))
 
 
 # --- statistics ----------------------------------------------------------------------------

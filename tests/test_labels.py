@@ -1,0 +1,93 @@
+"""The committed gold data: valid, split by document, rich enough, and in step with the sheets
+and the segmenter (``policy-clauses labels validate`` runs here)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from inference.cli import main
+from inference.schema import default_schema
+from training import data
+from training.labels_cli import SHEETS_DIR
+from training.sheets import SheetError, locate_mentions, read_sheet_file
+
+
+@pytest.fixture(scope="module")
+def gold():
+    return data.read_jsonl(data.GOLD_PATH)
+
+
+def test_labels_validate_passes(capsys):
+    assert main(["labels", "validate"]) == 0, capsys.readouterr().err
+    assert "0 problem(s)" in capsys.readouterr().out
+
+
+def test_validate_catches_each_kind_of_problem(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    data.write_jsonl(bad, [
+        {"doc_id": "d", "clause_id": 0, "kind": "body", "section": "", "text": "给予10万元奖励",
+         "labels": ["incentive"], "entities": [{"start": 2, "end": 6, "type": "AMOUNT",
+                                                 "text": "10万元"}]},
+        {"doc_id": "d", "clause_id": 0, "kind": "body", "section": "", "text": "加强领导。",
+         "labels": ["reward"], "entities": [{"start": 0, "end": 2, "type": "ORG", "text": "加强"}]},
+        {"doc_id": "d", "clause_id": 1, "kind": "intro", "section": "", "text": "x",
+         "labels": [], "entities": []},
+        {"doc_id": "d", "clause_id": 2, "text": "x"},
+    ])
+    assert main(["labels", "validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "does not match text[2:6]" in err
+    assert "duplicate clause ('d', 0)" in err
+    assert "unknown label(s) ['reward']" in err
+    assert "unknown entity type 'ORG'" in err
+    assert "kind 'intro'" in err
+    assert "missing or mistyped field(s)" in err
+
+
+def test_a_document_in_two_splits_is_an_error():
+    problems = data.validate_splits({"train": ["a", "b"], "dev": [], "test": ["b"]}, {"a", "b"})
+    assert problems == ["document b is in both train and test"]
+
+
+def test_volume_floors(gold):
+    schema = default_schema()
+    counts = data.label_counts(gold)
+    assert counts["clauses"] >= 2000
+    docs = {r["doc_id"] for r in gold}
+    assert len(docs) >= 30
+    assert {d for d in docs if d.startswith("seed-")} == {f"seed-{n:03d}" for n in range(5)}
+    assert len({r["corpus"] for r in gold} - {"seeds"}) >= 4
+    for label in schema.label_names:
+        assert counts[label] >= 120, label
+    assert counts["AMOUNT"] >= 300 and counts["AGENCY"] >= 600
+
+
+def test_splits_are_by_document_stratified_and_test_is_a_fifth(gold):
+    splits = data.load_splits()
+    docs = {r["doc_id"] for r in gold}
+    assert set().union(*map(set, splits.values())) == docs
+    assert len(splits["test"]) >= 0.2 * len(docs)
+    corpus = {r["doc_id"]: r["corpus"] for r in gold}
+    by_source = Counter(corpus[d] for d in docs)
+    for source, n in by_source.items():
+        if n >= 2:
+            assert any(corpus[d] == source for d in splits["test"]), source
+
+
+def test_gold_is_what_the_sheets_say(gold):
+    from_sheets = []
+    for sheet in sorted(SHEETS_DIR.glob("*.txt")):
+        from_sheets += read_sheet_file(sheet)
+    strip = [{k: r[k] for k in ("doc_id", "clause_id", "text", "labels", "entities")} for r in gold]
+    assert strip == [{k: r[k] for k in ("doc_id", "clause_id", "text", "labels", "entities")}
+                     for r in from_sheets]
+
+
+def test_locate_mentions_longest_first_and_nth_occurrence():
+    text = "由市财政局和财政局会同商务部门推进电子商务。"
+    found = locate_mentions(text, {"AGENCY": ["财政局", "市财政局", "商务@1"]}, "t")
+    assert [(e.start, e.text) for e in found] == [(1, "市财政局"), (6, "财政局"), (11, "商务")]
+    with pytest.raises(SheetError, match="not in the clause text"):
+        locate_mentions(text, {"AMOUNT": ["10万元"]}, "t")
