@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.components import ClauseInput, ClauseScorer, ClauseScores
-from inference.encoding import encode_for_classifier, format_context
+from inference.encoding import encode_for_classifier, encode_for_tagger, format_context
 from inference.records import Entity
 from inference.schema import LabelSchema, default_schema
 
@@ -78,24 +78,35 @@ class ClassifierModel:
             self.model = torch.ao.quantization.quantize_dynamic(
                 self.model, {torch.nn.Linear}, dtype=torch.qint8)
 
-    def predict_proba(self, inputs: Sequence[ClauseInput], batch_size: int = 64) -> list[list[float]]:
-        import torch
+    def predict_proba(self, inputs: Sequence[ClauseInput],
+                      batch_size: int = 64) -> list[list[float]]:
+        return classifier_probabilities(self.model, self.tokenizer, inputs, context=self.context,
+                                        max_length=self.max_length, batch_size=batch_size,
+                                        device=self.device)
 
-        texts = [item.text for item in inputs]
-        contexts = [format_context(item.section, item.title, self.context) for item in inputs]
-        probs: list[list[float]] = [[] for _ in inputs]
-        lengths = [len(t) + len(c) for t, c in zip(texts, contexts, strict=True)]
-        with torch.inference_mode():
-            for batch in length_sorted_batches(lengths, batch_size):
-                encoded = encode_for_classifier(
-                    self.tokenizer, [texts[i] for i in batch], [contexts[i] for i in batch],
-                    max_length=self.max_length, mode=self.context, padding=True,
-                    return_tensors="pt",
-                )
-                logits = self.model(**encoded.to(self.device)).logits
-                for row, index in zip(torch.sigmoid(logits).tolist(), batch, strict=True):
-                    probs[index] = row
-        return probs
+
+def classifier_probabilities(
+    model: Any, tokenizer: Any, inputs: Sequence[ClauseInput], *, context: str, max_length: int,
+    batch_size: int = 64, device: str = "cpu",
+) -> list[list[float]]:
+    """Per-label sigmoid probabilities of a sequence-classification model: the one scoring
+    path of serving and of dev evaluation during training."""
+    import torch
+
+    texts = [item.text for item in inputs]
+    contexts = [format_context(item.section, item.title, context) for item in inputs]
+    probs: list[list[float]] = [[] for _ in inputs]
+    lengths = [len(t) + len(c) for t, c in zip(texts, contexts, strict=True)]
+    with torch.inference_mode():
+        for batch in length_sorted_batches(lengths, batch_size):
+            encoded = encode_for_classifier(
+                tokenizer, [texts[i] for i in batch], [contexts[i] for i in batch],
+                max_length=max_length, mode=context, padding=True, return_tensors="pt",
+            )
+            logits = model(**encoded.to(device)).logits
+            for row, index in zip(torch.sigmoid(logits).tolist(), batch, strict=True):
+                probs[index] = row
+    return probs
 
 
 class TaggerModel:
@@ -122,39 +133,46 @@ class TaggerModel:
                 self.model, {torch.nn.Linear}, dtype=torch.qint8)
 
     def predict_entities(self, texts: Sequence[str], batch_size: int = 64) -> list[list[Entity]]:
-        import torch
+        return tagger_entities(self.model, self.tokenizer, texts, self.tags,
+                               max_length=self.max_length, stride=self.stride,
+                               batch_size=batch_size, device=self.device)
 
-        from inference.align import decode_windows
 
-        encoded = self.tokenizer(
-            list(texts), truncation=True, max_length=self.max_length, stride=self.stride,
-            return_overflowing_tokens=True, return_offsets_mapping=True,
-        )
-        window_doc = encoded["overflow_to_sample_mapping"]
-        n_windows = len(encoded["input_ids"])
-        window_probs: list[Any] = [None] * n_windows
-        lengths = [len(ids) for ids in encoded["input_ids"]]
-        pad_id = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode():
-            for batch in length_sorted_batches(lengths, batch_size):
-                width = max(lengths[i] for i in batch)
-                ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, index in enumerate(batch):
-                    seq = encoded["input_ids"][index]
-                    ids[row, :len(seq)] = torch.tensor(seq)
-                    mask[row, :len(seq)] = 1
-                logits = self.model(input_ids=ids.to(self.device),
-                                    attention_mask=mask.to(self.device)).logits
-                probs = torch.softmax(logits, dim=-1).cpu()
-                for row, index in enumerate(batch):
-                    window_probs[index] = probs[row, :lengths[index]].numpy()
-        per_text: list[list[tuple[list[tuple[int, int]], Any]]] = [[] for _ in texts]
-        for window in range(n_windows):
-            per_text[window_doc[window]].append(
-                (encoded["offset_mapping"][window], window_probs[window]))
-        return [decode_windows(text, windows, self.tags)
-                for text, windows in zip(texts, per_text, strict=True)]
+def tagger_entities(
+    model: Any, tokenizer: Any, texts: Sequence[str], tags: Sequence[str], *, max_length: int,
+    stride: int, batch_size: int = 64, device: str = "cpu",
+) -> list[list[Entity]]:
+    """Entities from a token-classification model over the same overlapping windows training
+    used (``encode_for_tagger``); windows of one text are merged by ``decode_windows``."""
+    import torch
+
+    from inference.align import decode_windows
+
+    encoded = encode_for_tagger(tokenizer, texts, max_length=max_length, stride=stride)
+    window_doc = encoded["overflow_to_sample_mapping"]
+    n_windows = len(encoded["input_ids"])
+    window_probs: list[Any] = [None] * n_windows
+    lengths = [len(ids) for ids in encoded["input_ids"]]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    with torch.inference_mode():
+        for batch in length_sorted_batches(lengths, batch_size):
+            width = max(lengths[i] for i in batch)
+            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, index in enumerate(batch):
+                seq = encoded["input_ids"][index]
+                ids[row, :len(seq)] = torch.tensor(seq)
+                mask[row, :len(seq)] = 1
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+            probs = torch.softmax(logits.float(), dim=-1).cpu()
+            for row, index in enumerate(batch):
+                window_probs[index] = probs[row, :lengths[index]].numpy()
+    per_text: list[list[tuple[list[tuple[int, int]], Any]]] = [[] for _ in texts]
+    for window in range(n_windows):
+        per_text[window_doc[window]].append(
+            (encoded["offset_mapping"][window], window_probs[window]))
+    return [decode_windows(text, windows, tags)
+            for text, windows in zip(texts, per_text, strict=True)]
 
 
 class ModelScorer:
@@ -174,7 +192,8 @@ class ModelScorer:
         for row, ents in zip(probs, entities, strict=True):
             scores = dict(zip(self.classifier.labels, row, strict=True))
             labels = [name for name, p, t in zip(self.classifier.labels, row,
-                                                  self.classifier.thresholds, strict=True) if p >= t]
+                                                  self.classifier.thresholds, strict=True)
+                      if p >= t]
             out.append(ClauseScores(scores=scores, labels=labels, entities=ents))
         return out
 
@@ -200,6 +219,8 @@ __all__ = [
     "ClauseScorer",
     "ModelMismatchError",
     "ModelScorer",
+    "classifier_probabilities",
     "length_sorted_batches",
     "load_scorer",
+    "tagger_entities",
 ]

@@ -28,7 +28,7 @@ def test_validate_catches_each_kind_of_problem(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     data.write_jsonl(bad, [
         {"doc_id": "d", "clause_id": 0, "kind": "body", "section": "", "text": "给予10万元奖励",
-         "labels": ["incentive"], "entities": [{"start": 2, "end": 6, "type": "AMOUNT",
+         "labels": ["incentive"], "entities": [{"start": 3, "end": 7, "type": "AMOUNT",
                                                  "text": "10万元"}]},
         {"doc_id": "d", "clause_id": 0, "kind": "body", "section": "", "text": "加强领导。",
          "labels": ["reward"], "entities": [{"start": 0, "end": 2, "type": "ORG", "text": "加强"}]},
@@ -38,7 +38,7 @@ def test_validate_catches_each_kind_of_problem(tmp_path, capsys):
     ])
     assert main(["labels", "validate", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "does not match text[2:6]" in err
+    assert "does not match text[3:7]" in err
     assert "duplicate clause ('d', 0)" in err
     assert "unknown label(s) ['reward']" in err
     assert "unknown entity type 'ORG'" in err

@@ -13,9 +13,9 @@ Register = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrations() -> list[Register]:
-    from training import backbone, labels_cli
+    from training import backbone, labels_cli, review_cli, train_cli
 
-    return [labels_cli.add_cli, backbone.add_cli]
+    return [labels_cli.add_cli, backbone.add_cli, train_cli.add_cli, review_cli.add_cli]
 
 
 REGISTER: list[Register] = _registrations()
