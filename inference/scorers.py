@@ -199,7 +199,7 @@ class ModelScorer:
 
 
 def load_scorer(model: str | Path | None = None, *, rules: bool = False,
-                quantize: bool = False) -> ClauseScorer:
+                quantize: bool = False, device: str = "cpu") -> ClauseScorer:
     """``--rules`` → the rule baseline; ``--model DIR`` → that model; neither → models/default
     when it holds a model, else the rule baseline (with a log line saying so)."""
     from inference.rules import RuleScorer
@@ -212,7 +212,7 @@ def load_scorer(model: str | Path | None = None, *, rules: bool = False,
         return RuleScorer()
     if not folder.is_dir():
         raise FileNotFoundError(f"model folder {folder} does not exist")
-    return ModelScorer(folder, quantize=quantize)
+    return ModelScorer(folder, device=device, quantize=quantize)
 
 
 __all__ = [
