@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # The CPU wheel of torch lies on disk for Python 3.11 here; a bare "torch" requirement would
 # pull a multi-GB CUDA build. Override with TORCH_SPEC=... where another build is wanted.
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= train,export,dev
+EXTRAS ?= train,export,scale,dev
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 comma := ,
 

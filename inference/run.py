@@ -14,7 +14,6 @@ run writes. Ctrl-C (SIGINT) finishes the current chunk, checkpoints it and stops
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -333,6 +332,7 @@ def _run_chunks(
 
     ``process`` yields (document | record dict | ErrorRecord, clause count) in input order.
     """
+    base = dict(checkpoint.totals) if checkpoint is not None else {}
     with _Interrupt() as interrupt:
         for chunk in items:
             documents = 0
@@ -364,20 +364,15 @@ def _run_chunks(
                 checkpoint.items += len(chunk)
                 checkpoint.output_bytes = writer.tell()
                 checkpoint.errors_bytes = errors.tell()
+                checkpoint.totals = {key: base.get(key, 0) + getattr(summary, key)
+                                     for key in ("documents", "clauses", "errors")}
                 checkpoint.save(marker)
-            progress.update(len(chunk) if documents or not clauses else 0, clauses)
+            progress.update(len(chunk), clauses)
             if interrupt.requested:
                 summary.interrupted = True
                 log.warning("interrupted: output is complete up to the last chunk; rerun with "
                             "--resume to continue")
                 break
-
-
-def _totals(checkpoint: Checkpoint, summary: RunSummary) -> dict[str, Any]:
-    base = dict(checkpoint.totals)
-    return {"documents": base.get("documents", 0) + summary.documents,
-            "clauses": base.get("clauses", 0) + summary.clauses,
-            "errors": base.get("errors", 0) + summary.errors}
 
 
 def run_documents(
@@ -446,15 +441,9 @@ def run_documents(
         writer.close()
         errors.close()
         summary.seconds = time.perf_counter() - started
-        if marker is not None:
-            checkpoint.totals = _totals(checkpoint, summary) if finished else checkpoint.totals
-            if finished:
-                checkpoint.complete = True
-                checkpoint.save(marker)
-            elif checkpoint.items:
-                # the totals of the chunks written so far, for the final line after a resume
-                checkpoint.totals = _totals(checkpoint, summary)
-                checkpoint.save(marker)
+        if marker is not None and finished:
+            checkpoint.complete = True
+            checkpoint.save(marker)
     return summary
 
 
@@ -532,9 +521,7 @@ def run_clauses(
         writer.close()
         errors.close()
         summary.seconds = time.perf_counter() - started
-        if marker is not None:
-            checkpoint.totals = _totals(checkpoint, summary)
-            checkpoint.complete = finished
-            with contextlib.suppress(OSError):
-                checkpoint.save(marker)
+        if marker is not None and finished:
+            checkpoint.complete = True
+            checkpoint.save(marker)
     return summary

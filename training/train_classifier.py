@@ -209,7 +209,8 @@ def train_classifier(config: ClassifierConfig, *, resume: bool = False,
         "pos_weight": dict(zip(labels, [round(p, 3) for p in pw], strict=True)),
         "metrics": {"dev": dev_metrics},
     })
-    folder = save_model_folder(Path(config.output.dir) / "classifier", model, tokenizer, meta)
+    folder = save_model_folder(Path(config.output.dir) / "classifier", model, tokenizer, meta,
+                               weights_dtype=config.output.weights_dtype)
     finish_checkpoints(config)
     from training.model_card import write_combined_card
 

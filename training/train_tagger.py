@@ -214,7 +214,8 @@ def train_tagger(config: TaggerConfig, *, resume: bool = False,
         "alignment_loss": alignment,
         "metrics": {"dev": result.best_metrics},
     })
-    folder = save_model_folder(Path(config.output.dir) / "tagger", model, tokenizer, meta)
+    folder = save_model_folder(Path(config.output.dir) / "tagger", model, tokenizer, meta,
+                               weights_dtype=config.output.weights_dtype)
     finish_checkpoints(config)
     from training.model_card import write_combined_card
 

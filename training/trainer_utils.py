@@ -323,7 +323,26 @@ def finish_checkpoints(config: AnyConfig) -> None:
 # --- saving --------------------------------------------------------------------------------
 
 
-def save_model_folder(folder: Path, model: Any, tokenizer: Any, meta: dict[str, Any]) -> Path:
+def store_weights_half(folder: Path) -> None:
+    """Store a saved model's floating-point weights as float16 while its config keeps float32
+    as the compute dtype: transformers upcasts on load, so the folder is half the size and
+    still runs (and opens in ``pipeline()``) in float32 on a CPU."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    path = Path(folder) / "model.safetensors"
+    tensors = load_file(str(path))
+    half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in tensors.items()}
+    save_file(half, str(path), metadata={"format": "pt"})
+    config_path = Path(folder) / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["dtype"] = "float32"
+    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n",
+                           encoding="utf-8")
+
+
+def save_model_folder(folder: Path, model: Any, tokenizer: Any, meta: dict[str, Any],
+                      weights_dtype: str = "float32") -> Path:
     """``save_pretrained`` + tokenizer + ``policy_clauses.json`` + README model card, written
     to a sibling temp folder first and swapped in, so a crash never leaves a half model."""
     from training.model_card import write_model_card
@@ -334,6 +353,8 @@ def save_model_folder(folder: Path, model: Any, tokenizer: Any, meta: dict[str, 
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     model.save_pretrained(tmp)
+    if weights_dtype == "float16":
+        store_weights_half(tmp)
     tokenizer.save_pretrained(tmp)
     _portable_tokenizer_class(tmp)
     (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n",

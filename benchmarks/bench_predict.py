@@ -1,0 +1,290 @@
+"""Benchmark ``policy-clauses predict`` (not a test): speed vs a plain transformers pipeline,
+peak RSS on a small vs a large crawl, and the int8 fast path's quality delta.
+
+    .venv/bin/python benchmarks/bench_predict.py --model models/default \
+        --docs 20 --clauses 400 --rss-docs 1000 10000 --json benchmarks/results.json
+
+Without --model (or when models/default holds no model) it wraps models/backbone/* (or a
+tiny random model) with RANDOM heads: those figures measure speed and memory only.
+Prints a Markdown table to stdout and writes the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CORPUS = ROOT.parent / "shared" / "data" / "corpus"
+SLICE_FILES = ("mee_documents.jsonl", "st_policies.jsonl")
+
+
+def corpus_slice(n_docs: int) -> list[str]:
+    """The first ``n_docs`` lines of each slice file (a fixed, reproducible slice)."""
+    lines: list[str] = []
+    for name in SLICE_FILES:
+        with (CORPUS / name).open(encoding="utf-8") as handle:
+            lines += [line.rstrip("\n") for line in itertools.islice(handle, n_docs)]
+    return lines
+
+
+def repeated_crawl(lines: list[str], n_docs: int, path: Path) -> Path:
+    """``n_docs`` documents: the slice repeated, each copy with its own id."""
+    with path.open("w", encoding="utf-8") as handle:
+        for i, line in zip(range(n_docs), itertools.cycle(lines), strict=False):
+            record = json.loads(line)
+            record["id"] = f"{record.get('id', 'doc')}-r{i}"
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+def resolve_model(model: str | None, workdir: Path) -> tuple[Path, str]:
+    from tests.helpers.tiny_model import build_tiny_model, wrap_backbone
+
+    default = ROOT / "models" / "default"
+    if model:
+        return Path(model), "trained model"
+    if (default / "classifier" / "policy_clauses.json").is_file():
+        return default, "trained model (models/default)"
+    backbones = sorted((ROOT / "models" / "backbone").glob("*/config.json"))
+    if backbones:
+        folder = backbones[0].parent
+        return (wrap_backbone(folder, workdir / "bench_model"),
+                f"RANDOM heads on {folder.relative_to(ROOT)} (speed/memory only)")
+    return build_tiny_model(workdir / "bench_model"), "tiny random model (speed/memory only)"
+
+
+def clause_inputs(crawl: Path, limit: int) -> list[Any]:
+    from inference.components import ClauseInput
+    from inference.records import Document
+    from inference.run import iter_documents
+
+    inputs = []
+    for doc in iter_documents([crawl]):
+        if isinstance(doc, Document):
+            title = str(doc.meta.get("title", ""))
+            inputs += [ClauseInput.from_clause(c, title) for c in doc.clauses]
+    return inputs[:limit]
+
+
+def time_ours(model: Path, crawl: Path, fast: str) -> tuple[dict[str, Any], list[Any]]:
+    """End to end: read → clean → segment → score → write, model loaded beforehand."""
+    from inference.fast import load_fast_scorer
+    from inference.run import run_documents
+
+    scorer = load_fast_scorer(model, fast=fast)
+    out = crawl.with_name(f"ours-{fast}.jsonl")
+    summary = run_documents([crawl], str(out), scorer, progress=False)
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return ({"clauses": summary.clauses, "seconds": summary.seconds,
+             "clauses_per_s": summary.clauses / summary.seconds},
+            [c for r in records for c in r["clauses"]])
+
+
+def time_pipeline(model: Path, inputs: list[Any]) -> dict[str, Any]:
+    """The plain way: transformers pipelines, default settings, one clause at a time."""
+    from transformers import pipeline
+
+    from inference.encoding import format_context
+    from inference.scorers import read_model_meta
+
+    mode = read_model_meta(model / "classifier").get("context", "section")
+    classify = pipeline("text-classification", model=str(model / "classifier"), top_k=None)
+    tag = pipeline("token-classification", model=str(model / "tagger"))
+    started = time.perf_counter()
+    for item in inputs:
+        context = format_context(item.section, item.title, mode)
+        classify({"text": item.text, "text_pair": context} if context else item.text,
+                 truncation=True)
+        tag(item.text)
+    seconds = time.perf_counter() - started
+    return {"clauses": len(inputs), "seconds": seconds, "clauses_per_s": len(inputs) / seconds}
+
+
+def tokenise_share(model: Path, inputs: list[Any], total_seconds: float) -> dict[str, float]:
+    """What a shared tokenisation pass could save at most: the time both tokenisers take."""
+    from inference.scorers import ModelScorer
+
+    scorer = ModelScorer(model)
+    from inference.encoding import encode_for_classifier, format_context
+
+    texts = [i.text for i in inputs]
+    started = time.perf_counter()
+    encode_for_classifier(scorer.classifier.tokenizer, texts,
+                          [format_context(i.section, i.title, scorer.classifier.context)
+                           for i in inputs], max_length=scorer.classifier.max_length,
+                          mode=scorer.classifier.context)
+    scorer.tagger.tokenizer(texts, truncation=True, max_length=scorer.tagger.max_length,
+                            stride=scorer.tagger.stride, return_overflowing_tokens=True,
+                            return_offsets_mapping=True)
+    seconds = time.perf_counter() - started
+    return {"tokenise_seconds": seconds, "share_of_scoring": seconds / total_seconds}
+
+
+def agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, float]:
+    """fp32 vs int8 on the same clauses: label decisions, entity sets, score drift."""
+    same_labels = sum(x.get("labels") == y.get("labels") for x, y in zip(a, b, strict=True))
+    ents = [({(e["start"], e["end"], e["type"]) for e in x.get("entities", [])},
+             {(e["start"], e["end"], e["type"]) for e in y.get("entities", [])})
+            for x, y in zip(a, b, strict=True)]
+    tp = sum(len(x & y) for x, y in ents)
+    n_a, n_b = sum(len(x) for x, _ in ents), sum(len(y) for _, y in ents)
+    drift = max((abs(x["scores"][k] - y["scores"][k]) for x, y in zip(a, b, strict=True)
+                 for k in x.get("scores", {})), default=0.0)
+    return {"label_set_agreement": same_labels / max(1, len(a)),
+            "entity_f1_int8_vs_fp32": 2 * tp / max(1, n_a + n_b),
+            "max_score_drift": drift}
+
+
+def gold_f1(model: Path, gold: Path, fast: str, limit: int) -> dict[str, float]:
+    """Micro-F1 of clause labels and exact-span entity F1 on gold clause records."""
+    from inference.components import ClauseInput
+    from inference.fast import load_fast_scorer
+
+    records = [json.loads(line) for line in gold.read_text(encoding="utf-8").splitlines()]
+    records = [r for r in records if not r.get("weak")][:limit]
+    scorer = load_fast_scorer(model, fast=fast)
+    preds = scorer.predict([ClauseInput(r["text"], r.get("section") or "") for r in records])
+    tp = fp = fn = etp = efp = efn = 0
+    for record, pred in zip(records, preds, strict=True):
+        gold_labels, got = set(record.get("labels", [])), set(pred.labels)
+        tp, fp, fn = tp + len(gold_labels & got), fp + len(got - gold_labels), \
+            fn + len(gold_labels - got)
+        ge = {(e["start"], e["end"], e["type"]) for e in record.get("entities", [])}
+        pe = {(e.start, e.end, e.type) for e in pred.entities}
+        etp, efp, efn = etp + len(ge & pe), efp + len(pe - ge), efn + len(ge - pe)
+    return {"micro_f1": 2 * tp / max(1, 2 * tp + fp + fn),
+            "entity_f1": 2 * etp / max(1, 2 * etp + efp + efn), "clauses": len(records)}
+
+
+def peak_rss_mb(args: list[str]) -> tuple[float, float]:
+    """Max RSS (MB) of one predict subprocess, measured in a wrapper so runs do not mix."""
+    probe = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+             "r = subprocess.run(sys.argv[1:], capture_output=True); "
+             "assert r.returncode == 0, r.stderr.decode()[-2000:]; "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "
+             "time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    rss, seconds = out.stdout.split()
+    return float(rss), float(seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="model folder (default models/default)")
+    parser.add_argument("--docs", type=int, default=20,
+                        help="documents taken from the head of each slice file (default 20)")
+    parser.add_argument("--clauses", type=int, default=400,
+                        help="clauses for the plain-pipeline loop (default 400)")
+    parser.add_argument("--rss-docs", type=int, nargs="*", default=[1000, 10000],
+                        help="crawl sizes for the peak-RSS runs (default 1000 10000)")
+    parser.add_argument("--rss-model", default=None,
+                        help="model for the RSS runs (default: the benchmark model; 'rules' "
+                        "for the rule baseline)")
+    parser.add_argument("--gold", default=str(ROOT / "labels" / "gold.jsonl"),
+                        help="gold clause records for the int8 quality delta (used with a "
+                        "trained model only)")
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"))
+    args = parser.parse_args()
+
+    from inference.fast import available_cores, configure_threads
+
+    threads = configure_threads()
+    work = Path(tempfile.mkdtemp(prefix="bench_predict_"))
+    model, model_note = resolve_model(args.model, work)
+    lines = corpus_slice(args.docs)
+    crawl = work / "slice.jsonl"
+    crawl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # the speed comparison uses the first --clauses clauses end to end: a slice of whole docs
+    speed_crawl = work / "speed.jsonl"
+    kept, count = [], 0
+    for line, doc_clauses in zip(lines, _clause_counts(crawl), strict=True):
+        if count >= args.clauses:
+            break
+        kept.append(line)
+        count += doc_clauses
+    speed_crawl.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+    results: dict[str, Any] = {"model": model_note, "model_dir": str(model),
+                               "machine": f"{platform.processor() or platform.machine()}, "
+                               f"{available_cores()} cores", "torch_threads": threads,
+                               "slice": {"files": SLICE_FILES, "docs_per_file": args.docs}}
+    ours, fp32_clauses = time_ours(model, speed_crawl, "none")
+    ours8, int8_clauses = time_ours(model, speed_crawl, "int8")
+    plain = time_pipeline(model, clause_inputs(speed_crawl, 10**9))
+    results["speed"] = {"ours_fp32": ours, "ours_int8": ours8, "plain_pipeline": plain,
+                        "ratio_fp32": ours["clauses_per_s"] / plain["clauses_per_s"],
+                        "ratio_int8": ours8["clauses_per_s"] / plain["clauses_per_s"]}
+    results["tokenisation"] = tokenise_share(model, clause_inputs(speed_crawl, 10**9),
+                                             ours["seconds"])
+    results["int8_vs_fp32"] = agreement(fp32_clauses, int8_clauses)
+    if args.model and Path(args.gold).is_file():
+        results["gold"] = {fast: gold_f1(model, Path(args.gold), fast, 2000)
+                           for fast in ("none", "int8")}
+
+    rss_model = args.rss_model or str(model)
+    which = ["--rules"] if rss_model == "rules" else ["--model", rss_model]
+    results["rss"] = {"scorer": rss_model}
+    for n in args.rss_docs:
+        big = repeated_crawl(lines, n, work / f"crawl-{n}.jsonl")
+        rss, seconds = peak_rss_mb([sys.executable, "-m", "inference.cli", "-q", "predict",
+                                    str(big), "-o", str(work / f"rss-{n}.jsonl"),
+                                    "--no-progress", *which])
+        results["rss"][str(n)] = {"peak_rss_mb": rss, "seconds": seconds}
+
+    Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False),
+                               encoding="utf-8")
+    print(markdown(results))
+
+
+def _clause_counts(crawl: Path) -> list[int]:
+    from inference.records import Document
+    from inference.run import iter_documents
+
+    return [len(d.clauses) if isinstance(d, Document) else 0 for d in iter_documents([crawl])]
+
+
+def markdown(r: dict[str, Any]) -> str:
+    s = r["speed"]
+    rows = [
+        f"Model: {r['model']}; machine: {r['machine']}; torch threads {r['torch_threads']}",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| ours fp32, end to end | {s['ours_fp32']['clauses_per_s']:.1f} clauses/s "
+        f"({s['ours_fp32']['clauses']} clauses) |",
+        f"| ours int8 (--fast int8), end to end | {s['ours_int8']['clauses_per_s']:.1f} "
+        "clauses/s |",
+        f"| plain transformers pipelines (clauses only) | "
+        f"{s['plain_pipeline']['clauses_per_s']:.1f} clauses/s |",
+        f"| speed-up fp32 / int8 vs plain | {s['ratio_fp32']:.1f}x / {s['ratio_int8']:.1f}x |",
+        f"| tokenising for both models | {r['tokenisation']['tokenise_seconds']:.2f}s = "
+        f"{100 * r['tokenisation']['share_of_scoring']:.1f}% of the fp32 run |",
+        f"| int8 vs fp32: same label set | {100 * r['int8_vs_fp32']['label_set_agreement']:.1f}% "
+        "of clauses |",
+        f"| int8 vs fp32: entity F1 | {r['int8_vs_fp32']['entity_f1_int8_vs_fp32']:.3f} |",
+        f"| int8 vs fp32: max score drift | {r['int8_vs_fp32']['max_score_drift']:.3f} |",
+    ]
+    for fast, g in r.get("gold", {}).items():
+        rows.append(f"| gold ({g['clauses']} clauses), {fast}: micro-F1 / entity F1 | "
+                    f"{g['micro_f1']:.3f} / {g['entity_f1']:.3f} |")
+    for n, v in r["rss"].items():
+        if n != "scorer":
+            rows.append(f"| peak RSS, {n} documents ({r['rss']['scorer']}) | "
+                        f"{v['peak_rss_mb']:.0f} MB in {v['seconds']:.0f}s |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""``predict --engine ray`` on a local 2-CPU Ray instance equals the local engine's output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inference.cli import main
+from tests.conftest import EXAMPLES
+from tests.helpers.tiny_model import build_tiny_model
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def _sorted_lines(path):
+    return sorted(path.read_text(encoding="utf-8").splitlines())
+
+
+def test_ray_engine_matches_local_engine(local_ray, tmp_path):
+    model = build_tiny_model(tmp_path / "tiny")
+    bad = tmp_path / "inputs"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    (bad / "lines.jsonl").write_text(
+        '{oops\n{"id": "j1", "text": "一、目标\\n到2025年，达到5亿元。"}\n', encoding="utf-8")
+    inputs = [str(EXAMPLES), str(bad)]
+    common = ["--model", str(model), "--no-progress"]
+    assert main(["predict", *inputs, "-o", str(tmp_path / "local.jsonl"), *common]) == 0
+    assert main(["predict", *inputs, "-o", str(tmp_path / "ray.jsonl"), *common,
+                 "--engine", "ray", "--num-actors", "1", "--chunk-documents", "4"]) == 0
+    local, remote = _sorted_lines(tmp_path / "local.jsonl"), _sorted_lines(tmp_path / "ray.jsonl")
+    assert len(local) == 12 and remote == local
+    assert all("scores" in c for line in remote for c in json.loads(line)["clauses"])
+    assert (_sorted_lines(tmp_path / "ray.errors.jsonl")
+            == _sorted_lines(tmp_path / "local.errors.jsonl"))
+    assert len(_sorted_lines(tmp_path / "ray.errors.jsonl")) == 2

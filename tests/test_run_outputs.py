@@ -1,0 +1,121 @@
+"""Output formats (JSONL, CSV, Parquet), the fast path and speed settings."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from inference.cli import main
+from inference.outputs import clause_columns, format_for_path
+from inference.schema import default_schema
+from tests.conftest import EXAMPLES
+from tests.helpers.tiny_model import build_tiny_model
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny")
+
+
+def _jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _expected_rows(records):
+    names = default_schema().label_names
+    rows = []
+    for record in records:
+        for clause in record["clauses"]:
+            rows.append({
+                "doc_id": record["doc_id"], "source": record["source"],
+                "clause_id": clause["clause_id"], "text": clause["text"],
+                "labels": ";".join(clause["labels"]),
+                **{f"score_{n}": clause["scores"][n] for n in names},
+                "entities": clause["entities"],
+            })
+    return rows
+
+
+def test_csv_and_parquet_hold_the_jsonl_clauses(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    args = [str(EXAMPLES), "--rules", "--no-progress"]
+    assert main(["predict", *args, "-o", str(tmp_path / "p.jsonl")]) == 0
+    assert main(["predict", *args, "-o", str(tmp_path / "p.csv")]) == 0  # format from suffix
+    assert main(["predict", *args, "-o", str(tmp_path / "p.out"), "--format", "parquet",
+                 "--chunk-documents", "3"]) == 0
+    expected = _expected_rows(_jsonl(tmp_path / "p.jsonl"))
+    assert len(expected) > 100
+
+    with (tmp_path / "p.csv").open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == clause_columns(default_schema().label_names)
+        csv_rows = list(reader)
+    table = pq.read_table(tmp_path / "p.out")
+    assert table.column_names == clause_columns(default_schema().label_names)
+    assert pq.ParquetFile(tmp_path / "p.out").num_row_groups > 1  # one per chunk
+    for rows in (csv_rows, table.to_pylist()):
+        assert len(rows) == len(expected)
+        for row, want in zip(rows, expected, strict=True):
+            assert row["doc_id"] == want["doc_id"] and row["text"] == want["text"]
+            assert row["labels"] == want["labels"]
+            assert int(row["clause_id"]) == want["clause_id"]
+            for name in default_schema().label_names:
+                assert float(row[f"score_{name}"]) == pytest.approx(want[f"score_{name}"],
+                                                                    abs=1e-4)
+            assert json.loads(row["entities"]) == want["entities"]
+
+
+def test_format_from_suffix_and_flag():
+    assert format_for_path("a/b.csv", None) == "csv"
+    assert format_for_path("a/b.parquet", None) == "parquet"
+    assert format_for_path("a/b.jsonl", None) == "jsonl" == format_for_path("-", None)
+    assert format_for_path("a/b.csv", "jsonl") == "jsonl"
+    with pytest.raises(ValueError, match="unknown output format"):
+        format_for_path("x", "xml")
+
+
+def test_segment_writes_csv_without_scores(tmp_path):
+    out = tmp_path / "seg.csv"
+    assert main(["segment", str(EXAMPLES), "-o", str(out)]) == 0
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and all(r["labels"] == "" and r["score_goal"] == "" for r in rows)
+
+
+def test_int8_fast_path_agrees_with_fp32_on_the_tiny_model(tiny_model, tmp_path):
+    src = EXAMPLES / "seed_003_706b429a5d8fc070.txt"
+    assert main(["predict", str(src), "-o", str(tmp_path / "fp32.jsonl"), "--model",
+                 str(tiny_model)]) == 0
+    assert main(["predict", str(src), "-o", str(tmp_path / "int8.jsonl"), "--model",
+                 str(tiny_model), "--fast", "int8", "--threads", "1"]) == 0
+    (fp32,), (int8,) = _jsonl(tmp_path / "fp32.jsonl"), _jsonl(tmp_path / "int8.jsonl")
+    diffs = [abs(a["scores"][k] - b["scores"][k]) for a, b in
+             zip(fp32["clauses"], int8["clauses"], strict=True) for k in a["scores"]]
+    assert max(diffs) < 0.05  # int8 moves scores a little, not a lot
+    assert [c["text"] for c in fp32["clauses"]] == [c["text"] for c in int8["clauses"]]
+
+
+def test_configure_threads_uses_the_cores_available():
+    import torch
+
+    from inference.fast import available_cores, configure_threads
+
+    assert configure_threads() == available_cores() == torch.get_num_threads()
+    assert configure_threads(1) == 1 == torch.get_num_threads()
+    configure_threads()
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(capsys):
+    from inference.progress import Progress
+
+    silent = Progress(None)  # pytest's stderr is not a terminal
+    silent.update(3, 10)
+    silent.close()
+    shown = Progress(True)
+    shown.update(3, 10)
+    shown.close()
+    err = capsys.readouterr().err
+    assert err.startswith("\rpredict") and "clauses/s" in err and "3doc" in err
+    assert err.count("3doc") == 1  # the silent one drew nothing
