@@ -51,7 +51,9 @@ def char_probabilities(
     context decides.
     """
     n_tags = len(tags)
-    begin_to_inside = {i: tags.index("I-" + t[2:]) for i, t in enumerate(tags) if t.startswith("B-")}
+    begin_to_inside = {
+        i: tags.index("I-" + t[2:]) for i, t in enumerate(tags) if t.startswith("B-")
+    }
     totals = np.zeros((length, n_tags), dtype=np.float64)
     weights = np.zeros(length, dtype=np.float64)
     for offsets, probs in windows:

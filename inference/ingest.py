@@ -94,7 +94,8 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     for encoding in ("gb18030", "big5"):
         try:
             # A prefix may cut a multi-byte character; "ignore" only at the cut.
-            sample = sniff.decode(encoding, errors="strict" if len(sniff) == len(data) else "ignore")
+            errors = "strict" if len(sniff) == len(data) else "ignore"
+            sample = sniff.decode(encoding, errors=errors)
         except UnicodeDecodeError:
             continue
         score = _chinese_score(sample)
@@ -196,7 +197,9 @@ def _read_jsonl_file(path: Path, max_bytes: int) -> Iterator[RawDocument | Error
             yield from iter_jsonl_lines([line], where, first_lineno=lineno, name_lines=False)
 
 
-def read_path(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[RawDocument | ErrorRecord]:
+def read_path(
+    path: Path, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Iterator[RawDocument | ErrorRecord]:
     """Documents (or errors) from one file."""
     source = str(path)
     suffix = path.suffix.lower()

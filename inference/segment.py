@@ -12,6 +12,7 @@ Rules, in the guidelines' order:
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -118,7 +119,7 @@ def split_line(line: str) -> list[tuple[int, int]]:
             after_end = False
         index += 1
     ordered = sorted(boundaries)
-    return list(zip(ordered, ordered[1:], strict=False))
+    return list(itertools.pairwise(ordered))
 
 
 @dataclass
@@ -139,7 +140,8 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
     if marker:
         level, mark = marker
         rest = text[len(mark):].strip()
-        if not rest or len(text) > _HEADING_MAX or not piece.line_first or (level == 3 and mark.startswith("第")):
+        is_article = level == 3 and mark.startswith("第")
+        if not rest or len(text) > _HEADING_MAX or not piece.line_first or is_article:
             # 第X条 opens an article: body text, not a heading.
             return (level < 3 and len(text) <= _HEADING_MAX), level
         commas = sum(text.count(c) for c in "，,；;")

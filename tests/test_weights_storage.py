@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import torch
-from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
+from transformers import (
+    AutoModelForSequenceClassification,
+    BertConfig,
+    BertForSequenceClassification,
+)
 
 from training.trainer_utils import store_weights_half
 

@@ -35,7 +35,8 @@ def agreement_report(first: list[dict[str, Any]], second: list[dict[str, Any]]) 
     """Agreement on the clauses both annotated (matched by doc_id and clause_id)."""
     schema = default_schema()
     a_by_key = {(r["doc_id"], r["clause_id"]): r for r in first}
-    keys = [(r["doc_id"], r["clause_id"]) for r in second if (r["doc_id"], r["clause_id"]) in a_by_key]
+    keys = [(r["doc_id"], r["clause_id"]) for r in second
+            if (r["doc_id"], r["clause_id"]) in a_by_key]
     b_by_key = {(r["doc_id"], r["clause_id"]): r for r in second}
     report: dict[str, Any] = {
         "clauses": len(keys),

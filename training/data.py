@@ -8,6 +8,7 @@ training where a config says so.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 from collections import Counter, defaultdict
@@ -123,7 +124,7 @@ def validate_records(
                 problems.append(f"{at}: entity {surface!r} includes surrounding punctuation")
             spans.append((start, end))
         spans.sort()
-        if any(a[1] > b[0] for a, b in zip(spans, spans[1:], strict=False)):
+        if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
             problems.append(f"{at}: overlapping entities")
     return problems
 

@@ -1,4 +1,5 @@
-"""``policy-clauses labels …``: build gold from sheets, validate, split, count, agree, weak-label."""
+"""``policy-clauses labels …``: build gold from sheets, validate, split, count, agree,
+weak-label."""
 
 from __future__ import annotations
 
@@ -158,7 +159,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     stats.add_argument("--file", default=str(data.GOLD_PATH), help="records to count")
     stats.set_defaults(func=cmd_stats)
 
-    agreement = commands.add_parser("agreement", help="Cohen's kappa and entity F1 of two annotations")
+    agreement = commands.add_parser(
+        "agreement", help="Cohen's kappa and entity F1 of two annotations")
     agreement.add_argument("--first", default=str(AGREEMENT_DIR / "first.jsonl"))
     agreement.add_argument("--second", default=str(AGREEMENT_DIR / "second.jsonl"))
     agreement.set_defaults(func=cmd_agreement)

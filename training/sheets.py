@@ -148,7 +148,9 @@ def sheet_to_records(
     return records
 
 
-def read_sheet_file(path: Path, schema: LabelSchema | None = None, annotator: str = "") -> list[dict]:
+def read_sheet_file(
+    path: Path, schema: LabelSchema | None = None, annotator: str = ""
+) -> list[dict]:
     try:
         return sheet_to_records(path.read_text(encoding="utf-8"), schema, annotator)
     except SheetError as exc:
@@ -181,7 +183,8 @@ def check_sheet_against_documents(path: Path, documents: Path) -> list[str]:
     expected = [(c.clause_id, c.text) for c in doc.clauses]
     found = [(r["clause_id"], r["text"]) for r in records]
     if expected != found:
-        diff = next((e, f) for e, f in zip(expected + [None], found + [None]) if e != f)
+        pairs = zip([*expected, None], [*found, None], strict=False)
+        diff = next((e, f) for e, f in pairs if e != f)
         problems.append(f"{path}: clauses differ from the segmenter's; first difference {diff}")
     return problems
 
