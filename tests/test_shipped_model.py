@@ -50,9 +50,8 @@ def test_a_date_line_gets_no_label(scorer):
 def test_folders_open_in_transformers_pipeline_and_fit_the_budget():
     from transformers import pipeline
 
-    classify = pipeline("text-classification", model=str(DEFAULT_MODEL_DIR / "classifier"),
-                        top_k=None)
-    scores = {d["label"]: d["score"] for d in classify("（责任单位：市科技局、财政局）")}
+    classify = pipeline("text-classification", model=str(DEFAULT_MODEL_DIR / "classifier"))
+    scores = {d["label"]: d["score"] for d in classify("（责任单位：市科技局、财政局）", top_k=None)}
     assert set(scores) == {"goal", "incentive", "responsibility", "timeline", "principle"}
     tag = pipeline("token-classification", model=str(DEFAULT_MODEL_DIR / "tagger"))
     assert any(t["entity"].endswith("AGENCY") for t in tag("由市财政局负责。"))

@@ -50,8 +50,9 @@ def test_overfit_save_reload_same_predictions() -> None:
                                          context="section", max_length=64)
     scorer = load_scorer(model_dir)
     reloaded = scorer.predict(inputs)
+    # The folder stores float16 weights (output.weights_dtype), computed in float32 on load.
     for row, prediction in zip(in_memory, reloaded, strict=True):
-        assert [prediction.scores[name] for name in LABELS] == pytest.approx(row, abs=1e-5)
+        assert [prediction.scores[name] for name in LABELS] == pytest.approx(row, abs=2e-3)
     predicted = [p.labels for p in reloaded]
     metrics = label_metrics([r["labels"] for r in records], predicted, LABELS)
     assert metrics["micro_f1"] >= 0.9, (predicted, [r["labels"] for r in records])
@@ -82,15 +83,17 @@ def test_saved_folder_contents() -> None:
 def test_pipeline_opens_the_folder_and_agrees() -> None:
     from transformers import pipeline
 
-    model_dir, result, _ = trained_model()
+    model_dir, _, _ = trained_model()
     text = min((r["text"] for r in _train_records()), key=len)  # no truncation either way
     classify = pipeline("text-classification", model=str(model_dir / "classifier"),
                         device="cpu")
     out = classify(text, top_k=None)
     scores = {row["label"]: row["score"] for row in out}
     assert set(scores) == set(LABELS)
-    # pipeline() feeds the clause alone: compare with our path in context mode "none".
-    ours = classifier_probabilities(result.model, result.tokenizer, clause_inputs(
+    # pipeline() feeds the clause alone: compare with our path in context mode "none", on the
+    # weights as stored in the folder (float16 storage, so not the in-memory training model).
+    loaded = load_scorer(model_dir).classifier
+    ours = classifier_probabilities(loaded.model, loaded.tokenizer, clause_inputs(
         [{"text": text}], {}), context="none", max_length=64)[0]
     assert [scores[name] for name in LABELS] == pytest.approx(ours, abs=1e-5)
 
