@@ -71,12 +71,13 @@ def _chinese_score(text: str) -> float:
     return (hits - 0.5 * (cjk - hits)) / max(1, cjk)
 
 
-def decode_bytes(data: bytes) -> tuple[str, str]:
+def decode_bytes(data: bytes, *, prefix: bool = False) -> tuple[str, str]:
     """Decode crawled bytes; returns (text, encoding). Raises InputError when none fits.
 
     BOMs decide first; then strict UTF-8; then GB18030 and Big5 are both tried and the decode
     with more frequent Chinese characters wins (Big5 bytes are nearly always valid GBK, so a
-    strict decode alone cannot tell them apart).
+    strict decode alone cannot tell them apart). ``prefix``: ``data`` is the head of a longer
+    file, so a multi-byte character cut at its end is not an error.
     """
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8-sig"
@@ -86,6 +87,10 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             raise InputError(f"UTF-16 BOM but undecodable bytes ({exc.reason})") from exc
     try:
+        if prefix:
+            # An incremental decoder keeps a character cut at the end for later instead of
+            # failing on it: a 64 KiB head of a UTF-8 crawl usually ends mid-character.
+            return codecs.getincrementaldecoder("utf-8")().decode(data, final=False), "utf-8"
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
@@ -94,7 +99,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     for encoding in ("gb18030", "big5"):
         try:
             # A prefix may cut a multi-byte character; "ignore" only at the cut.
-            errors = "strict" if len(sniff) == len(data) else "ignore"
+            errors = "strict" if len(sniff) == len(data) and not prefix else "ignore"
             sample = sniff.decode(encoding, errors=errors)
         except UnicodeDecodeError:
             continue
@@ -105,6 +110,8 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         raise InputError("undecodable bytes: not UTF-8, GB18030/GBK, Big5 or UTF-16 with BOM")
     encoding = best[1]
     try:
+        if prefix:
+            return codecs.getincrementaldecoder(encoding)().decode(data, final=False), encoding
         return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
         raise InputError(
@@ -175,7 +182,7 @@ def _read_jsonl_file(path: Path, max_bytes: int) -> Iterator[RawDocument | Error
             raise InputError("empty file")
         if _looks_binary(head):
             raise InputError("binary file (NUL bytes), not text")
-        _, encoding = decode_bytes(head)
+        _, encoding = decode_bytes(head, prefix=True)
     except (InputError, OSError) as exc:
         yield ErrorRecord(source=source, stage="ingest", reason=str(exc))
         return

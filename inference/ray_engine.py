@@ -60,7 +60,7 @@ def _jsonl_encoding(path: Path) -> str:
         raise InputError("empty file")
     if _looks_binary(head):
         raise InputError("binary file (NUL bytes), not text")
-    encoding = decode_bytes(head)[1]
+    encoding = decode_bytes(head, prefix=True)[1]
     return "utf-8" if encoding == "utf-8-sig" else encoding
 
 

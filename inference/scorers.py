@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -171,8 +172,19 @@ def tagger_entities(
     for window in range(n_windows):
         per_text[window_doc[window]].append(
             (encoded["offset_mapping"][window], window_probs[window]))
-    return [decode_windows(text, windows, tags)
+    return [well_formed(decode_windows(text, windows, tags))
             for text, windows in zip(texts, per_text, strict=True)]
+
+
+# GUIDELINES §3: an AMOUNT is a sum of money with its unit; "amounts with no money unit" are
+# excluded. The tagger, decoding tags per character, now and then leaves a fragment such as
+# the "五" of "五倍" or the "." of "17.75%" tagged AMOUNT; no such span can be right.
+_MONEY_UNIT = re.compile(r"[元圆角分厘镑]|美金|卢布|法郎|比索|钱")
+
+
+def well_formed(entities: list[Entity]) -> list[Entity]:
+    """Entities that can be what their type says: AMOUNT spans need a money unit."""
+    return [e for e in entities if e.type != "AMOUNT" or _MONEY_UNIT.search(e.text)]
 
 
 class ModelScorer:
@@ -223,4 +235,5 @@ __all__ = [
     "length_sorted_batches",
     "load_scorer",
     "tagger_entities",
+    "well_formed",
 ]

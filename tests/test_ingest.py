@@ -77,3 +77,29 @@ def test_bad_inputs_become_error_records_and_the_rest_goes_on(tmp_path):
     assert "no such file" in errors["missing.txt"]
     docs = [d for d in items if not isinstance(d, ErrorRecord)]
     assert [d.source.replace(str(tmp_path) + "/", "") for d in docs] == ["lines.jsonl:1", "good.txt"]
+
+
+
+def _cut_mid_character(encoding: str) -> bytes:
+    """A JSONL crawl whose first 64 KiB end inside a multi-byte character."""
+    line = json.dumps({"id": "x", "text": "第一条 为了规范科技成果转化活动。"}, ensure_ascii=False)
+    body = (line + "\n").encode(encoding) * 50
+    for width in range(64_000, 65_536):
+        pad = (json.dumps({"id": "pad", "text": "a" * width}) + "\n").encode(encoding)
+        data = pad + body
+        try:
+            data[:65_536].decode(encoding)
+        except UnicodeDecodeError:
+            return data
+    raise AssertionError("no padding puts the cut inside a character")
+
+
+def test_jsonl_whose_sniffed_head_ends_mid_character_is_read(tmp_path):
+    # The encoding of a JSONL crawl is sniffed from its first 64 KiB; that cut usually falls
+    # inside a multi-byte character, which must not reject the whole file.
+    for encoding in ("utf-8", "gb18030"):
+        path = tmp_path / f"crawl-{encoding}.jsonl"
+        path.write_bytes(_cut_mid_character(encoding))
+        records = list(read_inputs([str(path)]))
+        assert not [r for r in records if isinstance(r, ErrorRecord)], encoding
+        assert sum(r.doc_id == "x" for r in records) == 50, encoding

@@ -164,3 +164,16 @@ def test_tagger_resume_matches_uninterrupted(tmp_path: Path) -> None:
     assert resumed.dev_metrics == full.dev_metrics
     a, b = full.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_amount_spans_without_a_money_unit_are_dropped() -> None:
+    from inference.records import Entity
+    from inference.scorers import well_formed
+
+    text = "处违法所得五倍最高不超过五万元的罚款，增加17.75%，市财政局负责"
+    entities = [Entity(5, 6, "AMOUNT", "五"), Entity(12, 15, "AMOUNT", "五万元"),
+                Entity(23, 24, "AMOUNT", "."), Entity(28, 32, "AGENCY", "市财政局")]
+    assert [e.text for e in entities] == [text[e.start:e.end] for e in entities]
+    assert [e.text for e in well_formed(entities)] == ["五万元", "市财政局"]
+    # money written in 角/分 is still money (GUIDELINES: the unit, not 元, decides)
+    assert well_formed([Entity(0, 6, "AMOUNT", "一角四分八厘")])

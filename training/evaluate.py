@@ -182,11 +182,13 @@ class EvaluationResult:
 def evaluate(model: str | Path, split: str, *, gold_path: Path = gold_data.GOLD_PATH,
              splits_path: Path = gold_data.SPLITS_PATH,
              documents_path: Path | None = gold_data.DOCUMENTS_PATH,
-             report_dir: Path | None = None, baseline: bool = True) -> EvaluationResult:
+             report_dir: Path | None = None, baseline: bool = True,
+             fast: str = "none") -> EvaluationResult:
     """Score ``model`` (a model folder, or ``"rules"``) on a split of the gold data, with the
-    rule baseline beside it; write metrics.json, report.md and plots to ``report_dir``."""
+    rule baseline beside it; write metrics.json, report.md and plots to ``report_dir``.
+    ``fast`` is ``predict --fast``: the quality of a fast path is measured the same way."""
+    from inference.fast import load_fast_scorer
     from inference.rules import RuleScorer
-    from inference.scorers import load_scorer
     from training.trainer_utils import document_titles
 
     for path in (gold_path, splits_path):
@@ -199,7 +201,7 @@ def evaluate(model: str | Path, split: str, *, gold_path: Path = gold_data.GOLD_
         raise ValueError(f"split {split!r} has no clauses in {gold_path}")
     titles = document_titles(documents_path, {r["doc_id"] for r in subset})
     is_rules = str(model) == RULES
-    scorer = RuleScorer() if is_rules else load_scorer(Path(model))
+    scorer = RuleScorer() if is_rules else load_fast_scorer(Path(model), fast=fast)
     main = evaluate_scorer(scorer, subset, titles)
     base = None
     if baseline and not is_rules:

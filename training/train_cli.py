@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from inference.fast import FAST_MODES
 from training import data as gold_data
 from training.config import CONFIG_CLASSES, field_help, load_config, parse_overrides
 
@@ -80,7 +81,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                       splits_path=Path(args.splits),
                       documents_path=Path(args.documents) if args.documents else None,
                       report_dir=Path(args.report) if args.report else None,
-                      baseline=not args.no_baseline)
+                      baseline=not args.no_baseline, fast=args.fast)
     print(f"evaluate: {result.model.name} on {args.data} ({result.data['clauses']} clauses, "
           f"{result.data['documents']} documents)")
     print(summary_table(result))
@@ -134,6 +135,9 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--no-baseline", action="store_true",
                           help="do not score the rule baseline beside the model")
     evaluate.add_argument("--json", action="store_true", help="also print all metrics as JSON")
+    evaluate.add_argument("--fast", choices=FAST_MODES, default="none",
+                          help="score through a predict fast path (int8: dynamic int8 "
+                          "quantisation) to measure what it costs in quality")
     evaluate.set_defaults(func=cmd_evaluate)
 
 
