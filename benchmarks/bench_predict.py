@@ -83,10 +83,12 @@ def clause_inputs(crawl: Path, limit: int) -> list[Any]:
 
 def time_ours(model: Path, crawl: Path, fast: str) -> tuple[dict[str, Any], list[Any]]:
     """End to end: read → clean → segment → score → write, model loaded beforehand."""
+    from inference.components import ClauseInput
     from inference.fast import load_fast_scorer
     from inference.run import run_documents
 
     scorer = load_fast_scorer(model, fast=fast)
+    scorer.predict([ClauseInput("预热一次，一次性开销不计入。", "一、总体要求")])  # warm-up
     out = crawl.with_name(f"ours-{fast}.jsonl")
     summary = run_documents([crawl], str(out), scorer, progress=False)
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -105,6 +107,8 @@ def time_pipeline(model: Path, inputs: list[Any]) -> dict[str, Any]:
     mode = read_model_meta(model / "classifier").get("context", "section")
     classify = pipeline("text-classification", model=str(model / "classifier"), top_k=None)
     tag = pipeline("token-classification", model=str(model / "tagger"))
+    classify("预热一次。")  # warm-up, as for ours
+    tag("预热一次。")
     started = time.perf_counter()
     for item in inputs:
         context = format_context(item.section, item.title, mode)
@@ -136,7 +140,8 @@ def tokenise_share(model: Path, inputs: list[Any], total_seconds: float) -> dict
 
 
 def agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, float]:
-    """fp32 vs int8 on the same clauses: label decisions, entity sets, score drift."""
+    """float32 vs a fast path on the same clauses: label decisions, entity sets, score
+    drift."""
     same_labels = sum(x.get("labels") == y.get("labels") for x, y in zip(a, b, strict=True))
     ents = [({(e["start"], e["end"], e["type"]) for e in x.get("entities", [])},
              {(e["start"], e["end"], e["type"]) for e in y.get("entities", [])})
@@ -146,7 +151,7 @@ def agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, flo
     drift = max((abs(x["scores"][k] - y["scores"][k]) for x, y in zip(a, b, strict=True)
                  for k in x.get("scores", {})), default=0.0)
     return {"label_set_agreement": same_labels / max(1, len(a)),
-            "entity_f1_int8_vs_fp32": 2 * tp / max(1, n_a + n_b),
+            "entity_f1_vs_fp32": 2 * tp / max(1, n_a + n_b),
             "max_score_drift": drift}
 
 
@@ -192,7 +197,7 @@ def main() -> None:
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"))
     args = parser.parse_args()
 
-    from inference.fast import available_cores, configure_threads
+    from inference.fast import FAST_MODES, available_cores, configure_threads
 
     threads = configure_threads()
     work = Path(tempfile.mkdtemp(prefix="bench_predict_"))
@@ -214,17 +219,20 @@ def main() -> None:
                                "machine": f"{platform.processor() or platform.machine()}, "
                                f"{available_cores()} cores", "torch_threads": threads,
                                "slice": {"files": SLICE_FILES, "docs_per_file": args.docs}}
-    ours, fp32_clauses = time_ours(model, speed_crawl, "none")
-    ours8, int8_clauses = time_ours(model, speed_crawl, "int8")
+    speed: dict[str, Any] = {}
+    clauses_by_mode: dict[str, list[Any]] = {}
+    for fast in FAST_MODES:
+        speed[fast], clauses_by_mode[fast] = time_ours(model, speed_crawl, fast)
     plain = time_pipeline(model, clause_inputs(speed_crawl, 10**9))
-    results["speed"] = {"ours_fp32": ours, "ours_int8": ours8, "plain_pipeline": plain,
-                        "ratio_fp32": ours["clauses_per_s"] / plain["clauses_per_s"],
-                        "ratio_int8": ours8["clauses_per_s"] / plain["clauses_per_s"]}
+    results["speed"] = {"ours": speed, "plain_pipeline": plain,
+                        "ratio": {fast: speed[fast]["clauses_per_s"] / plain["clauses_per_s"]
+                                  for fast in FAST_MODES}}
     results["tokenisation"] = tokenise_share(model, clause_inputs(speed_crawl, 10**9),
-                                             ours["seconds"])
-    results["int8_vs_fp32"] = agreement(fp32_clauses, int8_clauses)
+                                             speed["none"]["seconds"])
+    results["vs_fp32"] = {fast: agreement(clauses_by_mode["none"], clauses_by_mode[fast])
+                          for fast in FAST_MODES if fast != "none"}
     if model_note.startswith("trained model"):
-        results["gold"] = {fast: quality_on_test_split(model, fast) for fast in ("none", "int8")}
+        results["test_split"] = {fast: quality_on_test_split(model, fast) for fast in FAST_MODES}
 
     rss_model = args.rss_model or str(model)
     which = ["--rules"] if rss_model == "rules" else ["--model", rss_model]
@@ -255,23 +263,24 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         "| measure | value |",
         "|---|---|",
-        f"| ours fp32, end to end | {s['ours_fp32']['clauses_per_s']:.1f} clauses/s "
-        f"({s['ours_fp32']['clauses']} clauses) |",
-        f"| ours int8 (--fast int8), end to end | {s['ours_int8']['clauses_per_s']:.1f} "
-        "clauses/s |",
-        f"| plain transformers pipelines (clauses only) | "
-        f"{s['plain_pipeline']['clauses_per_s']:.1f} clauses/s |",
-        f"| speed-up fp32 / int8 vs plain | {s['ratio_fp32']:.1f}x / {s['ratio_int8']:.1f}x |",
-        f"| tokenising for both models | {r['tokenisation']['tokenise_seconds']:.2f}s = "
-        f"{100 * r['tokenisation']['share_of_scoring']:.1f}% of the fp32 run |",
-        f"| int8 vs fp32: same label set | {100 * r['int8_vs_fp32']['label_set_agreement']:.1f}% "
-        "of clauses |",
-        f"| int8 vs fp32: entity F1 | {r['int8_vs_fp32']['entity_f1_int8_vs_fp32']:.3f} |",
-        f"| int8 vs fp32: max score drift | {r['int8_vs_fp32']['max_score_drift']:.3f} |",
     ]
-    for fast, g in r.get("gold", {}).items():
-        rows.append(f"| test split ({g['clauses']} clauses), {fast}: micro-F1 / entity F1 | "
-                    f"{g['micro_f1']:.3f} / {g['entity_f1']:.3f} |")
+    for fast in s["ours"]:
+        rows.append(f"| ours, --fast {fast}, end to end | {s['ours'][fast]['clauses_per_s']:.1f} "
+                    f"clauses/s ({s['ours'][fast]['clauses']} clauses); "
+                    f"{s['ratio'][fast]:.1f}x the plain pipelines |")
+    rows += [
+        f"| plain transformers pipelines, float32 (clauses only) | "
+        f"{s['plain_pipeline']['clauses_per_s']:.1f} clauses/s |",
+        f"| tokenising for both models | {r['tokenisation']['tokenise_seconds']:.2f}s = "
+        f"{100 * r['tokenisation']['share_of_scoring']:.1f}% of the float32 run |",
+    ]
+    for fast, a in r["vs_fp32"].items():
+        rows.append(f"| {fast} vs float32: same label set / entity F1 / max score drift | "
+                    f"{100 * a['label_set_agreement']:.1f}% / {a['entity_f1_vs_fp32']:.3f} / "
+                    f"{a['max_score_drift']:.3f} |")
+    for fast, g in r.get("test_split", {}).items():
+        rows.append(f"| test split ({g['clauses']} clauses), --fast {fast}: micro-F1 / entity F1 "
+                    f"| {g['micro_f1']:.3f} / {g['entity_f1']:.3f} |")
     for n, v in r["rss"].items():
         if n not in ("scorer", "chars_per_doc"):
             rows.append(f"| peak RSS, {n} documents ({r['rss']['scorer']}) | "

@@ -18,6 +18,7 @@ from typing import Any
 
 from inference.components import ClauseInput, ClauseScorer, ClauseScores
 from inference.encoding import encode_for_classifier, encode_for_tagger, format_context
+from inference.fast import apply_fast_path
 from inference.records import Entity
 from inference.schema import LabelSchema, default_schema
 
@@ -60,8 +61,7 @@ class ClassifierModel:
     """Multi-label clause classifier over a standard HF sequence-classification folder."""
 
     def __init__(self, folder: Path, schema: LabelSchema, device: str = "cpu",
-                 quantize: bool = False) -> None:
-        import torch
+                 fast: str = "none") -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.folder = folder
@@ -75,9 +75,7 @@ class ClassifierModel:
         self.context = self.meta.get("context", "section")
         self.max_length = int(self.meta.get("max_length", 128))
         self.device = device
-        if quantize:
-            self.model = torch.ao.quantization.quantize_dynamic(
-                self.model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.model = apply_fast_path(self.model, fast)
 
     def predict_proba(self, inputs: Sequence[ClauseInput],
                       batch_size: int = 64) -> list[list[float]]:
@@ -105,7 +103,8 @@ def classifier_probabilities(
                 max_length=max_length, mode=context, padding=True, return_tensors="pt",
             )
             logits = model(**encoded.to(device)).logits
-            for row, index in zip(torch.sigmoid(logits).tolist(), batch, strict=True):
+            for row, index in zip(torch.sigmoid(logits.float()).tolist(), batch,
+                                  strict=True):
                 probs[index] = row
     return probs
 
@@ -115,8 +114,7 @@ class TaggerModel:
     than the window are tagged in overlapping windows so no entity is lost at a cut."""
 
     def __init__(self, folder: Path, schema: LabelSchema, device: str = "cpu",
-                 quantize: bool = False) -> None:
-        import torch
+                 fast: str = "none") -> None:
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
         self.folder = folder
@@ -129,9 +127,7 @@ class TaggerModel:
         self.max_length = int(self.meta.get("max_length", 128))
         self.stride = int(self.meta.get("stride", 32))
         self.device = device
-        if quantize:
-            self.model = torch.ao.quantization.quantize_dynamic(
-                self.model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.model = apply_fast_path(self.model, fast)
 
     def predict_entities(self, texts: Sequence[str], batch_size: int = 64) -> list[list[Entity]]:
         return tagger_entities(self.model, self.tokenizer, texts, self.tags,
@@ -191,11 +187,11 @@ class ModelScorer:
     """Fine-tuned classifier + tagger as a clause scorer."""
 
     def __init__(self, folder: Path, schema: LabelSchema | None = None, device: str = "cpu",
-                 quantize: bool = False) -> None:
+                 fast: str = "none") -> None:
         self.schema = schema or default_schema()
-        self.classifier = ClassifierModel(folder / "classifier", self.schema, device, quantize)
-        self.tagger = TaggerModel(folder / "tagger", self.schema, device, quantize)
-        self.name = f"model:{folder}" + (" (int8)" if quantize else "")
+        self.classifier = ClassifierModel(folder / "classifier", self.schema, device, fast)
+        self.tagger = TaggerModel(folder / "tagger", self.schema, device, fast)
+        self.name = f"model:{folder}" + (f" ({fast})" if fast != "none" else "")
 
     def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]:
         probs = self.classifier.predict_proba(inputs)
@@ -211,9 +207,10 @@ class ModelScorer:
 
 
 def load_scorer(model: str | Path | None = None, *, rules: bool = False,
-                quantize: bool = False, device: str = "cpu") -> ClauseScorer:
+                fast: str = "none", device: str = "cpu") -> ClauseScorer:
     """``--rules`` → the rule baseline; ``--model DIR`` → that model; neither → models/default
-    when it holds a model, else the rule baseline (with a log line saying so)."""
+    when it holds a model, else the rule baseline (with a log line saying so). ``fast`` is a
+    mode of ``inference.fast.FAST_MODES`` (``none``, ``int8``, ``bf16``)."""
     from inference.rules import RuleScorer
 
     if rules:
@@ -224,7 +221,7 @@ def load_scorer(model: str | Path | None = None, *, rules: bool = False,
         return RuleScorer()
     if not folder.is_dir():
         raise FileNotFoundError(f"model folder {folder} does not exist")
-    return ModelScorer(folder, device=device, quantize=quantize)
+    return ModelScorer(folder, device=device, fast=fast)
 
 
 __all__ = [

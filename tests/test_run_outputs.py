@@ -84,17 +84,29 @@ def test_segment_writes_csv_without_scores(tmp_path):
     assert rows and all(r["labels"] == "" and r["score_goal"] == "" for r in rows)
 
 
-def test_int8_fast_path_agrees_with_fp32_on_the_tiny_model(tiny_model, tmp_path):
+@pytest.mark.parametrize("fast", ["int8", "bf16"])
+def test_fast_paths_agree_with_fp32_on_the_tiny_model(tiny_model, tmp_path, fast):
     src = EXAMPLES / "seed_003_706b429a5d8fc070.txt"
     assert main(["predict", str(src), "-o", str(tmp_path / "fp32.jsonl"), "--model",
                  str(tiny_model)]) == 0
-    assert main(["predict", str(src), "-o", str(tmp_path / "int8.jsonl"), "--model",
-                 str(tiny_model), "--fast", "int8", "--threads", "1"]) == 0
-    (fp32,), (int8,) = _jsonl(tmp_path / "fp32.jsonl"), _jsonl(tmp_path / "int8.jsonl")
+    assert main(["predict", str(src), "-o", str(tmp_path / f"{fast}.jsonl"), "--model",
+                 str(tiny_model), "--fast", fast, "--threads", "1"]) == 0
+    (fp32,), (other,) = _jsonl(tmp_path / "fp32.jsonl"), _jsonl(tmp_path / f"{fast}.jsonl")
     diffs = [abs(a["scores"][k] - b["scores"][k]) for a, b in
-             zip(fp32["clauses"], int8["clauses"], strict=True) for k in a["scores"]]
-    assert max(diffs) < 0.05  # int8 moves scores a little, not a lot
-    assert [c["text"] for c in fp32["clauses"]] == [c["text"] for c in int8["clauses"]]
+             zip(fp32["clauses"], other["clauses"], strict=True) for k in a["scores"]]
+    assert 0 < max(diffs) < 0.05  # the fast path really ran, and moves scores only a little
+    assert [c["text"] for c in fp32["clauses"]] == [c["text"] for c in other["clauses"]]
+
+
+def test_bf16_fast_path_runs_the_models_in_bfloat16(tiny_model):
+    import torch
+
+    from inference.fast import load_fast_scorer
+
+    scorer = load_fast_scorer(tiny_model, fast="bf16")
+    assert scorer.name.endswith("(bf16)")
+    for part in (scorer.classifier.model, scorer.tagger.model):
+        assert {p.dtype for p in part.parameters()} == {torch.bfloat16}
 
 
 def test_configure_threads_uses_the_cores_available():

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from training import data
+from training import data, segment_eval
 from training.sheets import read_sheet_file
 
 SHEETS_DIR = data.LABELS_DIR / "sheets"
@@ -129,7 +129,8 @@ def cmd_weak(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     labels = subparsers.add_parser(
-        "labels", help="gold data: build, validate, splits, stats, agreement, weak labels",
+        "labels", help="gold data: build, validate, splits, stats, agreement, weak labels, "
+        "segmentation scores",
         description="Work with the annotated data in labels/.")
     commands = labels.add_subparsers(dest="labels_command", metavar="ACTION")
 
@@ -175,3 +176,5 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("--model", default=None, help="model folder instead of the rules")
     which.add_argument("--rules", action="store_true", help="the rule baseline (default)")
     weak.set_defaults(func=cmd_weak)
+
+    segment_eval.add_cli(commands)
