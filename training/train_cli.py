@@ -136,8 +136,8 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
                           help="do not score the rule baseline beside the model")
     evaluate.add_argument("--json", action="store_true", help="also print all metrics as JSON")
     evaluate.add_argument("--fast", choices=FAST_MODES, default="none",
-                          help="score through a predict fast path (int8: dynamic int8 "
-                          "quantisation) to measure what it costs in quality")
+                          help="score through a predict fast path (bf16: bfloat16 models; "
+                          "int8: dynamic int8 quantisation) to measure what it costs in quality")
     evaluate.set_defaults(func=cmd_evaluate)
 
 
