@@ -71,6 +71,12 @@ def _chinese_score(text: str) -> float:
     return (hits - 0.5 * (cjk - hits)) / max(1, cjk)
 
 
+def _decode(data: bytes, encoding: str, prefix: bool) -> str:
+    """Strict decode; with ``prefix`` a multi-byte character cut at the end is held back (an
+    incremental decoder that is not told the input is final) instead of failing."""
+    return codecs.getincrementaldecoder(encoding)().decode(data, final=not prefix)
+
+
 def decode_bytes(data: bytes, *, prefix: bool = False) -> tuple[str, str]:
     """Decode crawled bytes; returns (text, encoding). Raises InputError when none fits.
 
@@ -87,11 +93,8 @@ def decode_bytes(data: bytes, *, prefix: bool = False) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             raise InputError(f"UTF-16 BOM but undecodable bytes ({exc.reason})") from exc
     try:
-        if prefix:
-            # An incremental decoder keeps a character cut at the end for later instead of
-            # failing on it: a 64 KiB head of a UTF-8 crawl usually ends mid-character.
-            return codecs.getincrementaldecoder("utf-8")().decode(data, final=False), "utf-8"
-        return data.decode("utf-8"), "utf-8"
+        # a 64 KiB head of a UTF-8 crawl usually ends mid-character
+        return _decode(data, "utf-8", prefix), "utf-8"
     except UnicodeDecodeError:
         pass
     sniff = data[:_SNIFF_BYTES]
@@ -110,9 +113,7 @@ def decode_bytes(data: bytes, *, prefix: bool = False) -> tuple[str, str]:
         raise InputError("undecodable bytes: not UTF-8, GB18030/GBK, Big5 or UTF-16 with BOM")
     encoding = best[1]
     try:
-        if prefix:
-            return codecs.getincrementaldecoder(encoding)().decode(data, final=False), encoding
-        return data.decode(encoding), encoding
+        return _decode(data, encoding, prefix), encoding
     except UnicodeDecodeError as exc:
         raise InputError(
             f"bytes undecodable as {encoding} at offset {exc.start} ({exc.reason})"

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 RULES = "rules"
 
 
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -46,12 +46,12 @@ def label_metrics(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
             fp += in_p and not in_g
             fn += in_g and not in_p
             tn += not in_g and not in_p
-        per_label[label] = {**_prf(tp, fp, fn), "support": tp + fn, "tp": tp, "fp": fp,
+        per_label[label] = {**prf(tp, fp, fn), "support": tp + fn, "tp": tp, "fp": fp,
                             "fn": fn, "tn": tn}
         totals["tp"] += tp
         totals["fp"] += fp
         totals["fn"] += fn
-    micro = _prf(totals["tp"], totals["fp"], totals["fn"])
+    micro = prf(totals["tp"], totals["fp"], totals["fn"])
     macro = sum(m["f1"] for m in per_label.values()) / max(len(per_label), 1)
     exact = sum(set(g) == set(p) for g, p in zip(gold, predicted, strict=True))
     return {

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from training import data
+from training.evaluate import prf
 
 SEGMENTATION_DIR = data.LABELS_DIR / "segmentation"
 KINDS = ("heading", "body")
@@ -63,10 +64,17 @@ def predicted_spans(text: str) -> list[Span]:
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    return prf(tp, n_pred - tp, n_gold - tp)
+
+
+def load_document(folder: Path, doc: str) -> tuple[str, list[Span], list[Span]]:
+    """Text, reference spans and the segmenter's spans of one hand-segmented document."""
+    gold_file = folder / "gold" / f"{doc}.txt"
+    text_file = folder / "texts" / f"{doc}.txt"
+    if not text_file.is_file():
+        raise FileNotFoundError(f"{gold_file}: no text {text_file} to score it against")
+    text = text_file.read_text(encoding="utf-8")
+    return text, read_reference(gold_file, text), predicted_spans(text)
 
 
 def compare(gold: list[Span], predicted: list[Span]) -> dict[str, Any]:
@@ -85,11 +93,8 @@ def score_directory(folder: Path = SEGMENTATION_DIR) -> dict[str, Any]:
     """Per-document counts and micro boundary / clause F1 over every ``gold/*.txt``."""
     per_doc: dict[str, dict[str, Any]] = {}
     for gold_file in sorted((folder / "gold").glob("*.txt")):
-        text_file = folder / "texts" / gold_file.name
-        if not text_file.is_file():
-            raise FileNotFoundError(f"{gold_file}: no text {text_file} to score it against")
-        text = text_file.read_text(encoding="utf-8")
-        per_doc[gold_file.stem] = compare(read_reference(gold_file, text), predicted_spans(text))
+        _, gold, predicted = load_document(folder, gold_file.stem)
+        per_doc[gold_file.stem] = compare(gold, predicted)
     if not per_doc:
         raise FileNotFoundError(f"no hand-segmented documents in {folder / 'gold'}")
     total = {key: sum(doc[key] for doc in per_doc.values())
@@ -111,9 +116,9 @@ def score_directory(folder: Path = SEGMENTATION_DIR) -> dict[str, Any]:
 
 def differences(folder: Path, doc: str, limit: int = 20) -> list[str]:
     """Clauses of one document that only the reference or only the segmenter has."""
-    text = (folder / "texts" / f"{doc}.txt").read_text(encoding="utf-8")
-    gold = {(s.start, s.end) for s in read_reference(folder / "gold" / f"{doc}.txt", text)}
-    pred = {(s.start, s.end) for s in predicted_spans(text)}
+    text, gold_spans, predicted = load_document(folder, doc)
+    gold = {(s.start, s.end) for s in gold_spans}
+    pred = {(s.start, s.end) for s in predicted}
     rows = [f"reference only: {text[a:b]}" for a, b in sorted(gold - pred)]
     rows += [f"segmenter only: {text[a:b]}" for a, b in sorted(pred - gold)]
     return rows[:limit]
