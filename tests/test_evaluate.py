@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from inference.cli import main
-from inference.components import ClauseInput, ClauseScores
 from inference.records import Entity
 from inference.schema import default_schema
+from inference.scoring.components import ClauseInput, ClauseScores
+from policy_clauses.cli import main
 from tests.fixtures.tiny_training import GOLD, SPLITS, fixture_records, trained_model
-from training.data import records_for_split
-from training.evaluate import (
+from training.data.gold import records_for_split
+from training.eval.evaluate import (
     char_tags,
     cooccurrence,
     entity_metrics,
@@ -22,7 +22,13 @@ from training.evaluate import (
     evaluate_scorer,
     label_metrics,
 )
-from training.report import CONFUSION_PLOT, COOCCURRENCE_PLOT, F1_PLOT, METRICS_FILE, REPORT_FILE
+from training.eval.report import (
+    CONFUSION_PLOT,
+    COOCCURRENCE_PLOT,
+    F1_PLOT,
+    METRICS_FILE,
+    REPORT_FILE,
+)
 
 LABELS = default_schema().label_names
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -148,8 +154,8 @@ def test_evaluate_fast_int8_scores_the_quantised_model() -> None:
 
 def test_evaluate_matches_predict_path(tmp_path: Path) -> None:
     """evaluate scores through load_scorer → annotate_clauses: same labels as predict."""
-    from inference.run import run_clauses
-    from inference.scorers import load_scorer
+    from inference.batch.run import run_clauses
+    from inference.scoring.models import load_scorer
 
     model_dir, _, _ = trained_model()
     result = evaluate(model_dir, "train", gold_path=GOLD, splits_path=SPLITS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inference.export_doccano import build_records
 from inference.records import Clause, Document, Entity
+from inference.review.doccano_export import build_records
 
 
 def _document() -> Document:

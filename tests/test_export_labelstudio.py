@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from inference.cli import main
-from inference.export_labelstudio import build_tasks, labeling_config
 from inference.records import Clause, Document, Entity
+from inference.review.labelstudio_export import build_tasks, labeling_config
 from inference.schema import default_schema
+from policy_clauses.cli import main
 from tests.conftest import EXAMPLES, ROOT
 
 TEXT = "到2025年，市科技局给予100万元奖励。"

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from inference.cli import main
-from inference.export_labelstudio import build_tasks, text_fingerprint
 from inference.records import Clause, Document, Entity
-from training.data import validate_records
-from training.review_import import ReviewImportError, import_doccano, import_labelstudio
+from inference.review.importing import ReviewImportError, import_doccano, import_labelstudio
+from inference.review.labelstudio_export import build_tasks, text_fingerprint
+from policy_clauses.cli import main
+from training.data.gold import validate_records
 
 TEXT = "由市科技局负责，给予100万元奖励。"
 ASTRAL = "𠀾区财政局拨付5万元。"  # U+2003E counts two UTF-16 units

@@ -5,8 +5,8 @@ from __future__ import annotations
 import codecs
 import json
 
-from inference.ingest import decode_bytes, read_inputs, stable_doc_id
 from inference.records import ErrorRecord
+from inference.text.ingest import decode_bytes, read_inputs, stable_doc_id
 
 TEXT = "为深入贯彻落实党中央、国务院决策部署，充分发挥技术转移对提升我省科技创新能力的重要作用，现提出如下实施方案。"
 TRADITIONAL = "為深入貫徹落實黨中央、國務院決策部署，充分發揮技術轉移對提升我省科技創新能力的重要作用，現提出如下實施方案。"

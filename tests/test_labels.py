@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-from inference.cli import main
 from inference.schema import default_schema
-from training import data
-from training.labels_cli import SHEETS_DIR
-from training.sheets import SheetError, locate_mentions, read_sheet_file
+from policy_clauses.cli import main
+from policy_clauses.commands.labels import SHEETS_DIR
+from training.data import gold as data
+from training.data.sheets import SheetError, locate_mentions, read_sheet_file
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.cli import main
+from policy_clauses.cli import main
 from tests.conftest import EXAMPLES, ROOT
 
 LS_VENV = Path(os.environ.get("LS_VENV", ROOT / ".venv-ls"))

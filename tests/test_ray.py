@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from inference.cli import main
+from policy_clauses.cli import main
 from tests.conftest import EXAMPLES
 from tests.helpers.tiny_model import build_tiny_model
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.cli import main
+from policy_clauses.cli import main
 from tests.conftest import EXAMPLES
 
 SOURCE = EXAMPLES / "seed_000_154b73dca2851f36.txt"

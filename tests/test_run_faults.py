@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from inference.components import ClauseInput, ClauseScores
+from inference.batch.run import iter_documents, run_clauses, run_documents, score_chunk
 from inference.records import Document
-from inference.rules import RuleScorer
-from inference.run import iter_documents, run_clauses, run_documents, score_chunk
+from inference.scoring.components import ClauseInput, ClauseScores
+from inference.scoring.rules import RuleScorer
 
 POISON = "毒丸条款"
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from inference.cli import main
-from inference.outputs import clause_columns, format_for_path
+from inference.batch.writers import clause_columns, format_for_path
 from inference.schema import default_schema
+from policy_clauses.cli import main
 from tests.conftest import EXAMPLES
 from tests.helpers.tiny_model import build_tiny_model
 
@@ -101,9 +101,9 @@ def test_fast_paths_agree_with_fp32_on_the_tiny_model(tiny_model, tmp_path, fast
 def test_bf16_fast_path_runs_the_models_in_bfloat16(tiny_model):
     import torch
 
-    from inference.fast import load_fast_scorer
+    from inference.scoring.models import load_scorer
 
-    scorer = load_fast_scorer(tiny_model, fast="bf16")
+    scorer = load_scorer(tiny_model, fast="bf16")
     assert scorer.name.endswith("(bf16)")
     for part in (scorer.classifier.model, scorer.tagger.model):
         assert {p.dtype for p in part.parameters()} == {torch.bfloat16}
@@ -112,7 +112,7 @@ def test_bf16_fast_path_runs_the_models_in_bfloat16(tiny_model):
 def test_configure_threads_uses_the_cores_available():
     import torch
 
-    from inference.fast import available_cores, configure_threads
+    from inference.scoring.runtime import available_cores, configure_threads
 
     assert configure_threads() == available_cores() == torch.get_num_threads()
     assert configure_threads(1) == 1 == torch.get_num_threads()
@@ -120,7 +120,7 @@ def test_configure_threads_uses_the_cores_available():
 
 
 def test_progress_bar_only_when_asked_or_on_a_terminal(capsys):
-    from inference.progress import Progress
+    from inference.batch.progress import Progress
 
     silent = Progress(None)  # pytest's stderr is not a terminal
     silent.update(3, 10)

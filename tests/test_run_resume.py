@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from inference.run import run_documents
-from inference.scorers import load_scorer
+from inference.batch.run import run_documents
+from inference.scoring.models import load_scorer
 from tests.conftest import ROOT
 
 N_DOCS = 2500
@@ -34,7 +34,7 @@ def _write_crawl(path: Path, n: int = N_DOCS) -> Path:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "inference.cli", "predict", *args]
+    return [sys.executable, "-m", "policy_clauses.cli", "predict", *args]
 
 
 def _lines(path: Path) -> list[str]:
@@ -121,7 +121,7 @@ def test_sigint_finishes_the_chunk_exits_cleanly_and_resumes(crawl, reference, t
 
 
 def test_resume_refuses_other_inputs_and_unresumable_outputs(crawl, tmp_path):
-    from inference.cli import main
+    from policy_clauses.cli import main
 
     out = tmp_path / "o.jsonl"
     other = _write_crawl(tmp_path / "other.jsonl", 30)

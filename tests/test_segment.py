@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inference.clean import clean_text
-from inference.segment import segment
+from inference.text.clean import clean_text
+from inference.text.segment import segment
 
 
 def texts(text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Segmentation scored against hand-segmented documents (training/segment_eval.py)."""
+"""Segmentation scored against hand-segmented documents (training/eval/segment_eval.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.segment_eval import Span, compare, read_reference, score_directory
+from training.eval.segment_eval import Span, compare, read_reference, score_directory
 
 TEXT = "一、总体要求\n到2025年，建成示范区。（责任单位：市科技局）\n对新认定的机构给予奖励。"
 

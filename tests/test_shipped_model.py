@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from inference.components import ClauseInput
-from inference.scorers import DEFAULT_MODEL_DIR, ModelScorer, load_scorer
+from inference.scoring.components import ClauseInput
+from inference.scoring.models import DEFAULT_MODEL_DIR, ModelScorer, load_scorer
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,12 @@ import pytest
 import torch
 
 from inference.schema import default_schema
-from inference.scorers import META_FILE, ModelMismatchError, classifier_probabilities, load_scorer
+from inference.scoring.models import (
+    META_FILE,
+    ModelMismatchError,
+    classifier_probabilities,
+    load_scorer,
+)
 from tests.fixtures.tiny_training import (
     GOLD,
     build_tiny_backbone,
@@ -19,16 +24,16 @@ from tests.fixtures.tiny_training import (
     tiny_config,
     trained_model,
 )
-from training.config import ConfigError
-from training.evaluate import label_metrics
-from training.train_classifier import (
+from training.eval.evaluate import label_metrics
+from training.fit.classifier import (
     build_model,
     init_missing_pooler,
     pos_weights,
     train_classifier,
     tune_thresholds,
 )
-from training.trainer_utils import clause_inputs, epoch_batches, load_training_data
+from training.fit.config import ConfigError
+from training.fit.loop import clause_inputs, epoch_batches, load_training_data
 
 LABELS = default_schema().label_names
 
@@ -209,7 +214,7 @@ def test_weak_data_only_when_configured(backbone: Path, tmp_path: Path) -> None:
 
 def test_cli_trains_and_saves(backbone: Path, tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
-    from inference.cli import main
+    from policy_clauses.cli import main
 
     out = tmp_path / "cli-model"
     code = main(["train", "classifier", "--config",

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from inference.align import IGNORE, decode_windows, token_tags
-from inference.encoding import encode_for_tagger
 from inference.records import Entity
 from inference.schema import default_schema
-from inference.scorers import META_FILE, ModelMismatchError, load_scorer, tagger_entities
+from inference.scoring.align import IGNORE, decode_windows, token_tags
+from inference.scoring.encoding import encode_for_tagger
+from inference.scoring.models import META_FILE, ModelMismatchError, load_scorer, tagger_entities
 from tests.fixtures.tiny_training import (
     build_tiny_backbone,
     char_tokenizer,
@@ -23,7 +23,7 @@ from tests.fixtures.tiny_training import (
     tiny_config,
     trained_model,
 )
-from training.train_tagger import alignment_report, train_tagger, window_examples
+from training.fit.tagger import alignment_report, train_tagger, window_examples
 
 TAGS = default_schema().bio_tags
 TAG2ID = {tag: i for i, tag in enumerate(TAGS)}
@@ -168,7 +168,7 @@ def test_tagger_resume_matches_uninterrupted(tmp_path: Path) -> None:
 
 def test_amount_spans_without_a_money_unit_are_dropped() -> None:
     from inference.records import Entity
-    from inference.scorers import well_formed
+    from inference.scoring.models import well_formed
 
     text = "处违法所得五倍最高不超过五万元的罚款，增加17.75%，市财政局负责"
     entities = [Entity(5, 6, "AMOUNT", "五"), Entity(12, 15, "AMOUNT", "五万元"),

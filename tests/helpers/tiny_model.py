@@ -1,4 +1,4 @@
-"""Tiny random model folders in the exact layout ``inference.scorers`` loads.
+"""Tiny random model folders in the exact layout ``inference.scoring.models`` loads.
 
 ``build_tiny_model(out)`` writes ``out/classifier`` and ``out/tagger``: each a
 ``save_pretrained`` folder (BERT with 2 layers, hidden 32), a character-level fast tokenizer

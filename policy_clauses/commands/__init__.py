@@ -1,0 +1,17 @@
+"""The subcommands beside ``predict`` and ``segment``: labels, backbone, train, evaluate and
+the review loop. Each module exposes ``add_cli(subparsers)``; this list is what the
+``policy-clauses`` entry point registers."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+Register = Callable[[argparse._SubParsersAction], None]
+
+
+def registrations() -> list[Register]:
+    from policy_clauses.commands import labels, review, train
+    from training.fit import backbone
+
+    return [labels.add_cli, backbone.add_cli, train.add_cli, review.add_cli]

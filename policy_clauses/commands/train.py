@@ -1,0 +1,150 @@
+"""``policy-clauses train classifier|tagger`` and ``policy-clauses evaluate``: parse, call the
+library with keyword arguments, print. Config fields and their descriptions come from
+training.fit.config, so ``--help`` and the schema cannot drift apart."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from inference.scoring.runtime import FAST_MODES
+from training.data import gold as gold_data
+from training.fit.config import CONFIG_CLASSES, field_help, load_config, parse_overrides
+
+
+class _OverridesParser(argparse.ArgumentParser):
+    """Collects ``--section.field VALUE`` arguments (spaCy-style overrides) into
+    ``args.overrides`` instead of rejecting them as unknown options."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        namespace, extras = super().parse_known_args(args, namespace)
+        overrides: list[str] = []
+        rest: list[str] = []
+        taking_value = False
+        for arg in extras:
+            if arg.startswith("--") and "." in arg.split("=", 1)[0]:
+                overrides.append(arg)
+                taking_value = "=" not in arg
+            elif taking_value and not arg.startswith("--"):
+                overrides.append(arg)
+                taking_value = False
+            else:
+                rest.append(arg)
+                taking_value = False
+        namespace.overrides = [*getattr(namespace, "overrides", []), *overrides]
+        return namespace, rest
+
+
+def _fields_epilog(task: str) -> str:
+    rows = field_help(CONFIG_CLASSES[task])
+    lines = ["config fields (set in the YAML file or override with --SECTION.FIELD VALUE):"]
+    for key, default, description in rows:
+        if key == "task":
+            continue
+        lines.append(f"  {key} (default {default})")
+        lines += textwrap.wrap(description, width=88, initial_indent="      ",
+                               subsequent_indent="      ")
+    return "\n".join(lines)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    overrides = parse_overrides(args.overrides)
+    config = load_config(args.config, args.task, overrides)
+    if args.task == "classifier":
+        from training.fit.classifier import train_classifier
+
+        result = train_classifier(config, resume=args.resume)
+        dev = result.dev_metrics
+        headline = (f"dev micro-F1 {dev.get('micro_f1', float('nan')):.4f} (at 0.5: "
+                    f"{dev.get('micro_f1_at_default_threshold', float('nan')):.4f}), "
+                    f"macro-F1 {dev.get('macro_f1', float('nan')):.4f}")
+    else:
+        from training.fit.tagger import train_tagger
+
+        result = train_tagger(config, resume=args.resume)
+        micro = result.dev_metrics.get("micro", {})
+        headline = (f"dev entity F1 {micro.get('f1', float('nan')):.4f}; alignment loss "
+                    f"{100 * result.alignment['train']['round_trip_share']:.2f}% of train "
+                    "entities")
+    print(f"train {args.task}: best epoch {result.fit.best_epoch}/{result.fit.epochs_done}, "
+          f"{headline}; {result.fit.seconds:.0f} s; saved {result.folder}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from training.eval.evaluate import evaluate
+    from training.eval.results import summary_table
+
+    result = evaluate(args.model, args.data, gold_path=Path(args.gold),
+                      splits_path=Path(args.splits),
+                      documents_path=Path(args.documents) if args.documents else None,
+                      report_dir=Path(args.report) if args.report else None,
+                      baseline=not args.no_baseline, fast=args.fast)
+    print(f"evaluate: {result.model.name} on {args.data} ({result.data['clauses']} clauses, "
+          f"{result.data['documents']} documents)")
+    print(summary_table(result))
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    if result.report_files:
+        print(f"report: {Path(args.report) / 'report.md'}", file=sys.stderr)
+    return 0
+
+
+def _add_train(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train", help="fine-tune the clause classifier or the entity tagger",
+        description="Fine-tune a model from a YAML config; any config field can be overridden "
+        "on the command line as --SECTION.FIELD VALUE (e.g. --train.lr 3e-5 "
+        "--model.backbone models/backbone/e5-small-trim). The model folder gets the resolved "
+        "config, thresholds, data hashes, dev metrics and a model card.")
+    tasks = train.add_subparsers(dest="task", metavar="TASK", parser_class=_OverridesParser)
+    for task, what in (("classifier", "multi-label clause classifier"),
+                       ("tagger", "AMOUNT/AGENCY token tagger")):
+        parser = tasks.add_parser(
+            task, help=f"train the {what}", allow_abbrev=False,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            description=f"Train the {what} (saved to OUTPUT.DIR/{task}).",
+            epilog=_fields_epilog(task))
+        parser.add_argument("--config", "-c", default=f"configs/{task}.yaml",
+                            help=f"YAML config (default configs/{task}.yaml)")
+        parser.add_argument("--resume", action="store_true",
+                            help="continue from the last per-epoch checkpoint of this config")
+        parser.set_defaults(func=cmd_train, overrides=[])
+
+
+def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
+    evaluate = subparsers.add_parser(
+        "evaluate", help="score a model (or the rules) on a gold split, beside the rules",
+        description="Per-label P/R/F1, micro/macro F1 and entity F1 (seqeval strict IOB2 over "
+        "character-level tags) of a model folder, with the rule baseline beside it; "
+        "--report writes metrics.json, report.md and PNG plots.")
+    evaluate.add_argument("--model", default="models/default",
+                          help="model folder (classifier/ and tagger/), or 'rules' for the "
+                          "baseline alone (default models/default)")
+    evaluate.add_argument("--data", default="test", choices=list(gold_data.SPLIT_NAMES),
+                          help="split to score (default test)")
+    evaluate.add_argument("--report", metavar="OUT_DIR", default=None,
+                          help="write metrics.json, report.md and plots here")
+    evaluate.add_argument("--gold", default=str(gold_data.GOLD_PATH), help="gold records")
+    evaluate.add_argument("--splits", default=str(gold_data.SPLITS_PATH),
+                          help="split manifest")
+    evaluate.add_argument("--documents", default=str(gold_data.DOCUMENTS_PATH),
+                          help="raw documents, for titles as predict sees them ('' for none)")
+    evaluate.add_argument("--no-baseline", action="store_true",
+                          help="do not score the rule baseline beside the model")
+    evaluate.add_argument("--json", action="store_true", help="also print all metrics as JSON")
+    evaluate.add_argument("--fast", choices=FAST_MODES, default="none",
+                          help="score through a predict fast path (bf16: bfloat16 models; "
+                          "int8: dynamic int8 quantisation) to measure what it costs in quality")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    _add_train(subparsers)
+    _add_evaluate(subparsers)
+
+
+__all__ = ["add_cli", "cmd_evaluate", "cmd_train"]

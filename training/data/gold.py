@@ -1,0 +1,153 @@
+"""Gold and weak clause records: reading, validating, splitting, and building datasets.
+
+Records follow GUIDELINES §4 (one JSON object per line). Gold records are judged by a person;
+weak records carry ``"weak": true`` and the ``labeler`` that made them, and are only mixed into
+training where a config says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from inference.gold import (  # noqa: F401  (re-exported: the training side's names)
+    REQUIRED_FIELDS,
+    entities_of,
+    read_jsonl,
+    validate_records,
+    write_jsonl,
+)
+
+LABELS_DIR = Path(__file__).resolve().parents[2] / "labels"
+GOLD_PATH = LABELS_DIR / "gold.jsonl"
+SPLITS_PATH = LABELS_DIR / "splits.json"
+DOCUMENTS_PATH = LABELS_DIR / "documents.jsonl"
+SPLIT_NAMES = ("train", "dev", "test")
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_splits(path: Path = SPLITS_PATH) -> dict[str, list[str]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: list(data["splits"][name]) for name in SPLIT_NAMES}
+
+
+def records_for_split(records: Sequence[dict[str, Any]], split: str,
+                      splits: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    splits = splits or load_splits()
+    if split not in splits:
+        raise ValueError(f"unknown split {split!r}; expected one of {list(splits)}")
+    wanted = set(splits[split])
+    return [r for r in records if r["doc_id"] in wanted]
+
+
+def validate_splits(
+    splits: dict[str, list[str]], gold_doc_ids: set[str]
+) -> list[str]:
+    problems = []
+    owner: dict[str, str] = {}
+    for split, doc_ids in splits.items():
+        for doc_id in doc_ids:
+            if doc_id in owner:
+                problems.append(f"document {doc_id} is in both {owner[doc_id]} and {split}")
+            owner[doc_id] = split
+    for doc_id in sorted(gold_doc_ids - set(owner)):
+        problems.append(f"gold document {doc_id} is in no split")
+    for doc_id in sorted(set(owner) - gold_doc_ids):
+        problems.append(f"split document {doc_id} has no gold clauses")
+    return problems
+
+
+def validate_against_segmenter(records: Sequence[dict[str, Any]],
+                               documents: Path = DOCUMENTS_PATH) -> list[str]:
+    """Gold clauses must be what the project's segmenter makes of the documents today, so
+    training and serving see the same units."""
+    from inference.records import ErrorRecord
+    from inference.text.ingest import iter_jsonl_lines
+    from inference.text.pipeline import build_document
+
+    by_doc: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for record in records:
+        by_doc[record["doc_id"]].append((record["clause_id"], record["text"]))
+    problems = []
+    seen = set()
+    with documents.open(encoding="utf-8") as handle:
+        for raw in iter_jsonl_lines(handle, str(documents)):
+            if isinstance(raw, ErrorRecord) or raw.doc_id not in by_doc:
+                continue
+            seen.add(raw.doc_id)
+            expected = [(c.clause_id, c.text) for c in build_document(raw).clauses]
+            if sorted(by_doc[raw.doc_id]) != expected:
+                problems.append(f"{raw.doc_id}: gold clauses differ from the segmenter's output")
+    for doc_id in sorted(set(by_doc) - seen):
+        problems.append(f"{doc_id}: not in {documents}")
+    return problems
+
+
+# --- splits --------------------------------------------------------------------------------
+
+
+def make_splits(doc_sources: dict[str, str], seed: int = 13, test_share: float = 0.25,
+                dev_share: float = 0.15) -> dict[str, list[str]]:
+    """Split documents (never clauses) stratified by source: within each source, shuffled
+    with a fixed seed, about ``test_share`` to test and ``dev_share`` to dev (at least one test
+    document for every source with two or more)."""
+    rng = random.Random(seed)
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for doc_id, source in sorted(doc_sources.items()):
+        by_source[source].append(doc_id)
+    splits: dict[str, list[str]] = {name: [] for name in SPLIT_NAMES}
+    for source in sorted(by_source):
+        docs = by_source[source]
+        rng.shuffle(docs)
+        n_test = max(1, round(len(docs) * test_share)) if len(docs) >= 2 else 0
+        n_dev = round(len(docs) * dev_share) if len(docs) - n_test >= 3 else 0
+        splits["test"] += docs[:n_test]
+        splits["dev"] += docs[n_test:n_test + n_dev]
+        splits["train"] += docs[n_test + n_dev:]
+    return {name: sorted(ids) for name, ids in splits.items()}
+
+
+def choose_balanced_seed(records: Sequence[dict[str, Any]], seeds: range = range(200),
+                         test_share: float = 0.22, dev_share: float = 0.17) -> int:
+    """The split seed whose test and dev splits hold each label and entity type closest to
+    their document share. Uses label counts only — never a model's results — so choosing it
+    does not peek at the test split."""
+    per_doc: dict[str, Counter[str]] = defaultdict(Counter)
+    sources = {}
+    for record in records:
+        per_doc[record["doc_id"]].update(record["labels"])
+        per_doc[record["doc_id"]].update(e["type"] for e in record["entities"])
+        sources[record["doc_id"]] = record.get("corpus", "unknown")
+    totals: Counter[str] = sum(per_doc.values(), Counter())
+    keys = sorted(totals)
+
+    def imbalance(seed: int) -> float:
+        splits = make_splits(sources, seed=seed)
+
+        def share(split: str, key: str) -> float:
+            return sum(per_doc[d][key] for d in splits[split]) / totals[key]
+
+        return (max(abs(share("test", k) - test_share) for k in keys)
+                + max(abs(share("dev", k) - dev_share) for k in keys))
+
+    return min(seeds, key=lambda seed: (round(imbalance(seed), 6), seed))
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+
+def label_counts(records: Iterable[dict[str, Any]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for record in records:
+        counts["clauses"] += 1
+        counts.update(record["labels"])
+        counts.update(e["type"] for e in record["entities"])
+        if not record["labels"]:
+            counts["(none)"] += 1
+    return counts

@@ -1,0 +1,60 @@
+"""What an evaluation produces: one scorer's metrics on a split, and a model beside the rule
+baseline. Kept apart from the code that computes them so reports and commands can read them
+without importing the evaluation itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inference.schema import default_schema
+
+
+@dataclass
+class ScorerResult:
+    """One scorer's predictions and metrics on a split."""
+
+    name: str
+    metrics: dict[str, Any]
+    predicted_labels: list[list[str]] = field(default_factory=list)
+
+
+
+@dataclass
+class EvaluationResult:
+    split: str
+    model: ScorerResult
+    baseline: ScorerResult | None
+    data: dict[str, Any]
+    report_files: list[Path] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "split": self.split,
+            "data": self.data,
+            "entity_scoring": "seqeval strict, IOB2, character-level tag sequences",
+            "model": {"name": self.model.name, **self.model.metrics},
+            "rules": ({"name": self.baseline.name, **self.baseline.metrics}
+                      if self.baseline else None),
+        }
+
+
+def summary_table(result: EvaluationResult) -> str:
+    """A Markdown table of the headline numbers, model beside rules."""
+    schema = default_schema()
+    columns = [result.model] + ([result.baseline] if result.baseline else [])
+    lines = ["| metric | " + " | ".join(c.name for c in columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
+
+    def row(name: str, values: list[float]) -> None:
+        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
+
+    for label in schema.label_names:
+        row(f"{label} F1", [c.metrics["labels"][label]["f1"] for c in columns])
+    row("micro F1", [c.metrics["micro_f1"] for c in columns])
+    row("macro F1", [c.metrics["macro_f1"] for c in columns])
+    for etype in schema.entity_names:
+        row(f"{etype} F1", [c.metrics["entities"][etype]["f1"] for c in columns])
+    row("entity micro F1", [c.metrics["entity_micro_f1"] for c in columns])
+    return "\n".join(lines)

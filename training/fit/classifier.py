@@ -1,0 +1,237 @@
+"""Fine-tune the multi-label clause classifier (goal, incentive, responsibility, timeline,
+principle) as a standard ``AutoModelForSequenceClassification``.
+
+What makes it work on the e5 backbone (plain lr 5e-5 / 6 epochs / threshold 0.5 reached
+micro-F1 0.15): BCE with a per-label ``pos_weight``, a high learning rate for the freshly
+initialised head (pooler + classifier) and a lower one for the encoder, ~10 epochs, a pooler
+that starts as the identity, and per-label thresholds tuned on dev (never on test).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inference.schema import default_schema
+from inference.scoring.components import ClauseInput
+from inference.scoring.encoding import encode_for_classifier, format_context
+from training.eval.evaluate import label_metrics
+from training.fit.config import ClassifierConfig
+from training.fit.loop import (
+    FitResult,
+    TrainingData,
+    base_meta,
+    clause_inputs,
+    configure_threads,
+    document_titles,
+    finish_checkpoints,
+    fit,
+    load_backbone_config,
+    load_training_data,
+    save_model_folder,
+    set_seed,
+)
+
+log = logging.getLogger(__name__)
+
+THRESHOLD_GRID = [round(0.05 * i, 2) for i in range(1, 20)]
+
+
+@dataclass
+class ClassifierResult:
+    """What ``train_classifier`` produced (``folder`` is None when stopped early)."""
+
+    folder: Path | None
+    fit: FitResult
+    thresholds: dict[str, float]
+    dev_metrics: dict[str, Any]
+    model: Any = None
+    tokenizer: Any = None
+
+
+def tune_thresholds(probs: list[list[float]], gold: list[list[str]], labels: list[str],
+                    default: float) -> dict[str, float]:
+    """Per label, the grid threshold with the best F1 on dev (ties: the one nearest 0.5);
+    a label without dev positives keeps ``default``."""
+    thresholds: dict[str, float] = {}
+    for j, label in enumerate(labels):
+        truth = [label in g for g in gold]
+        if not any(truth):
+            thresholds[label] = default
+            continue
+        best = (-1.0, 0.0, default)
+        for t in THRESHOLD_GRID:
+            pred = [row[j] >= t for row in probs]
+            tp = sum(p and g for p, g in zip(pred, truth, strict=True))
+            fp = sum(p and not g for p, g in zip(pred, truth, strict=True))
+            fn = sum(g and not p for p, g in zip(pred, truth, strict=True))
+            f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+            key = (f1, -abs(t - 0.5), t)
+            if key > best:
+                best = key
+        thresholds[label] = best[2]
+    return thresholds
+
+
+def decide(probs: list[list[float]], labels: list[str],
+           thresholds: dict[str, float]) -> list[list[str]]:
+    return [[name for name, p in zip(labels, row, strict=True) if p >= thresholds[name]]
+            for row in probs]
+
+
+def pos_weights(targets: list[list[float]], weights: list[float], cap: float) -> list[float]:
+    """negatives / positives per label over the (weighted) training examples, capped."""
+    n_labels = len(targets[0]) if targets else 0
+    out = []
+    for j in range(n_labels):
+        pos = sum(w * t[j] for t, w in zip(targets, weights, strict=True))
+        neg = sum(w * (1 - t[j]) for t, w in zip(targets, weights, strict=True))
+        out.append(min(cap, neg / pos) if pos > 0 else 1.0)
+    return out
+
+
+def init_missing_pooler(model: Any, missing_keys: set[str], mode: str) -> str:
+    """Start a pooler the backbone does not have as the identity (weight I, bias 0).
+
+    e5 was trained with mean pooling and ships no pooler, so ``BertForSequenceClassification``
+    would put a *random* dense+tanh layer between the [CLS] state and the classifier: the
+    head then starts from scrambled features and, at a small learning rate, hardly learns
+    (micro-F1 0.15). With the identity the head sees ``tanh(h_cls)`` of the pretrained
+    encoder from step one, and the pooler is still trained (at the head's learning rate).
+    """
+    import torch
+
+    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    pooler = getattr(base, "pooler", None)
+    dense = getattr(pooler, "dense", None)
+    if not any(".pooler." in key or key.startswith("pooler.") for key in missing_keys):
+        return "pretrained"
+    if mode != "identity" or dense is None:
+        return "random"
+    if dense.weight.shape[0] != dense.weight.shape[1]:
+        return "random"
+    with torch.no_grad():
+        dense.weight.copy_(torch.eye(dense.weight.shape[0]))
+        if dense.bias is not None:
+            dense.bias.zero_()
+    return "identity"
+
+
+def build_model(config: ClassifierConfig) -> tuple[Any, Any, str]:
+    """Tokenizer, classifier with the schema's labels, and how its pooler was initialised."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    labels = default_schema().label_names
+    backbone = config.model.backbone
+    hf_config = load_backbone_config(
+        backbone, config.model.dropout, num_labels=len(labels),
+        problem_type="multi_label_classification",
+        id2label=dict(enumerate(labels)), label2id={name: i for i, name in enumerate(labels)})
+    tokenizer = AutoTokenizer.from_pretrained(backbone)
+    set_seed(config.train.seed)
+    model, info = AutoModelForSequenceClassification.from_pretrained(
+        backbone, config=hf_config, output_loading_info=True)
+    pooler = init_missing_pooler(model, set(info.get("missing_keys", ())),
+                                 config.model.pooler_init)
+    log.info("classifier on %s: pooler %s", backbone, pooler)
+    return tokenizer, model, pooler
+
+
+def train_classifier(config: ClassifierConfig, *, resume: bool = False,
+                     stop_after_epoch: int | None = None) -> ClassifierResult:
+    """Train, tune thresholds on dev, save to ``config.output.dir / "classifier"``."""
+    import torch
+
+    configure_threads(config.train)
+    schema = default_schema()
+    labels = schema.label_names
+    training: TrainingData = load_training_data(config.data)
+    weighted = training.train_with_weights(config.data.weak_weight)
+    needs_title = config.model.context in ("title", "both")
+    titles = document_titles(config.data.documents_path if needs_title else None,
+                             {r["doc_id"] for r in training.train + training.dev + training.weak})
+    train_inputs = clause_inputs([r for r, _ in weighted], titles)
+    dev_inputs = clause_inputs(training.dev, titles)
+    dev_gold = [list(r["labels"]) for r in training.dev]
+
+    tokenizer, model, pooler = build_model(config)
+    model.to(config.train.device)
+    encoded = _encode(tokenizer, train_inputs, config)
+    targets = [[float(name in r["labels"]) for name in labels] for r, _ in weighted]
+    weights = [w for _, w in weighted]
+    pw = pos_weights(targets, weights, config.train.max_pos_weight) if config.train.pos_weight \
+        else [1.0] * len(labels)
+    device = config.train.device
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pw, device=device),
+                                         reduction="none")
+
+    def loss_for_batch(model: Any, batch: list[int]) -> Any:
+        features = tokenizer.pad([encoded[i] for i in batch], return_tensors="pt")
+        logits = model(**features.to(device)).logits
+        y = torch.tensor([targets[i] for i in batch], device=device)
+        w = torch.tensor([weights[i] for i in batch], device=device)
+        per_example = loss_fn(logits, y).mean(dim=1)
+        return (per_example * w).sum() / w.sum()
+
+    def evaluate(model: Any) -> tuple[float | None, dict[str, Any]]:
+        if not any(dev_gold):
+            return None, {}
+        probs = _probs(model, tokenizer, dev_inputs, config)
+        default = {name: config.train.threshold for name in labels}
+        thresholds = (tune_thresholds(probs, dev_gold, labels, config.train.threshold)
+                      if config.train.tune_thresholds else default)
+        metrics = label_metrics(dev_gold, decide(probs, labels, thresholds), labels)
+        at_default = label_metrics(dev_gold, decide(probs, labels, default), labels)
+        metrics["micro_f1_at_default_threshold"] = at_default["micro_f1"]
+        metrics["thresholds"] = thresholds
+        return metrics["micro_f1"], metrics
+
+    result = fit(model, config=config, lengths=[len(e["input_ids"]) for e in encoded],
+                 loss_for_batch=loss_for_batch, evaluate=evaluate, resume=resume,
+                 stop_after_epoch=stop_after_epoch)
+    thresholds = dict(result.best_metrics.get("thresholds")
+                      or {name: config.train.threshold for name in labels})
+    dev_metrics = {k: v for k, v in result.best_metrics.items() if k != "thresholds"}
+    if not result.finished:
+        return ClassifierResult(None, result, thresholds, dev_metrics, model, tokenizer)
+
+    meta = base_meta(config, "classifier", training, result)
+    meta.update({
+        "labels": labels,
+        "thresholds": thresholds,
+        "threshold_source": "dev" if config.train.tune_thresholds and training.dev
+        else "config",
+        "context": config.model.context,
+        "stride": 0,
+        "pooler_init": pooler,
+        "pos_weight": dict(zip(labels, [round(p, 3) for p in pw], strict=True)),
+        "metrics": {"dev": dev_metrics},
+    })
+    folder = save_model_folder(Path(config.output.dir) / "classifier", model, tokenizer, meta,
+                               weights_dtype=config.output.weights_dtype)
+    finish_checkpoints(config)
+    from training.fit.model_card import write_combined_card
+
+    write_combined_card(Path(config.output.dir))
+    return ClassifierResult(folder, result, thresholds, dev_metrics, model, tokenizer)
+
+
+def _encode(tokenizer: Any, inputs: list[ClauseInput], config: ClassifierConfig) -> list[dict]:
+    mode = config.model.context
+    contexts = [format_context(i.section, i.title, mode) for i in inputs]
+    batch = encode_for_classifier(tokenizer, [i.text for i in inputs], contexts,
+                                  max_length=config.model.max_length, mode=mode)
+    keys = [k for k in batch if k in ("input_ids", "attention_mask", "token_type_ids")]
+    return [{k: batch[k][i] for k in keys} for i in range(len(inputs))]
+
+
+def _probs(model: Any, tokenizer: Any, inputs: list[ClauseInput],
+           config: ClassifierConfig) -> list[list[float]]:
+    from inference.scoring.models import classifier_probabilities
+
+    return classifier_probabilities(model, tokenizer, inputs, context=config.model.context,
+                                    max_length=config.model.max_length,
+                                    batch_size=config.train.eval_batch_size,
+                                    device=config.train.device)

@@ -1,0 +1,333 @@
+"""Training configs: one pydantic model per section of configs/*.yaml, dotted CLI overrides.
+
+As in spaCy (``schemas.py`` with ``extra="forbid"``, ``cli/_util.py:parse_config_overrides``):
+a typo in a config file or an override is an error that names the key and the valid ones,
+never a silent default. Field descriptions double as ``--help`` text and docs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from inference.scoring.encoding import CONTEXT_MODES
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not fit the schema; the message says what to fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --- sections ------------------------------------------------------------------------------
+
+
+class ModelSection(_Section):
+    backbone: str = Field(
+        "models/backbone/e5-small-trim",
+        description="Pretrained encoder: a local folder (e.g. models/backbone/e5-small-trim, made "
+        "by 'policy-clauses backbone') or a Hugging Face name such as bert-base-chinese "
+        "(needs the weights in the local HF cache; nothing is downloaded at run time).")
+    max_length: int = Field(
+        128, ge=8, le=512,
+        description="Longest input in tokens, special tokens included. The classifier truncates "
+        "the context before the clause; the tagger cuts longer clauses into overlapping windows.")
+    dropout: float | None = Field(
+        None, ge=0.0, lt=1.0,
+        description="Hidden dropout of the encoder; null keeps the backbone's own value.")
+
+
+class ClassifierModelSection(ModelSection):
+    context: Literal["none", "section", "title", "both"] = Field(
+        "section",
+        description=f"Context paired with the clause text: one of {list(CONTEXT_MODES)} "
+        "(section = heading path, title = document title).")
+    pooler_init: Literal["identity", "backbone"] = Field(
+        "identity",
+        description="How to start a pooler the backbone lacks (e5 has none): identity = dense "
+        "weight I, bias 0, so the head starts from tanh of the [CLS] state; backbone = whatever "
+        "the backbone/transformers gives (random when missing).")
+
+
+class TaggerModelSection(ModelSection):
+    stride: int = Field(
+        32, ge=0,
+        description="Tokens shared by consecutive windows of a clause longer than max_length "
+        "(training and inference use the same windows).")
+
+
+class DataSection(_Section):
+    gold_path: Path = Field(Path("labels/gold.jsonl"),
+                            description="Gold clause records (GUIDELINES §4, one per line).")
+    splits_path: Path = Field(Path("labels/splits.json"),
+                              description="Document-level split manifest (train/dev/test).")
+    documents_path: Path | None = Field(
+        Path("labels/documents.jsonl"),
+        description="Raw documents of the gold clauses; only read for document titles when the "
+        "context uses them (null: titles come from a 'title' field of the records, else empty).")
+    train_split: Literal["train", "dev", "test"] = Field(
+        "train", description="Split the model learns from.")
+    dev_split: Literal["train", "dev", "test"] = Field(
+        "dev", description="Split for model selection and threshold tuning (never 'test').")
+    weak_path: Path | None = Field(
+        None,
+        description="Optional weak records (from 'policy-clauses labels weak') mixed into "
+        "training; clauses of dev/test documents are dropped from them. Off by default.")
+    weak_weight: float = Field(
+        0.3, ge=0.0, le=1.0,
+        description="Loss weight of a weak example relative to a gold one (used with weak_path).")
+
+
+class TrainSection(_Section):
+    seed: int = Field(13, description="Seed for initialisation, shuffling and dropout.")
+    epochs: int = Field(10, ge=1, description="Passes over the training data.")
+    batch_size: int = Field(16, ge=1, description="Examples (tagger: windows) per step.")
+    lr: float = Field(8e-5, gt=0, description="Learning rate of the pretrained encoder.")
+    head_lr: float = Field(
+        1e-3, gt=0,
+        description="Learning rate of the freshly initialised parts (pooler and classifier).")
+    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay (not on biases or "
+                                "LayerNorm).")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Share of steps with linear warmup.")
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
+    group_by_length: bool = Field(
+        True, description="Batch examples of similar length together (less padding on CPU).")
+    select_best: bool = Field(
+        True, description="Keep the epoch with the best dev score instead of the last one.")
+    eval_batch_size: int = Field(64, ge=1, description="Batch size when scoring dev.")
+    threads: int | None = Field(
+        None, ge=1, description="torch CPU threads (null: torch's default).")
+    device: str = Field("cpu", description="torch device, e.g. cpu or cuda.")
+
+
+class ClassifierTrainSection(TrainSection):
+    pos_weight: bool = Field(
+        True, description="Weight positives of each label by negatives/positives in the "
+        "training data (rare labels otherwise collapse to 'never').")
+    max_pos_weight: float = Field(10.0, ge=1.0, description="Cap on the per-label pos_weight.")
+    tune_thresholds: bool = Field(
+        True, description="Pick each label's threshold on dev (maximising its F1); else "
+        "'threshold' for all.")
+    threshold: float = Field(0.5, gt=0, lt=1,
+                             description="Threshold when not tuned, and for labels dev cannot "
+                             "tune (no positives there).")
+
+
+class OutputSection(_Section):
+    dir: Path = Field(
+        Path("models/default"),
+        description="Model folder; the classifier goes to DIR/classifier, the tagger to "
+        "DIR/tagger (what 'policy-clauses predict --model DIR' loads).")
+    checkpoint_dir: Path | None = Field(
+        None,
+        description="Where per-epoch checkpoints go for --resume (null: out/checkpoints/<dir "
+        "name>/<task>).")
+    keep_checkpoints: bool = Field(
+        False, description="Keep the checkpoints after a finished run (else they are deleted).")
+    weights_dtype: Literal["float32", "float16"] = Field(
+        "float16",
+        description="How the saved weights are stored. float16 halves the folder (the shipped "
+        "default must stay small) and loads back as float32 for computation; the difference "
+        "in outputs is below 1e-3.")
+
+
+class ClassifierConfig(_Section):
+    task: Literal["classifier"] = Field("classifier", description="What this config trains.")
+    model: ClassifierModelSection = Field(default_factory=ClassifierModelSection,
+                                          description="Backbone and input format.")
+    data: DataSection = Field(default_factory=DataSection, description="Training data.")
+    train: ClassifierTrainSection = Field(default_factory=ClassifierTrainSection,
+                                          description="Optimisation.")
+    output: OutputSection = Field(default_factory=OutputSection, description="Where results go.")
+
+
+class TaggerConfig(_Section):
+    task: Literal["tagger"] = Field("tagger", description="What this config trains.")
+    model: TaggerModelSection = Field(default_factory=TaggerModelSection,
+                                      description="Backbone and windowing.")
+    data: DataSection = Field(default_factory=DataSection, description="Training data.")
+    train: TrainSection = Field(default_factory=TrainSection, description="Optimisation.")
+    output: OutputSection = Field(default_factory=OutputSection, description="Where results go.")
+
+
+AnyConfig = ClassifierConfig | TaggerConfig
+CONFIG_CLASSES: dict[str, type[ClassifierConfig] | type[TaggerConfig]] = {
+    "classifier": ClassifierConfig,
+    "tagger": TaggerConfig,
+}
+
+
+def checkpoint_dir(config: AnyConfig) -> Path:
+    if config.output.checkpoint_dir is not None:
+        return config.output.checkpoint_dir
+    return Path("out") / "checkpoints" / config.output.dir.name / config.task
+
+
+# --- overrides -----------------------------------------------------------------------------
+
+
+def parse_overrides(args: Sequence[str]) -> dict[str, Any]:
+    """``["--train.lr", "3e-5", "--model.backbone=PATH", "--train.pos_weight"]`` → dotted
+    keys and values (spaCy's ``parse_config_overrides``): a key with no value means ``true``;
+    values are read as JSON/YAML scalars where they parse, else kept as strings."""
+    out: dict[str, Any] = {}
+    items = list(args)
+    i = 0
+    while i < len(items):
+        arg = items[i]
+        if not arg.startswith("--") or "." not in arg:
+            raise ConfigError(
+                f"unexpected argument {arg!r}: overrides look like --section.field VALUE "
+                "(e.g. --train.lr 3e-5)")
+        key = arg[2:]
+        if "=" in key:
+            key, raw = key.split("=", 1)
+        elif i + 1 < len(items) and not items[i + 1].startswith("--"):
+            i += 1
+            raw = items[i]
+        else:
+            raw = "true"
+        out[key.replace("-", "_")] = _parse_value(raw)
+        i += 1
+    return out
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        pass
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    # YAML reads "3e-5" as a string and "no" as false; only keep YAML's plain scalars.
+    return value if isinstance(value, (bool, int, float)) or value is None else raw
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any],
+                    cls: type[BaseModel]) -> dict[str, Any]:
+    """Set dotted keys in a raw config dict, checking each key against the schema first."""
+    data = json.loads(json.dumps(data, default=str))
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        model: type[BaseModel] | None = cls
+        target = data
+        for depth, part in enumerate(parts):
+            if model is None:
+                raise ConfigError(f"unknown config key {dotted!r}: "
+                                  f"{'.'.join(parts[:depth])} has no sub-keys")
+            fields = model.model_fields
+            if part not in fields:
+                where = ".".join(parts[:depth]) or "the top level"
+                raise ConfigError(f"unknown config key {dotted!r}: {where} has "
+                                  f"{sorted(fields)}")
+            annotation = fields[part].annotation
+            sub = annotation if isinstance(annotation, type) and issubclass(
+                annotation, BaseModel) else None
+            if depth == len(parts) - 1:
+                if sub is not None:
+                    raise ConfigError(f"{dotted!r} is a section; override one of its keys "
+                                      f"({', '.join(f'{dotted}.{k}' for k in sub.model_fields)})")
+                target[part] = value
+            else:
+                target = target.setdefault(part, {})
+                if not isinstance(target, dict):
+                    raise ConfigError(f"{'.'.join(parts[:depth + 1])} in the config is not a "
+                                      "section")
+            model = sub
+    return data
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _describe(error: ValidationError, cls: type[BaseModel]) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"])
+        if item["type"] == "extra_forbidden":
+            parent = item["loc"][:-1]
+            model: Any = cls
+            for part in parent:
+                model = model.model_fields[part].annotation
+            valid = sorted(model.model_fields)
+            lines.append(f"unknown config key {key!r}; valid keys here: {valid}")
+        else:
+            lines.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+    return "; ".join(lines)
+
+
+def validate_config(data: dict[str, Any], task: str) -> AnyConfig:
+    if task not in CONFIG_CLASSES:
+        raise ConfigError(f"unknown task {task!r}; expected one of {sorted(CONFIG_CLASSES)}")
+    cls = CONFIG_CLASSES[task]
+    data = dict(data)
+    found = data.setdefault("task", task)
+    if found != task:
+        raise ConfigError(f"this config is for task {found!r}, not {task!r}; use "
+                          f"configs/{task}.yaml or 'policy-clauses train {found}'")
+    try:
+        config = cls.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, cls)) from None
+    if config.data.dev_split == "test" or config.data.train_split == "test":
+        raise ConfigError("data.train_split/dev_split must not be 'test': the test split is "
+                          "only for 'policy-clauses evaluate --data test'")
+    if config.data.dev_split == config.data.train_split:
+        raise ConfigError("data.dev_split must differ from data.train_split")
+    if isinstance(config, TaggerConfig) and config.model.stride >= config.model.max_length - 2:
+        raise ConfigError(f"model.stride ({config.model.stride}) must be smaller than "
+                          f"model.max_length - 2 ({config.model.max_length - 2})")
+    return config
+
+
+def load_config(path: str | Path | None, task: str,
+                overrides: dict[str, Any] | None = None) -> AnyConfig:
+    """Read a YAML config (or the defaults when ``path`` is None), apply dotted overrides,
+    validate."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found (see configs/{task}.yaml)")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    if overrides:
+        data = apply_overrides(data, overrides, CONFIG_CLASSES.get(task, ClassifierConfig))
+    return validate_config(data, task)
+
+
+def config_to_dict(config: BaseModel) -> dict[str, Any]:
+    """JSON-ready resolved config (paths as strings)."""
+    return config.model_dump(mode="json")
+
+
+def save_config(config: BaseModel, path: Path) -> None:
+    path.write_text(yaml.safe_dump(config_to_dict(config), allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+
+
+def field_help(cls: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str]]:
+    """(dotted key, default, description) for every leaf field: the ``--help`` listing."""
+    rows: list[tuple[str, str, str]] = []
+    for name, info in cls.model_fields.items():
+        annotation = info.annotation
+        key = f"{prefix}{name}"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows += field_help(annotation, key + ".")
+        else:
+            default = info.get_default(call_default_factory=True)
+            rows.append((key, json.dumps(default, default=str), info.description or ""))
+    return rows
