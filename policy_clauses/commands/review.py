@@ -69,7 +69,7 @@ def _selection(args: argparse.Namespace, scored):
 
 
 def cmd_export_labelstudio(args: argparse.Namespace) -> int:
-    from inference.review.labelstudio_export import build_tasks, labeling_config
+    from inference.review.labelstudio import build_tasks, labeling_config
 
     scored = _scored(args)
     tasks = build_tasks(scored.documents, model_version=scored.model_version,
@@ -87,7 +87,7 @@ def cmd_export_labelstudio(args: argparse.Namespace) -> int:
 
 
 def cmd_export_doccano(args: argparse.Namespace) -> int:
-    from inference.review.doccano_export import build_records
+    from inference.review.doccano import build_records
 
     scored = _scored(args)
     records = build_records(scored.documents, args.task, _selection(args, scored))
@@ -101,7 +101,7 @@ def cmd_export_doccano(args: argparse.Namespace) -> int:
 
 
 def cmd_export_config(args: argparse.Namespace) -> int:
-    from inference.review.labelstudio_export import labeling_config
+    from inference.review.labelstudio import labeling_config
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -111,15 +111,21 @@ def cmd_export_config(args: argparse.Namespace) -> int:
 
 
 def _report(result, args: argparse.Namespace, what: str) -> int:
-    from inference.review.importing import merge_into_gold, write_result
+    from inference.gold import read_jsonl
+    from inference.review.reconcile import merge_into_gold, write_result
     from training.data import gold as data
 
     extra = ""
     if args.merge_into:
-        gold = data.read_jsonl(Path(args.merge_into))
-        merged, replaced, added = merge_into_gold(gold, result.records)
-        result.records = merged
-        extra = f" (merged into {args.merge_into}: {replaced} replaced, {added} added)"
+        gold = read_jsonl(Path(args.merge_into))
+        merge = merge_into_gold(gold, result.records, where=args.merge_into)
+        result.records = merge.records
+        result.conflicts += merge.conflicts
+        result.summary.count(merge.conflicts)
+        result.summary.records -= len(merge.conflicts)
+        extra = (f" (merged into {args.merge_into}: {merge.replaced} replaced, {merge.added} "
+                 f"added, {len(merge.conflicts)} held back as conflicts)")
+        merged = merge.records
         if data.SPLITS_PATH.is_file():
             known = {d for ids in data.load_splits().values() for d in ids}
             outside = sorted({r["doc_id"] for r in merged} - known)
@@ -133,7 +139,8 @@ def _report(result, args: argparse.Namespace, what: str) -> int:
 
 
 def cmd_import_labelstudio(args: argparse.Namespace) -> int:
-    from inference.review.importing import import_labelstudio, load_reference
+    from inference.review.labelstudio import import_labelstudio
+    from inference.review.reconcile import load_reference
 
     reference = load_reference(args.against) if args.against else None
     result = import_labelstudio(args.export, reference=reference)
@@ -141,7 +148,8 @@ def cmd_import_labelstudio(args: argparse.Namespace) -> int:
 
 
 def cmd_import_doccano(args: argparse.Namespace) -> int:
-    from inference.review.importing import import_doccano, load_reference
+    from inference.review.doccano import import_doccano
+    from inference.review.reconcile import load_reference
 
     reference = load_reference(args.against) if args.against else None
     result = import_doccano(args.files, annotator=args.annotator, partial=args.partial,
