@@ -171,3 +171,31 @@ def test_entities_survive_in_document_mode_with_one_id(tmp_path):
     (record,) = import_labelstudio(export).records
     assert record["annotator"] == "ls-user-1+ls-user-2"
     assert record["entities"][0]["text"] == "500万元"
+
+
+def test_a_reference_holding_one_id_twice_checks_nothing_against_either_text(tmp_path):
+    reference = tmp_path / "pred.jsonl"
+    reference.write_text("".join(
+        json.dumps({"doc_id": "d1", "clauses": [{"clause_id": 0, "text": text,
+                                                 "kind": "body", "section": ""}]},
+                   ensure_ascii=False) + "\n" for text in (OTHER, TEXT)), encoding="utf-8")
+    export = tmp_path / "e.json"
+    _write(export, [_ls_task(1, 0)])
+    out = tmp_path / "reviewed.jsonl"
+    assert main(["import", "labelstudio", str(export), "-o", str(out), "--against",
+                 str(reference)]) == 0
+    assert out.read_text(encoding="utf-8") == ""
+    (conflict,) = [json.loads(x) for x in (tmp_path / "reviewed.conflicts.jsonl")
+                   .read_text(encoding="utf-8").splitlines()]
+    assert conflict["reason"] == "ambiguous_reference"
+
+
+def test_export_warns_when_documents_share_an_id(tmp_path, capsys):
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text("".join(json.dumps(_document(text).to_dict(), ensure_ascii=False) + "\n"
+                            for text in (TEXT, OTHER)), encoding="utf-8")
+    out = tmp_path / "tasks.json"
+    assert main(["export", "labelstudio", "--from-predictions", str(pred), "-o", str(out)]) == 0
+    assert "1 doc_id(s) are held by more than one document (e.g. 'dup')" in (
+        capsys.readouterr().err)
+    assert len(json.loads(out.read_text(encoding="utf-8"))) == 2

@@ -197,6 +197,10 @@ def _merge_reviews(key: tuple[str, int], reviews: list[Review],
                    "entities": r.record["entities"], "where": r.where} for r in reviews])
 
 
+# A reference entry standing for a (doc_id, clause_id) held twice with different texts.
+AMBIGUOUS = "__ambiguous__"
+
+
 def _check_against(record: dict[str, Any], reference: dict[tuple[str, int], dict[str, Any]],
                    ) -> dict[str, Any]:
     """Match a clause back to its document (a segment/predict output or gold file): the text
@@ -214,9 +218,6 @@ def _check_against(record: dict[str, Any], reference: dict[tuple[str, int], dict
     record["kind"] = clause.get("kind", record["kind"])
     record["section"] = clause.get("section", record["section"]) or ""
     return record
-
-
-AMBIGUOUS = "__ambiguous__"
 
 
 def load_reference(path: str | Path) -> dict[tuple[str, int], dict[str, Any]]:

@@ -81,6 +81,10 @@ def scored_documents(
     return ScoredInputs(documents, errors, scorer.name, scorer_thresholds(scorer, names))
 
 
+# The stage of a warning about a dropped field (the document itself is kept).
+CHECK_STAGE = "check predictions"
+
+
 def read_predictions(path: Path, schema: LabelSchema | None = None,
                      ) -> tuple[list[Document], list[ErrorRecord]]:
     """Document records of a ``predict`` output, checked against the schema before any review
@@ -115,7 +119,7 @@ def read_predictions(path: Path, schema: LabelSchema | None = None,
                 errors.append(ErrorRecord(where, "read predictions", "document skipped: "
                                           f"{type(exc).__name__}: {exc}", doc_id))
                 continue
-            errors += [ErrorRecord(where, "check predictions", warning, doc_id)
+            errors += [ErrorRecord(where, CHECK_STAGE, warning, doc_id)
                        for warning in warnings]
     return documents, errors
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 DEFAULT_CONFIG_PATH = (Path(__file__).resolve().parents[2] / "labels"
@@ -38,7 +39,7 @@ def _add_select_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _scored(args: argparse.Namespace):
     from inference.errors import UserError
-    from inference.review.select import scored_documents
+    from inference.review.select import CHECK_STAGE, scored_documents
 
     if args.from_predictions and args.paths:
         raise UserError("give either PATH... or --from-predictions PRED.jsonl, not both")
@@ -49,10 +50,22 @@ def _scored(args: argparse.Namespace):
     scored = scored_documents(args.paths, model=args.model, rules=args.rules,
                               from_predictions=args.from_predictions)
     for error in scored.errors:
-        print(f"warning: {error.source}: {error.stage} failed: {error.reason}", file=sys.stderr)
+        what = "" if error.stage == CHECK_STAGE else f"{error.stage} failed: "
+        print(f"warning: {error.source}: {what}{error.reason}", file=sys.stderr)
     if not scored.documents:
         raise UserError("no document could be read and scored")
     return scored
+
+
+def _warn_shared_ids(scored) -> None:
+    """Documents exported under one doc_id cannot be told apart on import (their clauses
+    become same_id_different_text conflicts): say so now, while the ids can still be fixed."""
+    counts = Counter(document.doc_id for document in scored.documents)
+    shared = sorted(doc_id for doc_id, n in counts.items() if n > 1)
+    if shared:
+        print(f"warning: {len(shared)} doc_id(s) are held by more than one document (e.g. "
+              f"{shared[0]!r}); their clauses will be conflicts on import, not gold: give the "
+              "documents distinct ids", file=sys.stderr)
 
 
 def _selection(args: argparse.Namespace, scored):
@@ -72,6 +85,7 @@ def cmd_export_labelstudio(args: argparse.Namespace) -> int:
     from inference.review.labelstudio import build_tasks, labeling_config
 
     scored = _scored(args)
+    _warn_shared_ids(scored)
     tasks = build_tasks(scored.documents, model_version=scored.model_version,
                         thresholds=scored.thresholds, mode=args.mode,
                         selected=_selection(args, scored))
@@ -90,6 +104,7 @@ def cmd_export_doccano(args: argparse.Namespace) -> int:
     from inference.review.doccano import build_records
 
     scored = _scored(args)
+    _warn_shared_ids(scored)
     records = build_records(scored.documents, args.task, _selection(args, scored))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
