@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inference.records import Clause, Document, Entity
-from inference.review.doccano_export import build_records
+from inference.review.doccano import build_records
 
 
 def _document() -> Document:

@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 
 from inference.records import Clause, Document, Entity
-from inference.review.labelstudio_export import build_tasks, labeling_config
+from inference.review.labelstudio import build_tasks, labeling_config
 from inference.schema import default_schema
 from policy_clauses.cli import main
 from tests.conftest import EXAMPLES, ROOT

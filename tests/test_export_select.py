@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from inference.records import Clause, Document, Entity
-from inference.review.select import clause_margin, scorer_thresholds, select_uncertain
+from inference.review.select import scorer_thresholds, select_uncertain
+from inference.review.uncertainty import clause_margin
 from inference.scoring.rules import RuleScorer
 
 THRESHOLDS = {"goal": 0.5, "incentive": 0.3, "responsibility": 0.5, "timeline": 0.5,

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from inference.records import Clause, Document, Entity
-from inference.review.importing import ReviewImportError, import_doccano, import_labelstudio
-from inference.review.labelstudio_export import build_tasks, text_fingerprint
+from inference.review.doccano import import_doccano
+from inference.review.labelstudio import build_tasks, import_labelstudio
+from inference.review.reconcile import ReviewImportError, text_fingerprint
 from policy_clauses.cli import main
 from training.data.gold import validate_records
 

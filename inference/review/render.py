@@ -5,15 +5,26 @@ Each clause is a ``<span class="clause" data-clause-id=… data-labels=…>`` co
 labels (a stripe per label), entities are ``<mark>`` elements, and every score is in a ``title``
 attribute so it shows on hover. Headings start a new block; the metadata header and a legend
 come first.
+
+Every value from the input is escaped (text, ids, metadata, kinds, labels, entity types,
+scores), and class names are made only from names the schema defines: a kind, label or entity
+type it does not know gets no class, so hostile predictions cannot add markup or styling.
+
+Page names (several documents → a folder): the doc_id with every character other than a
+letter, digit, ``-`` or ``_`` replaced by ``_``, cut to 100 bytes; when that changed the id, a
+hash of the full id is appended (``a/b`` → ``a_b-<8 hex>.html``, so it cannot meet ``a_b``), and a
+name already taken in the folder (the same id twice, or names that differ only in case) gets
+``-2``, ``-3``, … in input order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 from pathlib import Path
 
 from inference.records import Clause, Document
-from inference.review.labelstudio_export import ENTITY_COLOURS, LABEL_COLOURS
+from inference.review.labelstudio import ENTITY_COLOURS, LABEL_COLOURS
 from inference.schema import LabelSchema, default_schema
 
 META_NAMES = {"title": "标题", "issuer": "发文机关", "doc_number": "发文字号",
@@ -54,10 +65,11 @@ def _stripes(labels: list[str], schema: LabelSchema) -> str:
 
 
 def _clause_html(clause: Clause, schema: LabelSchema) -> str:
-    labels = sorted(clause.labels or [])
+    labels = sorted(name for name in clause.labels or [] if name in schema.label_names)
     scores = clause.scores or {}
     tip = "; ".join(f"{name} {float(p):.2f}" for name, p in sorted(scores.items()))
-    classes = ["clause", clause.kind] + [f"lab-{name}" for name in labels]
+    classes = ["clause"] + ([clause.kind] if clause.kind in schema.clause_kinds else [])
+    classes += [f"lab-{name}" for name in labels]
     pieces = []
     cursor = 0
     for entity in sorted(clause.entities or [], key=lambda e: e.start):
@@ -65,13 +77,15 @@ def _clause_html(clause: Clause, schema: LabelSchema) -> str:
             continue
         pieces.append(html.escape(clause.text[cursor:entity.start]))
         score = f" {float(entity.score):.2f}" if entity.score is not None else ""
-        pieces.append(f'<mark class="ent-{html.escape(entity.type)}" '
-                      f'title="{html.escape(entity.type)}{score}">'
+        known = entity.type in schema.entity_names
+        mark_class = f' class="ent-{entity.type}"' if known else ""
+        pieces.append(f'<mark{mark_class} title="{html.escape(entity.type)}{score}">'
                       f"{html.escape(clause.text[entity.start:entity.end])}</mark>")
         cursor = entity.end
     pieces.append(html.escape(clause.text[cursor:]))
     title = f"#{clause.clause_id} [{', '.join(labels) or '—'}] {tip}".strip()
-    return (f'<span class="{" ".join(classes)}" data-clause-id="{clause.clause_id}" '
+    return (f'<span class="{" ".join(classes)}" '
+            f'data-clause-id="{html.escape(str(clause.clause_id))}" '
             f'data-labels="{" ".join(labels)}" title="{html.escape(title)}"'
             f'{_stripes(labels, schema)}>'
             f'{"".join(pieces)}</span>')
@@ -112,9 +126,32 @@ def render_document(document: Document, schema: LabelSchema | None = None,
     )
 
 
-def page_name(document: Document) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in document.doc_id)
-    return f"{safe}.html"
+PAGE_STEM_BYTES = 100
+
+
+def page_stem(doc_id: str) -> str:
+    """A file-name stem for a document, at most ~110 bytes: the doc_id made safe, with a hash
+    of the real id when making it safe changed it (see the module docstring)."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in doc_id)
+    cut = safe.encode("utf-8")[:PAGE_STEM_BYTES].decode("utf-8", errors="ignore")
+    if cut and cut == doc_id:
+        return cut
+    return f"{cut}-{hashlib.sha1(doc_id.encode('utf-8')).hexdigest()[:8]}"
+
+
+def page_names(documents: list[Document]) -> list[str]:
+    """One distinct ``.html`` name per document, in input order."""
+    taken: set[str] = set()
+    names = []
+    for document in documents:
+        stem = name = page_stem(document.doc_id)
+        copy = 1
+        while name.casefold() in taken:  # case-insensitive file systems see A and a as one
+            copy += 1
+            name = f"{stem}-{copy}"
+        taken.add(name.casefold())
+        names.append(f"{name}.html")
+    return names
 
 
 def write_pages(documents: list[Document], out: str | Path, *, model_version: str = "",
@@ -130,8 +167,8 @@ def write_pages(documents: list[Document], out: str | Path, *, model_version: st
                          "folder as -o")
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for document in documents:
-        path = out / page_name(document)
+    for document, name in zip(documents, page_names(documents), strict=True):
+        path = out / name
         path.write_text(render_document(document, schema, model_version), encoding="utf-8")
         written.append(path)
     return written

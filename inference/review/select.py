@@ -15,13 +15,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from inference.errors import UserError
 from inference.records import Clause, Document, ErrorRecord
+from inference.review.uncertainty import clause_margin
+from inference.schema import LabelSchema, default_schema
 from inference.scoring.components import ClauseScorer
-
-# Entity scores are mean token probabilities of the decoded span (inference.scoring.align); a
-# span the tagger barely kept sits near this value.
-ENTITY_THRESHOLD = 0.5
 
 
 @dataclass
@@ -62,7 +62,6 @@ def scored_documents(
     that produced them.
     """
     from inference.batch.run import chunked, iter_documents, score_chunk
-    from inference.schema import default_schema
     from inference.scoring.models import load_scorer
 
     names = list(label_names or default_schema().label_names)
@@ -70,17 +69,7 @@ def scored_documents(
     errors: list[ErrorRecord] = []
     if from_predictions is not None:
         scorer = load_scorer(model) if model else None
-        path = Path(from_predictions)
-        with path.open(encoding="utf-8") as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                if "clauses" not in record or "doc_id" not in record:
-                    raise ValueError(
-                        f"{path}:{lineno}: not a 'policy-clauses predict' document record "
-                        "(expected doc_id and clauses); give crawl inputs as PATH instead")
-                documents.append(Document.from_dict(record))
+        documents, errors = read_predictions(Path(from_predictions))
         version = str(record_model_version(documents) or (scorer.name if scorer else "predictions"))
         return ScoredInputs(documents, errors, version, scorer_thresholds(scorer, names))
     scorer = load_scorer(model, rules=rules)
@@ -92,24 +81,109 @@ def scored_documents(
     return ScoredInputs(documents, errors, scorer.name, scorer_thresholds(scorer, names))
 
 
+# The stage of a warning about a dropped field (the document itself is kept).
+CHECK_STAGE = "check predictions"
+
+
+def read_predictions(path: Path, schema: LabelSchema | None = None,
+                     ) -> tuple[list[Document], list[ErrorRecord]]:
+    """Document records of a ``predict`` output, checked against the schema before any review
+    surface shows them: a clause kind, label, score name or entity type the schema does not
+    know, or an entity without its offsets or type, is dropped with a warning naming the file
+    and line; a line that is not JSON, or whose clauses cannot be read, is an error record and
+    the rest of the file goes on."""
+    schema = schema or default_schema()
+    documents: list[Document] = []
+    errors: list[ErrorRecord] = []
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                errors.append(ErrorRecord(where, "read predictions", f"not JSON ({exc})"))
+                continue
+            if not isinstance(record, dict) or "clauses" not in record or "doc_id" not in record:
+                raise UserError(f"{where}: not a 'policy-clauses predict' document record "
+                                "(expected doc_id and clauses); give crawl inputs as PATH "
+                                "instead")
+            doc_id = str(record["doc_id"])
+            warnings: list[str] = []
+            try:
+                record = {**record, "clauses": [_checked_clause(clause, schema, warnings)
+                                                for clause in record["clauses"]]}
+                documents.append(Document.from_dict(record))
+            except (KeyError, TypeError, ValueError) as exc:
+                errors.append(ErrorRecord(where, "read predictions", "document skipped: "
+                                          f"{type(exc).__name__}: {exc}", doc_id))
+                continue
+            errors += [ErrorRecord(where, CHECK_STAGE, warning, doc_id)
+                       for warning in warnings]
+    return documents, errors
+
+
+def _checked_clause(clause: Any, schema: LabelSchema, warnings: list[str]) -> dict[str, Any]:
+    """A clause record with what the schema does not know taken out, each removal noted."""
+    if not isinstance(clause, dict):
+        raise TypeError(f"a clause is a JSON {type(clause).__name__}, not an object")
+    clause = dict(clause)
+    at = f"clause {clause.get('clause_id')!r}"
+    if clause.get("kind", "body") not in schema.clause_kinds:
+        warnings.append(f"{at}: unknown kind {clause['kind']!r} read as 'body'")
+        clause["kind"] = "body"
+    labels = clause.get("labels")
+    if labels is not None:
+        labels = labels if isinstance(labels, list) else [labels]
+        unknown = [label for label in labels if label not in schema.label_names]
+        if unknown:
+            warnings.append(f"{at}: unknown label(s) {unknown} dropped")
+        clause["labels"] = [label for label in labels if label in schema.label_names]
+    scores = clause.get("scores")
+    if scores is not None:
+        scores = scores if isinstance(scores, dict) else {}
+        kept = {name: p for name, p in scores.items() if name in schema.label_names
+                and isinstance(p, int | float) and not isinstance(p, bool)}
+        if len(kept) != len(scores) or not isinstance(clause["scores"], dict):
+            warnings.append(f"{at}: scores other than numbers for known labels dropped")
+        clause["scores"] = kept
+    entities = clause.get("entities")
+    if entities is not None:
+        kept_entities = []
+        for index, entity in enumerate(entities if isinstance(entities, list) else [entities]):
+            problem = _entity_problem(entity, schema)
+            if problem:
+                warnings.append(f"{at}: entity {index} skipped: {problem}")
+            else:
+                kept_entities.append(entity)
+        clause["entities"] = kept_entities
+    return clause
+
+
+def _entity_problem(entity: Any, schema: LabelSchema) -> str | None:
+    if not isinstance(entity, dict):
+        return f"a JSON {type(entity).__name__}, not an object"
+    for key in ("start", "end", "type", "text"):
+        if key not in entity:
+            return f"no {key!r}"
+    if not all(isinstance(entity[k], int) and not isinstance(entity[k], bool)
+               for k in ("start", "end")):
+        return f"offsets {entity['start']!r}, {entity['end']!r} are not whole numbers"
+    if entity["type"] not in schema.entity_names:
+        return f"unknown type {entity['type']!r}"
+    score = entity.get("score")
+    if score is not None and (not isinstance(score, int | float) or isinstance(score, bool)):
+        return f"score {score!r} is not a number"
+    return None
+
+
 def record_model_version(documents: Sequence[Document]) -> str | None:
     for document in documents:
         version = document.meta.get("model_version")
         if version:
             return str(version)
     return None
-
-
-def clause_margin(clause: Clause, thresholds: dict[str, float],
-                  entity_threshold: float = ENTITY_THRESHOLD) -> float:
-    """How far the scorer was from changing its mind about this clause; smaller means less
-    sure. The minimum of ``|p - threshold|`` over labels and ``score - entity_threshold`` over
-    entities (a span kept at 0.52 is as doubtful as a label at threshold ± 0.02)."""
-    margins = [abs(float(p) - thresholds.get(name, 0.5))
-               for name, p in (clause.scores or {}).items()]
-    margins += [max(0.0, float(e.score) - entity_threshold)
-                for e in clause.entities or [] if e.score is not None]
-    return min(margins) if margins else 1.0
 
 
 def select_uncertain(

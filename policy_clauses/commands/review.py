@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 DEFAULT_CONFIG_PATH = (Path(__file__).resolve().parents[2] / "labels"
@@ -38,7 +39,7 @@ def _add_select_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _scored(args: argparse.Namespace):
     from inference.errors import UserError
-    from inference.review.select import scored_documents
+    from inference.review.select import CHECK_STAGE, scored_documents
 
     if args.from_predictions and args.paths:
         raise UserError("give either PATH... or --from-predictions PRED.jsonl, not both")
@@ -49,10 +50,22 @@ def _scored(args: argparse.Namespace):
     scored = scored_documents(args.paths, model=args.model, rules=args.rules,
                               from_predictions=args.from_predictions)
     for error in scored.errors:
-        print(f"warning: {error.source}: {error.stage} failed: {error.reason}", file=sys.stderr)
+        what = "" if error.stage == CHECK_STAGE else f"{error.stage} failed: "
+        print(f"warning: {error.source}: {what}{error.reason}", file=sys.stderr)
     if not scored.documents:
         raise UserError("no document could be read and scored")
     return scored
+
+
+def _warn_shared_ids(scored) -> None:
+    """Documents exported under one doc_id cannot be told apart on import (their clauses
+    become same_id_different_text conflicts): say so now, while the ids can still be fixed."""
+    counts = Counter(document.doc_id for document in scored.documents)
+    shared = sorted(doc_id for doc_id, n in counts.items() if n > 1)
+    if shared:
+        print(f"warning: {len(shared)} doc_id(s) are held by more than one document (e.g. "
+              f"{shared[0]!r}); their clauses will be conflicts on import, not gold: give the "
+              "documents distinct ids", file=sys.stderr)
 
 
 def _selection(args: argparse.Namespace, scored):
@@ -69,9 +82,10 @@ def _selection(args: argparse.Namespace, scored):
 
 
 def cmd_export_labelstudio(args: argparse.Namespace) -> int:
-    from inference.review.labelstudio_export import build_tasks, labeling_config
+    from inference.review.labelstudio import build_tasks, labeling_config
 
     scored = _scored(args)
+    _warn_shared_ids(scored)
     tasks = build_tasks(scored.documents, model_version=scored.model_version,
                         thresholds=scored.thresholds, mode=args.mode,
                         selected=_selection(args, scored))
@@ -87,9 +101,10 @@ def cmd_export_labelstudio(args: argparse.Namespace) -> int:
 
 
 def cmd_export_doccano(args: argparse.Namespace) -> int:
-    from inference.review.doccano_export import build_records
+    from inference.review.doccano import build_records
 
     scored = _scored(args)
+    _warn_shared_ids(scored)
     records = build_records(scored.documents, args.task, _selection(args, scored))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +116,7 @@ def cmd_export_doccano(args: argparse.Namespace) -> int:
 
 
 def cmd_export_config(args: argparse.Namespace) -> int:
-    from inference.review.labelstudio_export import labeling_config
+    from inference.review.labelstudio import labeling_config
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -111,15 +126,21 @@ def cmd_export_config(args: argparse.Namespace) -> int:
 
 
 def _report(result, args: argparse.Namespace, what: str) -> int:
-    from inference.review.importing import merge_into_gold, write_result
+    from inference.gold import read_jsonl
+    from inference.review.reconcile import merge_into_gold, write_result
     from training.data import gold as data
 
     extra = ""
     if args.merge_into:
-        gold = data.read_jsonl(Path(args.merge_into))
-        merged, replaced, added = merge_into_gold(gold, result.records)
-        result.records = merged
-        extra = f" (merged into {args.merge_into}: {replaced} replaced, {added} added)"
+        gold = read_jsonl(Path(args.merge_into))
+        merge = merge_into_gold(gold, result.records, where=args.merge_into)
+        result.records = merge.records
+        result.conflicts += merge.conflicts
+        result.summary.count(merge.conflicts)
+        result.summary.records -= len(merge.conflicts)
+        extra = (f" (merged into {args.merge_into}: {merge.replaced} replaced, {merge.added} "
+                 f"added, {len(merge.conflicts)} held back as conflicts)")
+        merged = merge.records
         if data.SPLITS_PATH.is_file():
             known = {d for ids in data.load_splits().values() for d in ids}
             outside = sorted({r["doc_id"] for r in merged} - known)
@@ -133,7 +154,8 @@ def _report(result, args: argparse.Namespace, what: str) -> int:
 
 
 def cmd_import_labelstudio(args: argparse.Namespace) -> int:
-    from inference.review.importing import import_labelstudio, load_reference
+    from inference.review.labelstudio import import_labelstudio
+    from inference.review.reconcile import load_reference
 
     reference = load_reference(args.against) if args.against else None
     result = import_labelstudio(args.export, reference=reference)
@@ -141,7 +163,8 @@ def cmd_import_labelstudio(args: argparse.Namespace) -> int:
 
 
 def cmd_import_doccano(args: argparse.Namespace) -> int:
-    from inference.review.importing import import_doccano, load_reference
+    from inference.review.doccano import import_doccano
+    from inference.review.reconcile import load_reference
 
     reference = load_reference(args.against) if args.against else None
     result = import_doccano(args.files, annotator=args.annotator, partial=args.partial,
