@@ -34,7 +34,9 @@ _NUMBER_CHARS = set("0123456789.") | set(_DIGITS) | set(_SMALL_UNITS) | {"万", 
 _RANGE_SPLIT = re.compile(r"[—–\-~～至到]+")
 _APPROX_PREFIX = re.compile(r"^(?:大约|约)")
 _APPROX_SUFFIX = re.compile(r"左右$")
-_PER_PREFIX = re.compile(r"^((?:每[^0-9每]{1,5}?)+)(?=[0-9" + "".join(_DIGITS) + "十百千])")
+# 每 + a CJK unit word (每 itself excluded, so 每人每月 splits), right before the number.
+_PER_PREFIX = re.compile(r"^((?:每[\u4e00-\u6bce\u6bd0-\u9fff]{1,5}?)+)(?=[0-9"
+                         + "".join(_DIGITS) + "十百千])")
 _PER_SUFFIX = re.compile(r"/([^\d/]{1,4})$")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 

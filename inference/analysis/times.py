@@ -43,15 +43,21 @@ _PLAN_NUM = r"(?:十[一二三四五六七八九]?|[一二三四五六七八九]
 _RANGE = re.compile(
     r"(?P<from_marker>从|自|于)?" + _DATE.replace("@", "a") + _PART.replace("@", "a") + _RANGE_SEP
     + _DATE.replace("@", "b") + _PART.replace("@", "b"))
+_MONTH_RANGE = re.compile(rf"(?P<y>{_YEAR})年(?P<a>{_MONTH})月?{_RANGE_SEP}(?P<b>{_MONTH})月")
+_DAY_RANGE = re.compile(rf"(?P<y>{_YEAR})年(?P<m>{_MONTH})月(?P<a>{_DAY})日?{_RANGE_SEP}"
+                        rf"(?P<b>{_DAY})日")
 _YEAR_RANGE = re.compile(rf"(?P<a>{_YEAR})(?:年)?{_RANGE_SEP}(?P<b>{_YEAR})年(?P<tail>底|末)?")
 _SINGLE = re.compile(
     r"(?P<before>到|至|截至|截止到|截止|截止至|力争到|于|在|从|自)?"
     + _DATE.replace("@", "a") + _PART.replace("@", "a")
-    + r"(?P<after>前|以前|之前|以来|起|开始|以后|之后|后)?")
+    + r"(?P<after>前|以前|之前|以来|至今|起|开始|以后|之后|后)?")
+# A full date right after an issuing body (生态环境部2020年9月3日, 国家核安全局…) signs the
+# document: it identifies it and is not a time.
+_SIGNATURE_BEFORE = re.compile(r"[部局厅委院府室会心司处署办]\s*$")
 _PLAN = re.compile(rf"(?P<before>到|至)?[“\"]?(?P<n>{_PLAN_NUM})五[”\"]?"
                    r"(?P<suffix>期间|时期|规划期|期|末|初|以来)")
-_RELATIVE_YEAR_PART = re.compile(r"(?P<word>今年|本年度?|当年|明年|次年|上年|去年)?"
-                                 r"(?P<part>年底前|年底|年末|年内|上半年|下半年)"
+_RELATIVE_YEAR_PART = re.compile(r"(?P<word>今年|本年度?|明年|去年)?"
+                                 r"(?P<part>年底前|年底|年末|年内|上半年|下半年)?"
                                  r"(?P<after>前|以前|之前)?")
 _WITHIN = re.compile(rf"(?P<n>\d+|[{_CN}]+|半)(?P<unit>个?月|年|周)(?P<inside>内|以内|之内)")
 _RECURRING = re.compile(r"每(?P<n>[两二三四五六七八九十\d]?)"
@@ -69,7 +75,7 @@ _EVERY = {"年": "year", "年度": "year", "季度": "quarter", "半年": "half-
 def _cn_int(text: str) -> int:
     if text.isdigit() and text.isascii():
         return int(text)
-    if all(char in _CN_DIGIT for char in text) and len(text) >= 2:   # 二〇二五
+    if all(char in _CN_DIGIT for char in text) and len(text) == 4:   # 二〇二五
         return int("".join(str(_CN_DIGIT[char]) for char in text))
     if text == "半":
         raise ValueError("half")
@@ -204,6 +210,24 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
             found.add(match.start(), match.end(), text, "period", date(first_year, 1, 1),
                       date(last_year, 12, 31))
 
+    for match in (*_MONTH_RANGE.finditer(scan), *_DAY_RANGE.finditer(scan)):
+        if not found.free(*match.span()):
+            continue
+        year = _cn_int(match.group("y"))
+        try:
+            if "m" in match.groupdict():
+                month = _cn_int(match.group("m"))
+                first = date(year, month, _cn_int(match.group("a")))
+                last = date(year, month, _cn_int(match.group("b")))
+            else:
+                first = date(year, _cn_int(match.group("a")), 1)
+                month = _cn_int(match.group("b"))
+                last = date(year, month, _last_day(year, month))
+        except ValueError:
+            continue
+        if first <= last:
+            found.add(match.start(), match.end(), text, "period", first, last)
+
     for match in _RANGE.finditer(scan):
         if not found.free(*match.span()):
             continue
@@ -226,6 +250,8 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
         explicit_year = match.group("ay") is not None
         year, month, day, part = _date_parts(match, "a", year_hint if year_hint else doc_year)
         before, after = match.group("before"), match.group("after")
+        if before in ("于", "在"):
+            start, before = start + len(before), None
         if explicit_year:
             year_hint = year
         if year is None:
@@ -238,24 +264,26 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
             first, last = _span(year, month, day, part)
         except ValueError:
             continue
-        if own_date and day is not None and first.isoformat() == own_date and not before \
-                and not after:
+        if day is not None and not before and not after and (
+                first.isoformat() == own_date or _SIGNATURE_BEFORE.search(scan[:start])):
             continue            # the document's own date identifies it; it is not a time
         if before in ("到", "至", "力争到", "截止", "截止到", "截止至") or after in (
                 "前", "以前", "之前"):
             found.add(start, end, text, "deadline", None, last)
         elif before == "截至":
             found.add(start, end, text, "point", last, last)
+        elif after == "至今":
+            found.add(start, end, text, "period", first, document_date)
         elif after in ("以来", "起", "开始", "以后", "之后", "后") or before in ("从", "自"):
             found.add(start, end, text, "period", first, None)
         else:
-            if before in ("于", "在"):
-                start += len(before)
             kind = "period" if part and ("半年" in part or "季度" in part) else "point"
             found.add(start, end, text, kind, first, last)
 
     for match in _RELATIVE_YEAR_PART.finditer(scan):
         start, end = match.span()
+        if start == end or not (match.group("word") or match.group("part")):
+            continue
         glued = start > 0 and re.match(r"[\d年月〇零一二三四五六七八九十]", scan[start - 1])
         if not found.free(start, end) or glued:
             continue
@@ -264,9 +292,11 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
                       match.group() else "point", None, None, reason=no_date)
             continue
         word, part = match.group("word"), match.group("part")
-        offset = {"明年": 1, "次年": 1, "上年": -1, "去年": -1}.get(word or "", 0)
+        offset = {"明年": 1, "去年": -1}.get(word or "", 0)
         year = doc_year + offset
-        if part in ("上半年", "下半年"):
+        if part is None:
+            found.add(start, end, text, "point", date(year, 1, 1), date(year, 12, 31))
+        elif part in ("上半年", "下半年"):
             first, last = _span(year, None, None, part)
             found.add(start, end, text, "period", first, last)
         elif part == "年内" or "前" in match.group():
