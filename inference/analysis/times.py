@@ -54,6 +54,7 @@ _SINGLE = re.compile(
 # A full date right after an issuing body (生态环境部2020年9月3日, 国家核安全局…) signs the
 # document: it identifies it and is not a time.
 _SIGNATURE_BEFORE = re.compile(r"[部局厅委院府室会心司处署办]\s*$")
+_SIGNATURE_AFTER = re.compile(r"^\s*(?:[（(]此件|印发)")
 _PLAN = re.compile(rf"(?P<before>到|至)?[“\"]?(?P<n>{_PLAN_NUM})五[”\"]?"
                    r"(?P<suffix>期间|时期|规划期|期|末|初|以来)")
 _RELATIVE_YEAR_PART = re.compile(r"(?P<word>今年|本年度?|明年|去年)?"
@@ -194,12 +195,16 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
             first = date(first_year + 4, 1, 1)
         elif suffix == "初":
             last = date(first_year, 12, 31)
+        start = match.start()
+        if before and suffix == "末":
+            found.add(start, match.end(), text, "deadline", None, last)
+            continue
         if before:
-            found.add(match.start(), match.end(), text, "deadline", None, last)
-        elif suffix == "以来":
-            found.add(match.start(), match.end(), text, "period", first, None)
+            start += len(before)          # 到“七五”期间: a period, not a deadline
+        if suffix == "以来":
+            found.add(start, match.end(), text, "period", first, None)
         else:
-            found.add(match.start(), match.end(), text, "period", first, last)
+            found.add(start, match.end(), text, "period", first, last)
 
     year_hint: int | None = None
     for match in _YEAR_RANGE.finditer(scan):
@@ -250,7 +255,8 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
         explicit_year = match.group("ay") is not None
         year, month, day, part = _date_parts(match, "a", year_hint if year_hint else doc_year)
         before, after = match.group("before"), match.group("after")
-        if before in ("于", "在"):
+        if before in ("于", "在") or (before in ("到", "至") and scan[end:end + 1] == "的"):
+            # 于2018年 is just the date; 恢复到2019年的108% compares with a year, no deadline
             start, before = start + len(before), None
         if explicit_year:
             year_hint = year
@@ -265,7 +271,8 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
         except ValueError:
             continue
         if day is not None and not before and not after and (
-                first.isoformat() == own_date or _SIGNATURE_BEFORE.search(scan[:start])):
+                first.isoformat() == own_date or _SIGNATURE_BEFORE.search(scan[:start])
+                or _SIGNATURE_AFTER.match(scan[end:])):
             continue            # the document's own date identifies it; it is not a time
         if before in ("到", "至", "力争到", "截止", "截止到", "截止至") or after in (
                 "前", "以前", "之前"):
@@ -288,8 +295,11 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
         if not found.free(start, end) or glued:
             continue
         if doc_year is None:
-            found.add(start, end, text, "deadline" if "前" in match.group() or "内" in
-                      match.group() else "point", None, None, reason=no_date)
+            if "前" in match.group() or "内" in match.group():
+                kind = "deadline"
+            else:
+                kind = "period" if "半年" in match.group() else "point"
+            found.add(start, end, text, kind, None, None, reason=no_date)
             continue
         word, part = match.group("word"), match.group("part")
         offset = {"明年": 1, "去年": -1}.get(word or "", 0)
@@ -309,10 +319,14 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
         start, end = match.span()
         if not found.free(start, end):
             continue
-        if _EVENT_START.search(scan[max(0, start - 8):start]) or "之日" in scan[max(0, start - 12):
-                                                                              start]:
+        before = scan[max(0, start - 12):start]
+        if _EVENT_START.search(before) or "之日" in before:
             found.add(start, end, text, "deadline", None, None,
                       reason="counts from an event, not a calendar date")
+            continue
+        if re.search(r"(?:最近|近)$", before):
+            found.add(start, end, text, "deadline", None, None,
+                      reason="counts back from an application, not a calendar date")
             continue
         if document_date is None:
             found.add(start, end, text, "deadline", None, None, reason=no_date)
