@@ -19,8 +19,8 @@ from typing import Any
 
 _NOTE = re.compile(r"^\s*[（(][^（()）]*(?:责任单位|牵头单位|责任部门|牵头部门|配合单位|参加单位|"
                    r"参与单位|协办单位|牵头|配合)[^（()）]*[）)]\s*[。；;]?\s*$")
-_NOTE_SECTION = re.compile(r"(责任单位|责任部门|牵头单位|牵头部门|配合单位|配合部门|参加单位|参与单位|"
-                           r"协办单位)\s*[:：]")
+_NOTE_SECTION = re.compile(r"(责任单位|责任部门|牵头单位|牵头部门|配合单位|配合部门|参加单位|"
+                           r"参与单位|协办单位)\s*[:：]")
 _SECTION_ROLE = {"责任单位": "responsible", "责任部门": "responsible", "牵头单位": "lead",
                  "牵头部门": "lead", "配合单位": "supporting", "配合部门": "supporting",
                  "参加单位": "supporting", "参与单位": "supporting", "协办单位": "supporting"}
