@@ -57,6 +57,21 @@ def _amount(text: str, entity: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_LIST_GLUE = re.compile(r"^\s*[、，,和及或]\s*$")
+_WHOLE = re.compile(r"(?:共|合计|总计|累计|总额)[^，。；,;\d０-９]{0,4}$")
+
+
+def _runs(text: str, entities: list[dict[str, Any]]) -> list[list[int]]:
+    """Indices of amounts standing in one list (``50万元、20万元``)."""
+    runs: list[list[int]] = []
+    for index, entity in enumerate(entities):
+        if runs and _LIST_GLUE.match(text[entities[runs[-1][-1]]["end"]:entity["start"]]):
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
 def _why_not_added(amounts: list[dict[str, Any]], text: str) -> list[str]:
     reasons = []
     kinds = {a["kind"] for a in amounts}
@@ -72,19 +87,36 @@ def _why_not_added(amounts: list[dict[str, Any]], text: str) -> list[str]:
         reasons.append("other currencies")
     if any(a["yuan"] is None and not a.get("currency") for a in amounts):
         reasons.append("unreadable amounts")
-    if len(amounts) > 1 and _ALTERNATIVES.search(text):
-        reasons.append("alternatives (分别/或)")
+    if len(amounts) > 1 and (_ALTERNATIVES.search(text) or any(
+            a.get("in_list") for a in amounts)):
+        reasons.append("alternatives (分别/或, or a list of sums for different cases)")
     return reasons
 
 
 def _money_item(clause: dict[str, Any]) -> dict[str, Any]:
     text = str(clause.get("text", ""))
-    amounts = [_amount(text, e) for e in clause.get("entities") or []
-               if e.get("type") == "AMOUNT"]
+    entities = sorted((e for e in clause.get("entities") or [] if e.get("type") == "AMOUNT"),
+                      key=lambda e: e["start"])
+    amounts = [_amount(text, e) for e in entities]
+    for run in _runs(text, entities):
+        # 突破1000亿元、500亿元…: a cap or threshold word before or after a list holds for all
+        kinds = {amounts[run[0]]["kind"], amounts[run[-1]]["kind"]} & {"cap", "floor"}
+        for index in run:
+            if kinds:
+                amounts[index]["kind"] = sorted(kinds)[0]
+            if len(run) > 1:
+                amounts[index]["in_list"] = True
+    whole = [i for i, e in enumerate(entities)
+             if _WHOLE.search(text[max(0, e["start"] - 6):e["start"]])]
     recipient = _RECIPIENT.search(text)
     item: dict[str, Any] = {"clause_id": clause.get("clause_id"), "text": text,
                             "recipient": recipient.group(1).strip() if recipient else None,
                             "amounts": amounts}
+    if len(whole) == 1 and amounts[whole[0]]["kind"] == "fixed" and \
+            amounts[whole[0]]["yuan"] and not amounts[whole[0]].get("per"):
+        # 共给予60万元，第一年给予30万元…: the 共 sum is the total, the rest its parts
+        item["total_yuan"] = amounts[whole[0]]["yuan"][0]
+        return item
     reasons = _why_not_added(amounts, text)
     if amounts and not reasons:
         item["total_yuan"] = sum(a["yuan"][0] for a in amounts)
