@@ -174,7 +174,7 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
         found.taken.append(blocked.span())
     own_date = document_date.isoformat() if document_date else None
     doc_year = document_date.year if document_date else None
-    no_date = "needs the document's date, which is not known"
+    no_date = "needs the document's date, which was not given"
 
     for match in _RECURRING.finditer(scan):
         if not found.free(*match.span()):
