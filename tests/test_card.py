@@ -127,12 +127,15 @@ def test_card_command_html_is_escaped_and_self_contained(tmp_path) -> None:
                                               "issuer": "某局", "published": "2020-01-01"},
                "clauses": [{"clause_id": 0, "text": "到2025年，<b>建成</b>示范区。",
                             "labels": ["goal"], "entities": []}]}
+    twin = dict(hostile, doc_id="evil/<1>", meta={})
     predictions.write_text(json.dumps(hostile, ensure_ascii=False) + "\n{broken\n"
+                           + json.dumps(twin, ensure_ascii=False) + "\n"
                            + json.dumps(_gold_document("seed-003", published="2019-06-01"),
                                         ensure_ascii=False) + "\n", encoding="utf-8")
     cards, pages = tmp_path / "cards.jsonl", tmp_path / "pages"
     assert main(["card", str(predictions), "-o", str(cards), "--html", str(pages)]) == 0
-    assert len(cards.read_text(encoding="utf-8").splitlines()) == 2   # the broken line skipped
+    assert len(cards.read_text(encoding="utf-8").splitlines()) == 3   # the broken line skipped
+    assert (pages / "evil_1-2.html").is_file()                         # no page overwritten
     html = (pages / "evil_1.html").read_text(encoding="utf-8")
     assert "<script" not in html and "&lt;script&gt;" in html and "&lt;b&gt;" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)

@@ -5,6 +5,7 @@ external resources."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from html import escape
 from pathlib import Path
@@ -132,12 +133,21 @@ def card_page_name(card: dict[str, Any]) -> str:
     return f"{safe}.html"
 
 
-def write_card_pages(cards: list[dict[str, Any]] | Any, folder: str | Path) -> list[Path]:
+def write_card_pages(cards: Iterable[dict[str, Any]], folder: str | Path,
+                     taken: set[str] | None = None) -> list[Path]:
+    """One page per card; ``taken`` (names already written, shared across calls) keeps two
+    documents whose ids clean to the same name from overwriting each other."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    taken = set() if taken is None else taken
     written = []
     for card in cards:
-        path = out / card_page_name(card)
+        name = card_page_name(card)
+        stem, number = name[:-len(".html")], 2
+        while name in taken:
+            name, number = f"{stem}-{number}.html", number + 1
+        taken.add(name)
+        path = out / name
         path.write_text(render_card(card), encoding="utf-8")
         written.append(path)
     return written

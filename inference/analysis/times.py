@@ -253,6 +253,9 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
         if not found.free(start, end):
             continue
         explicit_year = match.group("ay") is not None
+        bare_month = match.group("am2")
+        if bare_month and not match.group("ad2") and not bare_month[0].isdigit():
+            continue            # 一月一调度: a bare month in words is too often not a date
         year, month, day, part = _date_parts(match, "a", year_hint if year_hint else doc_year)
         before, after = match.group("before"), match.group("after")
         if before in ("于", "在") or (before in ("到", "至") and scan[end:end + 1] == "的"):

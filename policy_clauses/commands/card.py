@@ -26,6 +26,7 @@ def cmd_card(args: argparse.Namespace) -> int:
     problems = CorpusTotals()
     count = incomplete = 0
     html_dir = Path(args.html) if args.html else None
+    page_names: set[str] = set()
     with open(out, "w", encoding="utf-8") as handle:
         for record in read_records(args.paths, problems):
             card = build_card(record)
@@ -33,7 +34,7 @@ def cmd_card(args: argparse.Namespace) -> int:
             count += 1
             incomplete += bool(card["missing"])
             if html_dir is not None:
-                write_card_pages([card], html_dir)
+                write_card_pages([card], html_dir, page_names)
     for problem in problems.problems:
         print(f"warning: {problem.source}:{problem.line}: {problem.reason}", file=sys.stderr)
     print(f"card: {count} cards ({incomplete} with something missing), "
