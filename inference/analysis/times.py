@@ -67,6 +67,7 @@ _RECURRING = re.compile(r"每(?P<n>[两二三四五六七八九十\d]?)"
                         + r"(?:前|以前|之前)?)?")
 _DOC_NUMBER = re.compile(r"[〔\[［(（]\s*(?:19|20)\d{2}\s*[〕\]］)）]\s*\d*\s*号?")
 _BOOK_TITLE = re.compile(r"《[^》]*》")
+_ANY_TIME_WORD = re.compile(r"[年月每五内]")
 _EVENT_START = re.compile(r"(?:之日起|日起|后|起)$")
 
 _EVERY = {"年": "year", "年度": "year", "季度": "quarter", "半年": "half-year", "月": "month",
@@ -169,6 +170,8 @@ def find_times(text: str, document_date: date | str | None = None) -> list[dict[
     if isinstance(document_date, str):
         document_date = parse_document_date({"date": document_date})
     scan = text.translate(_FULLWIDTH)
+    if not _ANY_TIME_WORD.search(scan):
+        return []                 # every pattern below needs one of these characters
     found = _Found()
     for blocked in (*_BOOK_TITLE.finditer(scan), *_DOC_NUMBER.finditer(scan)):
         found.taken.append(blocked.span())
