@@ -19,6 +19,13 @@ class Entity:
     type: str
     text: str
     score: float | None = None
+    # AMOUNT values (inference.analysis.money), set by the enrichment step; unset → omitted.
+    yuan: list[float] | None = None
+    per: str | None = None
+    currency: str | None = None
+    reason: str | None = None
+    approx: bool = False
+    amount: list[float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -29,6 +36,15 @@ class Entity:
         }
         if self.score is not None:
             out["score"] = round(float(self.score), 4)
+        if self.yuan is not None or self.reason is not None:
+            out["yuan"] = _numbers(self.yuan)
+        if self.amount is not None and self.currency not in (None, "CNY"):
+            out["amount"] = _numbers(self.amount)
+        for name in ("per", "currency", "reason"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.approx:
+            out["approx"] = True
         return out
 
     @classmethod
@@ -39,7 +55,20 @@ class Entity:
             type=str(data["type"]),
             text=str(data["text"]),
             score=data.get("score"),
+            yuan=list(data["yuan"]) if data.get("yuan") is not None else None,
+            per=data.get("per"),
+            currency=data.get("currency"),
+            reason=data.get("reason"),
+            approx=bool(data.get("approx", False)),
+            amount=list(data["amount"]) if data.get("amount") is not None else None,
         )
+
+
+def _numbers(values: list[float] | None) -> list[float | int] | None:
+    """Whole numbers as ints (135000000, not 135000000.0)."""
+    if values is None:
+        return None
+    return [int(v) if float(v).is_integer() else v for v in values]
 
 
 @dataclass
@@ -56,6 +85,8 @@ class Clause:
     scores: dict[str, float] | None = None
     entities: list[Entity] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Time expressions (inference.analysis.times), set by the enrichment step; None → omitted.
+    times: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -72,13 +103,15 @@ class Clause:
             out["scores"] = {k: round(float(v), 4) for k, v in self.scores.items()}
         if self.entities is not None:
             out["entities"] = [e.to_dict() for e in self.entities]
+        if self.times:
+            out["times"] = [dict(t) for t in self.times]
         out.update(self.extra)
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Clause:
         known = {"clause_id", "start", "end", "kind", "section", "text", "labels", "scores",
-                 "entities"}
+                 "entities", "times"}
         entities = data.get("entities")
         return cls(
             clause_id=int(data.get("clause_id", 0)),
@@ -91,6 +124,7 @@ class Clause:
             scores=dict(data["scores"]) if data.get("scores") is not None else None,
             entities=[Entity.from_dict(e) for e in entities] if entities is not None else None,
             extra={k: v for k, v in data.items() if k not in known},
+            times=list(data["times"]) if data.get("times") is not None else None,
         )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from inference.records import Clause, Entity
+from inference.scoring.enrich import enrich_clauses
 
 
 @dataclass
@@ -44,14 +45,18 @@ class ClauseScorer(Protocol):
     def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]: ...
 
 
-def set_annotations(clauses: Sequence[Clause], predictions: Sequence[ClauseScores]) -> None:
+def set_annotations(clauses: Sequence[Clause], predictions: Sequence[ClauseScores],
+                    document_dates: Sequence[str | None] | str | None = None) -> None:
     for clause, prediction in zip(clauses, predictions, strict=True):
         clause.scores = dict(prediction.scores)
         clause.labels = sorted(prediction.labels)
         clause.entities = list(prediction.entities)
+    enrich_clauses(clauses, document_dates)
 
 
-def annotate_clauses(scorer: ClauseScorer, clauses: Sequence[Clause], title: str = "") -> None:
-    """Score clauses and write the result onto them."""
+def annotate_clauses(scorer: ClauseScorer, clauses: Sequence[Clause], title: str = "",
+                     document_date: str | None = None) -> None:
+    """Score clauses and write the result onto them; ``document_date`` (ISO) resolves relative
+    times such as 年底前."""
     inputs = [ClauseInput.from_clause(clause, title) for clause in clauses]
-    set_annotations(clauses, scorer.predict(inputs))
+    set_annotations(clauses, scorer.predict(inputs), document_date)
