@@ -232,13 +232,14 @@ def check_record(record: dict[str, Any], schema: LabelSchema) -> tuple[GoldClaus
     return clause, problems
 
 
-def validate_records(
+def check_records(
     records: Sequence[dict[str, Any] | GoldClause], where: str,
     schema: LabelSchema | None = None
-) -> list[str]:
-    """Problems in clause records: schema, label and entity names, offsets, duplicates; each
-    prefixed with ``where:LINE``."""
+) -> tuple[list[GoldClause], list[str]]:
+    """The records that could be read as ``GoldClause`` and the problems of all of them
+    (schema, label and entity names, offsets, duplicates), each prefixed ``where:LINE``."""
     schema = schema or default_schema()
+    clauses: list[GoldClause] = []
     problems: list[str] = []
     seen: dict[tuple[str, int], int] = {}
     for index, record in enumerate(records, start=1):
@@ -251,9 +252,18 @@ def validate_records(
         if clause is None:
             problems += [f"{at}: {p}" for p in own]
             continue
+        clauses.append(clause)
         if clause.key in seen:
             problems.append(f"{at}: duplicate clause {clause.key} (first at line "
                             f"{seen[clause.key]})")
         seen[clause.key] = index
         problems += [f"{at}: {p}" for p in own]
-    return problems
+    return clauses, problems
+
+
+def validate_records(
+    records: Sequence[dict[str, Any] | GoldClause], where: str,
+    schema: LabelSchema | None = None
+) -> list[str]:
+    """Problems in clause records, each prefixed ``where:LINE`` (see ``check_records``)."""
+    return check_records(records, where, schema)[1]

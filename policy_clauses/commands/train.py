@@ -58,15 +58,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         result = train_classifier(config, resume=args.resume)
         dev = result.dev_metrics
-        headline = (f"dev micro-F1 {dev.get('micro_f1', float('nan')):.4f} (at 0.5: "
-                    f"{dev.get('micro_f1_at_default_threshold', float('nan')):.4f}), "
-                    f"macro-F1 {dev.get('macro_f1', float('nan')):.4f}")
+        nan = float("nan")
+        at_default = dev.micro_f1_at_default_threshold if dev else None
+        headline = (f"dev micro-F1 {dev.micro_f1 if dev else nan:.4f} (at 0.5: "
+                    f"{nan if at_default is None else at_default:.4f}), "
+                    f"macro-F1 {dev.macro_f1 if dev else nan:.4f}")
     else:
         from training.fit.tagger import train_tagger
 
         result = train_tagger(config, resume=args.resume)
-        micro = result.dev_metrics.get("micro", {})
-        headline = (f"dev entity F1 {micro.get('f1', float('nan')):.4f}; alignment loss "
+        entity_f1 = result.dev_metrics.micro.f1 if result.dev_metrics else float("nan")
+        headline = (f"dev entity F1 {entity_f1:.4f}; alignment loss "
                     f"{100 * result.alignment['train']['round_trip_share']:.2f}% of train "
                     "entities")
     print(f"train {args.task}: best epoch {result.fit.best_epoch}/{result.fit.epochs_done}, "
