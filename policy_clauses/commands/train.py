@@ -13,6 +13,7 @@ from pathlib import Path
 from inference.scoring.runtime import FAST_MODES
 from training.data import gold as gold_data
 from training.fit.config import CONFIG_CLASSES, field_help, load_config, parse_overrides
+from training.paths import PROJECT_ROOT
 
 
 class _OverridesParser(argparse.ArgumentParser):
@@ -110,8 +111,9 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
             formatter_class=argparse.RawDescriptionHelpFormatter,
             description=f"Train the {what} (saved to OUTPUT.DIR/{task}).",
             epilog=_fields_epilog(task))
-        parser.add_argument("--config", "-c", default=f"configs/{task}.yaml",
-                            help=f"YAML config (default configs/{task}.yaml)")
+        parser.add_argument("--config", "-c",
+                            default=str(PROJECT_ROOT / "configs" / f"{task}.yaml"),
+                            help=f"YAML config (default configs/{task}.yaml of the project)")
         parser.add_argument("--resume", action="store_true",
                             help="continue from the last per-epoch checkpoint of this config")
         parser.set_defaults(func=cmd_train, overrides=[])

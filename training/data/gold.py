@@ -25,8 +25,9 @@ from inference.gold import (  # noqa: F401  (re-exported: the training side's na
     validate_records,
     write_jsonl,
 )
+from training.paths import PROJECT_ROOT
 
-LABELS_DIR = Path(__file__).resolve().parents[2] / "labels"
+LABELS_DIR = PROJECT_ROOT / "labels"
 GOLD_PATH = LABELS_DIR / "gold.jsonl"
 SPLITS_PATH = LABELS_DIR / "splits.json"
 DOCUMENTS_PATH = LABELS_DIR / "documents.jsonl"

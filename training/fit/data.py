@@ -20,6 +20,7 @@ from inference.schema import LabelSchema, default_schema
 from inference.scoring.components import ClauseInput
 from training.data import gold as gold_data
 from training.fit.config import DataSection
+from training.paths import for_record
 
 SPLITS = ("train", "dev", "test")
 
@@ -187,9 +188,9 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
 def data_manifest(section: DataSection) -> dict[str, Any]:
     """What identifies the data a model learnt from: hashes of gold.jsonl and splits.json."""
     return {
-        "gold_path": str(section.gold_path),
+        "gold_path": for_record(section.gold_path),
         "gold_sha256": gold_data.file_sha256(Path(section.gold_path)),
-        "splits_path": str(section.splits_path),
+        "splits_path": for_record(section.splits_path),
         "splits_sha256": gold_data.file_sha256(Path(section.splits_path)),
     }
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from inference.scoring.models import META_FILE
 from training.fit.config import AnyConfig, config_to_dict
+from training.paths import for_record
 
 if TYPE_CHECKING:
     from training.fit.data import TrainingData
@@ -82,7 +83,7 @@ def base_meta(config: AnyConfig, kind: str, training: TrainingData,
     return {
         "kind": kind,
         "schema_version": schema.version,
-        "backbone": config.model.backbone,
+        "backbone": for_record(config.model.backbone),
         "max_length": config.model.max_length,
         "config": config_to_dict(config),
         "data": training.manifest,
