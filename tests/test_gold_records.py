@@ -80,3 +80,17 @@ def test_validation_lists_every_problem_of_a_record_in_order() -> None:
     ]
     typed = [GoldClause.from_dict(records[1]), GoldClause.from_dict(records[1])]
     assert validate_records(typed, "g") == ["g:2: duplicate clause ('d', 0) (first at line 1)"]
+
+
+def test_weak_labels_are_gold_clause_records(tmp_path: Path) -> None:
+    from training.data.weak import weak_label
+
+    out = tmp_path / "weak.jsonl"
+    weak_label([GOLD_FILE.parents[1] / "examples" / "jiangxi_crawl.jsonl"], str(out), rules=True)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    clauses = read_gold(out)
+    assert clauses and all(c.weak is True and c.labeler == "rules" and c.source for c in clauses)
+    assert validate_records(clauses, str(out)) == []
+    assert list(json.loads(lines[0])) == ["doc_id", "clause_id", "kind", "section", "text",
+                                          "labels", "entities", "weak", "labeler", "source"]
+    assert [json.dumps(c.to_dict(), ensure_ascii=False) for c in clauses] == lines

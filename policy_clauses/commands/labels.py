@@ -27,8 +27,7 @@ def build_gold(sheets_dir: Path, out: Path, annotator: str) -> int:
     corpus = _corpus_of_documents()
     records: list[data.GoldClause] = []
     for sheet in sorted(sheets_dir.glob("*.txt")):
-        for raw in read_sheet_file(sheet, annotator=annotator):
-            record = data.GoldClause.from_dict(raw)
+        for record in read_sheet_file(sheet, annotator=annotator):
             record.corpus = corpus.get(record.doc_id, "unknown")
             records.append(record)
     return data.write_jsonl(out, records)
