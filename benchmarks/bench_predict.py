@@ -161,8 +161,8 @@ def quality_on_test_split(model: Path, fast: str) -> dict[str, float]:
     from training.eval.evaluate import evaluate
 
     result = evaluate(model, "test", baseline=False, fast=fast)
-    return {"micro_f1": result.model.metrics["micro_f1"],
-            "entity_f1": result.model.metrics["entity_micro_f1"],
+    return {"micro_f1": result.model.metrics.labels.micro_f1,
+            "entity_f1": result.model.metrics.entity_micro_f1,
             "clauses": result.data["clauses"]}
 
 

@@ -13,6 +13,7 @@ from training.fit.config import (
     ConfigError,
     TaggerConfig,
     apply_overrides,
+    checkpoint_dir,
     field_help,
     load_config,
     parse_overrides,
@@ -153,3 +154,28 @@ def test_cli_rejects_a_non_dotted_unknown_option() -> None:
     with pytest.raises(SystemExit) as info:
         main(["train", "tagger", "--bogus"])
     assert info.value.code == 2
+
+
+def test_written_paths_resolve_from_the_root_typed_ones_from_the_cwd(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """configs/*.yaml and defaults mean the same files from any working directory; what the
+    user types is taken from where they are; metadata keeps project paths relative."""
+    from training.fit.config import config_to_dict
+
+    monkeypatch.chdir(tmp_path)
+    config = load_config(ROOT / "configs" / "tagger.yaml", "tagger",
+                         {"data.weak_path": "weak.jsonl", "output.dir": "out/model"})
+    assert config.data.gold_path == ROOT / "labels" / "gold.jsonl"
+    assert config.data.splits_path == ROOT / "labels" / "splits.json"
+    assert config.data.weak_path == tmp_path / "weak.jsonl"
+    assert config.output.dir == tmp_path / "out" / "model"
+    assert config.model.backbone == str(ROOT / "models" / "backbone" / "e5-small-trim")
+    defaults = load_config(None, "classifier")
+    assert defaults.data.documents_path == ROOT / "labels" / "documents.jsonl"
+    assert checkpoint_dir(defaults) == ROOT / "out" / "checkpoints" / "default" / "classifier"
+    written = config_to_dict(config)
+    assert written["data"]["gold_path"] == "labels/gold.jsonl"
+    assert written["model"]["backbone"] == "models/backbone/e5-small-trim"
+    assert written["data"]["weak_path"] == str(tmp_path / "weak.jsonl")
+    hub = load_config(None, "classifier", {"model.backbone": "bert-base-chinese"})
+    assert hub.model.backbone == "bert-base-chinese"

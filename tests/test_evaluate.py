@@ -8,20 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from inference.gold import GoldClause
 from inference.records import Entity
 from inference.schema import default_schema
 from inference.scoring.components import ClauseInput, ClauseScores
 from policy_clauses.cli import main
 from tests.fixtures.tiny_training import GOLD, SPLITS, fixture_records, trained_model
 from training.data.gold import records_for_split
-from training.eval.evaluate import (
-    char_tags,
-    cooccurrence,
-    entity_metrics,
-    evaluate,
-    evaluate_scorer,
-    label_metrics,
-)
+from training.eval.agreement import agreement_report
+from training.eval.evaluate import evaluate, evaluate_scorer
+from training.eval.metrics import char_tags, cooccurrence, entity_metrics, label_metrics, prf
 from training.eval.report import (
     CONFUSION_PLOT,
     COOCCURRENCE_PLOT,
@@ -59,15 +55,33 @@ def test_label_metrics_by_hand() -> None:
     gold = [["goal"], ["goal", "timeline"], [], ["incentive"]]
     pred = [["goal"], ["timeline"], ["goal"], []]
     metrics = label_metrics(gold, pred, LABELS)
-    goal = metrics["labels"]["goal"]
-    assert (goal["tp"], goal["fp"], goal["fn"]) == (1, 1, 1)
-    assert goal["f1"] == 0.5
-    assert metrics["labels"]["timeline"]["f1"] == 1.0
-    assert metrics["labels"]["incentive"]["f1"] == 0.0
+    goal = metrics.labels["goal"]
+    assert (goal.tp, goal.fp, goal.fn, goal.tn) == (1, 1, 1, 1)
+    assert goal.f1 == 0.5
+    assert metrics.labels["timeline"].f1 == 1.0
+    assert metrics.labels["incentive"].f1 == 0.0
     # micro: tp 2, fp 1, fn 2 → P 2/3, R 1/2, F1 4/7
-    assert metrics["micro_f1"] == pytest.approx(4 / 7, abs=1e-4)
-    assert metrics["macro_f1"] == pytest.approx((0.5 + 0 + 0 + 1 + 0) / 5, abs=1e-4)
-    assert metrics["exact_match"] == 0.25
+    assert metrics.micro_f1 == pytest.approx(4 / 7, abs=1e-4)
+    assert metrics.macro_f1 == pytest.approx((0.5 + 0 + 0 + 1 + 0) / 5, abs=1e-4)
+    assert metrics.exact_match == 0.25
+    assert list(metrics.to_dict()) == ["labels", "micro_precision", "micro_recall", "micro_f1",
+                                       "macro_f1", "exact_match"]
+    assert list(metrics.to_dict()["labels"]["goal"]) == ["precision", "recall", "f1", "support",
+                                                         "tp", "fp", "fn", "tn"]
+
+
+def test_empty_sets_score_zero_in_evaluate_and_agreement() -> None:
+    """One convention: nothing to find and nothing found is 0.0 everywhere (agreement used
+    to say 1.0 where evaluate said 0.0)."""
+    text = "各地要抓好落实"
+    clause = GoldClause(doc_id="d", clause_id=0, kind="body", section="", text=text,
+                        labels=[], entities=[])
+    evaluated = entity_metrics([text], [[]], [[]], ["AMOUNT", "AGENCY"])
+    agreed = agreement_report([clause], [clause])
+    assert evaluated.types["AGENCY"].f1 == 0.0 and evaluated.types["AGENCY"].support == 0
+    assert agreed["AGENCY_span_f1"]["f1"] == evaluated.types["AGENCY"].f1
+    assert label_metrics([[]], [[]], LABELS).labels["goal"].f1 == 0.0
+    assert prf(0, 0, 0).f1 == 0.0
 
 
 def test_entity_metrics_are_strict_and_character_level() -> None:
@@ -76,13 +90,16 @@ def test_entity_metrics_are_strict_and_character_level() -> None:
     assert char_tags(len(text), gold[0])[:5] == ["B-AGENCY", "I-AGENCY", "I-AGENCY",
                                                  "I-AGENCY", "O"]
     exact = entity_metrics([text], gold, gold, ["AMOUNT", "AGENCY"])
-    assert exact["micro"]["f1"] == 1.0
+    assert exact.micro.f1 == 1.0
     off_by_one = [[Entity(1, 4, "AGENCY", "财政局"), Entity(6, 11, "AMOUNT", "500万元")]]
     partial = entity_metrics([text], gold, off_by_one, ["AMOUNT", "AGENCY"])
-    assert partial["AGENCY"]["f1"] == 0.0 and partial["AMOUNT"]["f1"] == 1.0
-    assert partial["micro"]["f1"] == 0.5
+    assert partial.types["AGENCY"].f1 == 0.0 and partial.types["AMOUNT"].f1 == 1.0
+    assert partial.micro.f1 == 0.5
+    assert list(partial.to_dict()) == ["AMOUNT", "AGENCY", "micro"]
+    assert "predicted" in partial.to_dict()["AGENCY"] and "predicted" not in partial.to_dict()[
+        "micro"]
     wrong_type = [[Entity(0, 4, "AMOUNT", "市财政局")]]
-    assert entity_metrics([text], gold, wrong_type, ["AMOUNT", "AGENCY"])["micro"]["f1"] == 0.0
+    assert entity_metrics([text], gold, wrong_type, ["AMOUNT", "AGENCY"]).micro.f1 == 0.0
 
 
 def test_cooccurrence_counts_pairs() -> None:
@@ -95,10 +112,11 @@ def test_cooccurrence_counts_pairs() -> None:
 def test_a_perfect_scorer_scores_one_and_sees_context() -> None:
     records = fixture_records()
     scorer = GoldScorer(records)
-    result = evaluate_scorer(scorer, records, titles={records[0]["doc_id"]: "某某通知"})
-    assert result.metrics["micro_f1"] == 1.0
-    assert result.metrics["entity_micro_f1"] == 1.0
-    assert result.metrics["clauses"] == len(records)
+    clauses = [GoldClause.from_dict(r) for r in records]
+    result = evaluate_scorer(scorer, clauses, titles={records[0]["doc_id"]: "某某通知"})
+    assert result.metrics.labels.micro_f1 == 1.0
+    assert result.metrics.entity_micro_f1 == 1.0
+    assert result.metrics.clauses == len(records)
     assert [i.section for i in scorer.seen] == [r["section"] for r in records]
     assert scorer.seen[0].title == "某某通知"
 
@@ -113,7 +131,7 @@ def test_evaluate_rules_writes_report(tmp_path: Path) -> None:
     for name in (F1_PLOT, COOCCURRENCE_PLOT, CONFUSION_PLOT):
         assert (out / name).read_bytes()[:8] == PNG
     metrics = json.loads((out / METRICS_FILE).read_text(encoding="utf-8"))
-    dev = records_for_split(fixture_records(), "dev",
+    dev = records_for_split([GoldClause.from_dict(r) for r in fixture_records()], "dev",
                             json.loads(SPLITS.read_text(encoding="utf-8"))["splits"])
     assert metrics["data"]["clauses"] == len(dev)
     assert metrics["model"]["name"] == "rules"
@@ -148,8 +166,8 @@ def test_evaluate_fast_int8_scores_the_quantised_model() -> None:
     assert runs["int8"].model.name.endswith("(int8)")
     assert runs["int8"].data["clauses"] == runs["none"].data["clauses"]
     # int8 moves scores a little; on an overfitted model the decisions barely move
-    assert abs(runs["int8"].model.metrics["micro_f1"]
-               - runs["none"].model.metrics["micro_f1"]) <= 0.1
+    assert abs(runs["int8"].model.metrics.labels.micro_f1
+               - runs["none"].model.metrics.labels.micro_f1) <= 0.1
 
 
 def test_evaluate_matches_predict_path(tmp_path: Path) -> None:
@@ -160,11 +178,11 @@ def test_evaluate_matches_predict_path(tmp_path: Path) -> None:
     model_dir, _, _ = trained_model()
     result = evaluate(model_dir, "train", gold_path=GOLD, splits_path=SPLITS,
                       documents_path=None, baseline=False)
-    train = records_for_split(fixture_records(), "train",
+    train = records_for_split([GoldClause.from_dict(r) for r in fixture_records()], "train",
                               json.loads(SPLITS.read_text(encoding="utf-8"))["splits"])
     inp = tmp_path / "in.jsonl"
-    inp.write_text("".join(json.dumps({"doc_id": r["doc_id"], "text": r["text"],
-                                       "section": r["section"]}, ensure_ascii=False) + "\n"
+    inp.write_text("".join(json.dumps({"doc_id": r.doc_id, "text": r.text,
+                                       "section": r.section}, ensure_ascii=False) + "\n"
                            for r in train), encoding="utf-8")
     run_clauses(str(inp), str(tmp_path / "out.jsonl"), load_scorer(model_dir))
     predicted = [sorted(json.loads(line)["labels"])

@@ -16,7 +16,7 @@ from training.data.sheets import SheetError, locate_mentions, read_sheet_file
 
 @pytest.fixture(scope="module")
 def gold():
-    return data.read_jsonl(data.GOLD_PATH)
+    return data.read_gold(data.GOLD_PATH)
 
 
 def test_labels_validate_passes(capsys):
@@ -55,10 +55,10 @@ def test_volume_floors(gold):
     schema = default_schema()
     counts = data.label_counts(gold)
     assert counts["clauses"] >= 2000
-    docs = {r["doc_id"] for r in gold}
+    docs = {r.doc_id for r in gold}
     assert len(docs) >= 30
     assert {d for d in docs if d.startswith("seed-")} == {f"seed-{n:03d}" for n in range(5)}
-    assert len({r["corpus"] for r in gold} - {"seeds"}) >= 4
+    assert len({r.corpus for r in gold} - {"seeds"}) >= 4
     for label in schema.label_names:
         assert counts[label] >= 120, label
     assert counts["AMOUNT"] >= 300 and counts["AGENCY"] >= 600
@@ -66,10 +66,10 @@ def test_volume_floors(gold):
 
 def test_splits_are_by_document_stratified_and_test_is_a_fifth(gold):
     splits = data.load_splits()
-    docs = {r["doc_id"] for r in gold}
+    docs = {r.doc_id for r in gold}
     assert set().union(*map(set, splits.values())) == docs
     assert len(splits["test"]) >= 0.2 * len(docs)
-    corpus = {r["doc_id"]: r["corpus"] for r in gold}
+    corpus = {r.doc_id: r.corpus for r in gold}
     by_source = Counter(corpus[d] for d in docs)
     for source, n in by_source.items():
         if n >= 2:
@@ -80,9 +80,10 @@ def test_gold_is_what_the_sheets_say(gold):
     from_sheets = []
     for sheet in sorted(SHEETS_DIR.glob("*.txt")):
         from_sheets += read_sheet_file(sheet)
-    strip = [{k: r[k] for k in ("doc_id", "clause_id", "text", "labels", "entities")} for r in gold]
-    assert strip == [{k: r[k] for k in ("doc_id", "clause_id", "text", "labels", "entities")}
-                     for r in from_sheets]
+    def strip(records):
+        return [(r.doc_id, r.clause_id, r.text, r.labels, r.entities) for r in records]
+
+    assert strip(gold) == strip(from_sheets)
 
 
 def test_locate_mentions_longest_first_and_nth_occurrence():
@@ -91,3 +92,11 @@ def test_locate_mentions_longest_first_and_nth_occurrence():
     assert [(e.start, e.text) for e in found] == [(1, "市财政局"), (6, "财政局"), (11, "商务")]
     with pytest.raises(SheetError, match="not in the clause text"):
         locate_mentions(text, {"AMOUNT": ["10万元"]}, "t")
+
+
+def test_labels_stats_prints_a_row_per_split(capsys):
+    assert main(["labels", "stats"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| | documents | clauses | goal")
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| train", "| dev", "| test",
+                                                            "| all"]

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from inference.gold import GoldClause
 from inference.schema import default_schema
+from inference.scoring.components import ClauseInput
 from inference.scoring.models import (
     META_FILE,
     ModelMismatchError,
@@ -24,7 +26,7 @@ from tests.fixtures.tiny_training import (
     tiny_config,
     trained_model,
 )
-from training.eval.evaluate import label_metrics
+from training.eval.metrics import label_metrics
 from training.fit.classifier import (
     build_model,
     init_missing_pooler,
@@ -33,7 +35,8 @@ from training.fit.classifier import (
     tune_thresholds,
 )
 from training.fit.config import ConfigError
-from training.fit.loop import clause_inputs, epoch_batches, load_training_data
+from training.fit.data import clause_inputs, label_sets, load_training_data
+from training.fit.loop import epoch_batches
 
 LABELS = default_schema().label_names
 
@@ -43,8 +46,8 @@ def backbone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_backbone(tmp_path_factory.mktemp("backbone"))
 
 
-def _train_records() -> list[dict]:
-    return fixture_records()[:9]
+def _train_records() -> list[GoldClause]:
+    return [GoldClause.from_dict(r) for r in fixture_records()[:9]]
 
 
 def test_overfit_save_reload_same_predictions() -> None:
@@ -59,8 +62,8 @@ def test_overfit_save_reload_same_predictions() -> None:
     for row, prediction in zip(in_memory, reloaded, strict=True):
         assert [prediction.scores[name] for name in LABELS] == pytest.approx(row, abs=2e-3)
     predicted = [p.labels for p in reloaded]
-    metrics = label_metrics([r["labels"] for r in records], predicted, LABELS)
-    assert metrics["micro_f1"] >= 0.9, (predicted, [r["labels"] for r in records])
+    metrics = label_metrics([r.labels for r in records], predicted, LABELS)
+    assert metrics.micro_f1 >= 0.9, (predicted, [r.labels for r in records])
 
 
 def test_saved_folder_contents() -> None:
@@ -89,7 +92,7 @@ def test_pipeline_opens_the_folder_and_agrees() -> None:
     from transformers import pipeline
 
     model_dir, _, _ = trained_model()
-    text = min((r["text"] for r in _train_records()), key=len)  # no truncation either way
+    text = min((r.text for r in _train_records()), key=len)  # no truncation either way
     classify = pipeline("text-classification", model=str(model_dir / "classifier"),
                         device="cpu")
     out = classify(text, top_k=None)
@@ -98,8 +101,8 @@ def test_pipeline_opens_the_folder_and_agrees() -> None:
     # pipeline() feeds the clause alone: compare with our path in context mode "none", on the
     # weights as stored in the folder (float16 storage, so not the in-memory training model).
     loaded = load_scorer(model_dir).classifier
-    ours = classifier_probabilities(loaded.model, loaded.tokenizer, clause_inputs(
-        [{"text": text}], {}), context="none", max_length=64)[0]
+    ours = classifier_probabilities(loaded.model, loaded.tokenizer, [ClauseInput(text=text)],
+                                   context="none", max_length=64)[0]
     assert [scores[name] for name in LABELS] == pytest.approx(ours, abs=1e-5)
 
 
@@ -205,11 +208,17 @@ def test_weak_data_only_when_configured(backbone: Path, tmp_path: Path) -> None:
             handle.write(json.dumps({**record, "weak": True}, ensure_ascii=False) + "\n")
     mixed = load_training_data(tiny_config("classifier", backbone, tmp_path,
                                            data__weak_path=str(weak_path)).data)
-    train_docs = {r["doc_id"] for r in plain.train}
-    assert mixed.weak and {r["doc_id"] for r in mixed.weak} <= train_docs
+    train_docs = {r.doc_id for r in plain.train}
+    assert mixed.weak and {r.doc_id for r in mixed.weak} <= train_docs
     assert mixed.manifest["weak_dropped_held_out"] == len(records) - len(mixed.weak)
     weights = [w for _, w in mixed.train_with_weights(0.25)]
     assert weights.count(0.25) == len(mixed.weak) and weights.count(1.0) == len(plain.train)
+    # the trainers read the DatasetDict: gold train rows, then the weak ones at their weight
+    assert list(plain.dataset) == ["train", "dev", "test"]
+    train = mixed.dataset["train"]
+    assert train["weight"] == [1.0] * len(plain.train) + [0.3] * len(mixed.weak)
+    assert train["weak"] == [False] * len(plain.train) + [True] * len(mixed.weak)
+    assert label_sets(train) == [r.labels for r in plain.train + mixed.weak]
 
 
 def test_cli_trains_and_saves(backbone: Path, tmp_path: Path,

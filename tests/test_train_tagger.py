@@ -69,8 +69,8 @@ def test_entity_near_a_window_cut_survives_decoding(max_length: int, stride: int
 
 def test_window_examples_cover_every_token_and_keep_weights() -> None:
     tokenizer = char_tokenizer([LONG])
-    record = {"text": LONG, "entities": [e.to_dict() for e in _long_entities()]}
-    examples = window_examples(tokenizer, [record], [0.5], TAGS, max_length=16, stride=6)
+    examples = window_examples(tokenizer, [LONG], [_long_entities()], [0.5], TAGS,
+                               max_length=16, stride=6)
     assert len(examples) > 1 and all(ex["weight"] == 0.5 for ex in examples)
     assert all(len(ex["input_ids"]) == len(ex["labels"]) <= 16 for ex in examples)
     assert all(ex["labels"][0] == IGNORE and ex["labels"][-1] == IGNORE for ex in examples)
@@ -80,9 +80,9 @@ def test_window_examples_cover_every_token_and_keep_weights() -> None:
 
 def test_alignment_loss_counts_unrepresentable_spans() -> None:
     text = "拨付资金500万元整"
-    record = {"text": text, "entities": [{"start": 4, "end": 9, "type": "AMOUNT",
-                                          "text": "500万元"}]}
-    exact = alignment_report(char_tokenizer([text]), [record], TAGS, max_length=32, stride=4)
+    entities = [[Entity(4, 9, "AMOUNT", "500万元")]]
+    exact = alignment_report(char_tokenizer([text]), [text], entities, TAGS, max_length=32,
+                             stride=4)
     assert exact["entities"] == 1 and exact["boundary_lost"] == 0
     assert exact["round_trip_share"] == 0.0
     # A tokenizer with the piece "金5": the span cannot start at "5", whatever is tagged.
@@ -95,7 +95,7 @@ def test_alignment_loss_counts_unrepresentable_spans() -> None:
     tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Split("金5", behavior="isolated")
     merged = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
-    lossy = alignment_report(merged, [record], TAGS, max_length=32, stride=4)
+    lossy = alignment_report(merged, [text], entities, TAGS, max_length=32, stride=4)
     assert lossy["boundary_lost"] == 1 and lossy["round_trip_lost"] == 1
     assert lossy["examples"][0]["text"] == "500万元"
 

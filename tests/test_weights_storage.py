@@ -9,7 +9,7 @@ from transformers import (
     BertForSequenceClassification,
 )
 
-from training.fit.loop import store_weights_half
+from training.fit.storage import store_weights_half
 
 
 def test_float16_storage_halves_the_file_and_loads_as_float32(tmp_path):

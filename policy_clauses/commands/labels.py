@@ -8,8 +8,8 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
+from inference.schema import default_schema
 from training.data import gold as data
 from training.data.sheets import read_sheet_file
 from training.eval import segment_eval
@@ -25,10 +25,10 @@ def _corpus_of_documents(documents: Path = data.DOCUMENTS_PATH) -> dict[str, str
 def build_gold(sheets_dir: Path, out: Path, annotator: str) -> int:
     """Sheets → gold records (one file, documents in name order), with each record's corpus."""
     corpus = _corpus_of_documents()
-    records: list[dict[str, Any]] = []
+    records: list[data.GoldClause] = []
     for sheet in sorted(sheets_dir.glob("*.txt")):
         for record in read_sheet_file(sheet, annotator=annotator):
-            record["corpus"] = corpus.get(record["doc_id"], "unknown")
+            record.corpus = corpus.get(record.doc_id, "unknown")
             records.append(record)
     return data.write_jsonl(out, records)
 
@@ -47,12 +47,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if not path.is_file():
             problems.append(f"{path}: no such file")
             continue
-        records = data.read_jsonl(path)
-        problems += data.validate_records(records, str(path))
+        records, found = data.check_records(data.read_jsonl(path), str(path))
+        problems += found
         if path.resolve() == data.GOLD_PATH.resolve():
-            gold_ids = {r["doc_id"] for r in records}
+            gold_ids = {r.doc_id for r in records}
             problems += data.validate_against_segmenter(records)
-            if any(r.get("weak") for r in records):
+            if any(r.weak for r in records):
                 problems.append(f"{path}: weak records in the gold file")
     if gold_ids:
         if data.SPLITS_PATH.is_file():
@@ -70,8 +70,8 @@ def cmd_splits(args: argparse.Namespace) -> int:
         print(f"{data.SPLITS_PATH} exists; the test split must not move (use --force to remake)",
               file=sys.stderr)
         return 1
-    records = data.read_jsonl(data.GOLD_PATH)
-    sources = {r["doc_id"]: r.get("corpus", "unknown") for r in records}
+    records = data.read_gold(data.GOLD_PATH)
+    sources = {r.doc_id: "unknown" if r.corpus is None else r.corpus for r in records}
     seed = data.choose_balanced_seed(records) if args.balance else args.seed
     splits = data.make_splits(sources, seed=seed)
     manifest = {
@@ -93,16 +93,16 @@ def cmd_splits(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    records = data.read_jsonl(Path(args.file))
+    records = data.read_gold(Path(args.file))
     splits = data.load_splits()
     table: dict[str, Counter[str]] = {}
     for split in data.SPLIT_NAMES:
         subset = data.records_for_split(records, split, splits)
         table[split] = data.label_counts(subset)
-        table[split]["documents"] = len({r["doc_id"] for r in subset})
+        table[split]["documents"] = len({r.doc_id for r in subset})
     table["all"] = sum(table.values(), Counter())
-    keys = ["documents", "clauses", *data.default_schema().label_names, "(none)",
-            *data.default_schema().entity_names]
+    schema = default_schema()
+    keys = ["documents", "clauses", *schema.label_names, "(none)", *schema.entity_names]
     print("| | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for split, counts in table.items():
@@ -113,8 +113,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_agreement(args: argparse.Namespace) -> int:
     from training.eval.agreement import agreement_report
 
-    first = data.read_jsonl(Path(args.first))
-    second = data.read_jsonl(Path(args.second))
+    first = data.read_gold(Path(args.first))
+    second = data.read_gold(Path(args.second))
     report = agreement_report(first, second)
     print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0

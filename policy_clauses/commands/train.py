@@ -13,6 +13,7 @@ from pathlib import Path
 from inference.scoring.runtime import FAST_MODES
 from training.data import gold as gold_data
 from training.fit.config import CONFIG_CLASSES, field_help, load_config, parse_overrides
+from training.paths import PROJECT_ROOT
 
 
 class _OverridesParser(argparse.ArgumentParser):
@@ -58,15 +59,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         result = train_classifier(config, resume=args.resume)
         dev = result.dev_metrics
-        headline = (f"dev micro-F1 {dev.get('micro_f1', float('nan')):.4f} (at 0.5: "
-                    f"{dev.get('micro_f1_at_default_threshold', float('nan')):.4f}), "
-                    f"macro-F1 {dev.get('macro_f1', float('nan')):.4f}")
+        nan = float("nan")
+        at_default = dev.micro_f1_at_default_threshold if dev else None
+        headline = (f"dev micro-F1 {dev.micro_f1 if dev else nan:.4f} (at 0.5: "
+                    f"{nan if at_default is None else at_default:.4f}), "
+                    f"macro-F1 {dev.macro_f1 if dev else nan:.4f}")
     else:
         from training.fit.tagger import train_tagger
 
         result = train_tagger(config, resume=args.resume)
-        micro = result.dev_metrics.get("micro", {})
-        headline = (f"dev entity F1 {micro.get('f1', float('nan')):.4f}; alignment loss "
+        entity_f1 = result.dev_metrics.micro.f1 if result.dev_metrics else float("nan")
+        headline = (f"dev entity F1 {entity_f1:.4f}; alignment loss "
                     f"{100 * result.alignment['train']['round_trip_share']:.2f}% of train "
                     "entities")
     print(f"train {args.task}: best epoch {result.fit.best_epoch}/{result.fit.epochs_done}, "
@@ -108,8 +111,9 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
             formatter_class=argparse.RawDescriptionHelpFormatter,
             description=f"Train the {what} (saved to OUTPUT.DIR/{task}).",
             epilog=_fields_epilog(task))
-        parser.add_argument("--config", "-c", default=f"configs/{task}.yaml",
-                            help=f"YAML config (default configs/{task}.yaml)")
+        parser.add_argument("--config", "-c",
+                            default=str(PROJECT_ROOT / "configs" / f"{task}.yaml"),
+                            help=f"YAML config (default configs/{task}.yaml of the project)")
         parser.add_argument("--resume", action="store_true",
                             help="continue from the last per-epoch checkpoint of this config")
         parser.set_defaults(func=cmd_train, overrides=[])

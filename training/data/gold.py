@@ -13,17 +13,21 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from inference.gold import (  # noqa: F401  (re-exported: the training side's names)
     REQUIRED_FIELDS,
+    GoldClause,
+    GoldRecordError,
+    check_records,
     entities_of,
+    read_gold,
     read_jsonl,
     validate_records,
     write_jsonl,
 )
+from training.paths import PROJECT_ROOT
 
-LABELS_DIR = Path(__file__).resolve().parents[2] / "labels"
+LABELS_DIR = PROJECT_ROOT / "labels"
 GOLD_PATH = LABELS_DIR / "gold.jsonl"
 SPLITS_PATH = LABELS_DIR / "splits.json"
 DOCUMENTS_PATH = LABELS_DIR / "documents.jsonl"
@@ -37,13 +41,13 @@ def load_splits(path: Path = SPLITS_PATH) -> dict[str, list[str]]:
     return {name: list(data["splits"][name]) for name in SPLIT_NAMES}
 
 
-def records_for_split(records: Sequence[dict[str, Any]], split: str,
-                      splits: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+def records_for_split(records: Sequence[GoldClause], split: str,
+                      splits: dict[str, list[str]] | None = None) -> list[GoldClause]:
     splits = splits or load_splits()
     if split not in splits:
         raise ValueError(f"unknown split {split!r}; expected one of {list(splits)}")
     wanted = set(splits[split])
-    return [r for r in records if r["doc_id"] in wanted]
+    return [r for r in records if r.doc_id in wanted]
 
 
 def validate_splits(
@@ -63,7 +67,7 @@ def validate_splits(
     return problems
 
 
-def validate_against_segmenter(records: Sequence[dict[str, Any]],
+def validate_against_segmenter(records: Sequence[GoldClause],
                                documents: Path = DOCUMENTS_PATH) -> list[str]:
     """Gold clauses must be what the project's segmenter makes of the documents today, so
     training and serving see the same units."""
@@ -73,7 +77,7 @@ def validate_against_segmenter(records: Sequence[dict[str, Any]],
 
     by_doc: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for record in records:
-        by_doc[record["doc_id"]].append((record["clause_id"], record["text"]))
+        by_doc[record.doc_id].append((record.clause_id, record.text))
     problems = []
     seen = set()
     with documents.open(encoding="utf-8") as handle:
@@ -113,7 +117,7 @@ def make_splits(doc_sources: dict[str, str], seed: int = 13, test_share: float =
     return {name: sorted(ids) for name, ids in splits.items()}
 
 
-def choose_balanced_seed(records: Sequence[dict[str, Any]], seeds: range = range(200),
+def choose_balanced_seed(records: Sequence[GoldClause], seeds: range = range(200),
                          test_share: float = 0.22, dev_share: float = 0.17) -> int:
     """The split seed whose test and dev splits hold each label and entity type closest to
     their document share. Uses label counts only — never a model's results — so choosing it
@@ -121,9 +125,9 @@ def choose_balanced_seed(records: Sequence[dict[str, Any]], seeds: range = range
     per_doc: dict[str, Counter[str]] = defaultdict(Counter)
     sources = {}
     for record in records:
-        per_doc[record["doc_id"]].update(record["labels"])
-        per_doc[record["doc_id"]].update(e["type"] for e in record["entities"])
-        sources[record["doc_id"]] = record.get("corpus", "unknown")
+        per_doc[record.doc_id].update(record.labels)
+        per_doc[record.doc_id].update(e.type for e in record.entities)
+        sources[record.doc_id] = "unknown" if record.corpus is None else record.corpus
     totals: Counter[str] = sum(per_doc.values(), Counter())
     keys = sorted(totals)
 
@@ -142,12 +146,12 @@ def choose_balanced_seed(records: Sequence[dict[str, Any]], seeds: range = range
 # --- statistics ----------------------------------------------------------------------------
 
 
-def label_counts(records: Iterable[dict[str, Any]]) -> Counter[str]:
+def label_counts(records: Iterable[GoldClause]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for record in records:
         counts["clauses"] += 1
-        counts.update(record["labels"])
-        counts.update(e["type"] for e in record["entities"])
-        if not record["labels"]:
+        counts.update(record.labels)
+        counts.update(e.type for e in record.entities)
+        if not record.labels:
             counts["(none)"] += 1
     return counts

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inference.gold import GoldClause
 from inference.records import Clause, Entity
 from inference.schema import LabelSchema, default_schema
 
@@ -125,7 +126,7 @@ def locate_mentions(text: str, mentions: dict[str, list[str]], where: str) -> li
 
 def sheet_to_records(
     text: str, schema: LabelSchema | None = None, annotator: str = ""
-) -> list[dict]:
+) -> list[GoldClause]:
     """Gold records (GUIDELINES §4) from a sheet; raises SheetError on the first bad clause."""
     schema = schema or default_schema()
     records = []
@@ -133,24 +134,16 @@ def sheet_to_records(
         where = f"{clause.doc_id} clause {clause.clause_id}"
         schema.check_labels(clause.labels, where)
         entities = locate_mentions(clause.text, clause.mentions, where)
-        record = {
-            "doc_id": clause.doc_id,
-            "clause_id": clause.clause_id,
-            "kind": clause.kind,
-            "section": clause.section,
-            "text": clause.text,
-            "labels": sorted(set(clause.labels)),
-            "entities": [e.to_dict() for e in entities],
-        }
-        if annotator:
-            record["annotator"] = annotator
-        records.append(record)
+        records.append(GoldClause(
+            doc_id=clause.doc_id, clause_id=clause.clause_id, kind=clause.kind,
+            section=clause.section, text=clause.text, labels=sorted(set(clause.labels)),
+            entities=entities, annotator=annotator or None))
     return records
 
 
 def read_sheet_file(
     path: Path, schema: LabelSchema | None = None, annotator: str = ""
-) -> list[dict]:
+) -> list[GoldClause]:
     try:
         return sheet_to_records(path.read_text(encoding="utf-8"), schema, annotator)
     except SheetError as exc:
@@ -172,7 +165,7 @@ def check_sheet_against_documents(path: Path, documents: Path) -> list[str]:
         return [str(exc)]
     if not records:
         return [f"{path}: no clauses"]
-    doc_id = records[0]["doc_id"]
+    doc_id = records[0].doc_id
     for line in documents.read_text(encoding="utf-8").splitlines():
         obj = json.loads(line)
         if obj["id"] == doc_id:
@@ -181,7 +174,7 @@ def check_sheet_against_documents(path: Path, documents: Path) -> list[str]:
     else:
         return [f"{path}: document {doc_id} is not in {documents}"]
     expected = [(c.clause_id, c.text) for c in doc.clauses]
-    found = [(r["clause_id"], r["text"]) for r in records]
+    found = [(r.clause_id, r.text) for r in records]
     if expected != found:
         pairs = zip([*expected, None], [*found, None], strict=False)
         diff = next((e, f) for e, f in pairs if e != f)
@@ -193,17 +186,19 @@ if __name__ == "__main__":
     import sys
     from collections import Counter
 
+    from training.data.gold import DOCUMENTS_PATH
+
     totals: Counter[str] = Counter()
     failed = False
     for name in sys.argv[1:]:
-        problems = check_sheet_against_documents(Path(name), Path("labels/documents.jsonl"))
+        problems = check_sheet_against_documents(Path(name), DOCUMENTS_PATH)
         for problem in problems:
             print("ERROR", problem)
         failed |= bool(problems)
         if not problems:
             for record in read_sheet_file(Path(name)):
                 totals["clauses"] += 1
-                totals.update(record["labels"])
-                totals.update(e["type"] for e in record["entities"])
+                totals.update(record.labels)
+                totals.update(e.type for e in record.entities)
     print(dict(totals))
     sys.exit(1 if failed else 0)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from inference.batch.run import JsonlSink, RunSummary, iter_documents
+from inference.gold import GoldClause
 from inference.records import Document
 from inference.scoring.components import annotate_clauses
 from inference.scoring.models import load_scorer
@@ -26,16 +27,12 @@ def weak_label(paths: Iterable[str | Path], out: str, *, model: str | None = Non
             summary.documents += 1
             for clause in item.clauses:
                 summary.clauses += 1
-                sink.write({
-                    "doc_id": item.doc_id, "clause_id": clause.clause_id, "kind": clause.kind,
-                    "section": clause.section, "text": clause.text,
-                    "labels": sorted(clause.labels or []),
-                    "entities": [
-                        {k: v for k, v in e.to_dict().items() if k != "score"}
-                        for e in clause.entities or []
-                    ],
-                    "weak": True, "labeler": scorer.name, "source": item.source,
-                })
+                record = GoldClause(
+                    doc_id=item.doc_id, clause_id=clause.clause_id, kind=clause.kind,
+                    section=clause.section, text=clause.text,
+                    labels=sorted(clause.labels or []), entities=list(clause.entities or []),
+                    weak=True, labeler=scorer.name, source=item.source)
+                sink.write(record.to_dict())
     finally:
         sink.close()
     return summary.line()

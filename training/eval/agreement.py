@@ -1,11 +1,16 @@
-"""Inter-annotator agreement: per-label Cohen's kappa and entity span F1 on shared clauses."""
+"""Inter-annotator agreement: per-label Cohen's kappa and entity span F1 on shared clauses.
+
+Span F1 uses ``training.eval.metrics.prf`` and its empty-set convention (0.0 when neither
+annotation has a span of the type), the same as ``evaluate``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from inference.gold import GoldClause
 from inference.schema import default_schema
+from training.eval.metrics import prf
 
 
 def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float:
@@ -22,22 +27,21 @@ def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float:
 
 
 def span_f1(first: Sequence[set[tuple]], second: Sequence[set[tuple]]) -> dict[str, float]:
+    """F1 of the second annotation's spans against the first's (the measure is symmetric)."""
     tp = sum(len(a & b) for a, b in zip(first, second, strict=True))
     n_first = sum(len(a) for a in first)
     n_second = sum(len(b) for b in second)
-    precision = tp / n_second if n_second else 1.0
-    recall = tp / n_first if n_first else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"f1": round(f1, 4), "first": n_first, "second": n_second, "matched": tp}
+    scores = prf(tp, n_second - tp, n_first - tp)
+    return {"f1": scores.f1, "first": n_first, "second": n_second, "matched": tp}
 
 
-def agreement_report(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> dict[str, Any]:
+def agreement_report(first: Sequence[GoldClause],
+                     second: Sequence[GoldClause]) -> dict[str, Any]:
     """Agreement on the clauses both annotated (matched by doc_id and clause_id)."""
     schema = default_schema()
-    a_by_key = {(r["doc_id"], r["clause_id"]): r for r in first}
-    keys = [(r["doc_id"], r["clause_id"]) for r in second
-            if (r["doc_id"], r["clause_id"]) in a_by_key]
-    b_by_key = {(r["doc_id"], r["clause_id"]): r for r in second}
+    a_by_key = {r.key: r for r in first}
+    keys = [r.key for r in second if r.key in a_by_key]
+    b_by_key = {r.key: r for r in second}
     report: dict[str, Any] = {
         "clauses": len(keys),
         "documents": len({k[0] for k in keys}),
@@ -45,19 +49,19 @@ def agreement_report(first: list[dict[str, Any]], second: list[dict[str, Any]]) 
         "positives": {},
     }
     for label in schema.label_names:
-        a = [int(label in a_by_key[k]["labels"]) for k in keys]
-        b = [int(label in b_by_key[k]["labels"]) for k in keys]
+        a = [int(label in a_by_key[k].labels) for k in keys]
+        b = [int(label in b_by_key[k].labels) for k in keys]
         report["kappa"][label] = round(cohen_kappa(a, b), 4)
         report["positives"][label] = {"first": sum(a), "second": sum(b)}
     for etype in schema.entity_names:
-        def spans(record: dict[str, Any], etype: str = etype) -> set[tuple]:
-            return {(e["start"], e["end"]) for e in record["entities"] if e["type"] == etype}
+        def spans(record: GoldClause, etype: str = etype) -> set[tuple]:
+            return {(e.start, e.end) for e in record.entities if e.type == etype}
 
         report[f"{etype}_span_f1"] = span_f1([spans(a_by_key[k]) for k in keys],
                                              [spans(b_by_key[k]) for k in keys])
     report["disagreements"] = [
-        {"doc_id": k[0], "clause_id": k[1], "text": a_by_key[k]["text"],
-         "first": a_by_key[k]["labels"], "second": b_by_key[k]["labels"]}
-        for k in keys if a_by_key[k]["labels"] != b_by_key[k]["labels"]
+        {"doc_id": k[0], "clause_id": k[1], "text": a_by_key[k].text,
+         "first": a_by_key[k].labels, "second": b_by_key[k].labels}
+        for k in keys if a_by_key[k].labels != b_by_key[k].labels
     ]
     return report

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from inference.schema import default_schema
 
 if TYPE_CHECKING:
+    from training.eval.metrics import Metrics
     from training.eval.results import EvaluationResult
 
 METRICS_FILE = "metrics.json"
@@ -34,10 +35,10 @@ def plot_f1(result: EvaluationResult, path: Path) -> Path:
     names = schema.label_names + schema.entity_names
     columns = [result.model] + ([result.baseline] if result.baseline else [])
 
-    def f1(metrics: dict[str, Any], name: str) -> float:
-        if name in metrics["labels"]:
-            return metrics["labels"][name]["f1"]
-        return metrics["entities"][name]["f1"]
+    def f1(metrics: Metrics, name: str) -> float:
+        if name in metrics.labels.labels:
+            return metrics.labels.labels[name].f1
+        return metrics.entities.types[name].f1
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2, 4))
@@ -62,7 +63,7 @@ def plot_cooccurrence(result: EvaluationResult, path: Path) -> Path:
     """Label co-occurrence counts: gold beside the model's predictions."""
     names = default_schema().label_names
     matrices = [("gold", result.data["gold_cooccurrence"]),
-                (result.model.name, result.model.metrics["predicted_cooccurrence"])]
+                (result.model.name, result.model.metrics.predicted_cooccurrence)]
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     for ax, (title, matrix) in zip(axes, matrices, strict=True):
@@ -86,8 +87,8 @@ def plot_confusion(result: EvaluationResult, path: Path) -> Path:
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 3))
     for ax, name in zip(axes, names, strict=True):
-        row = result.model.metrics["labels"][name]
-        matrix = [[row["tn"], row["fp"]], [row["fn"], row["tp"]]]
+        row = result.model.metrics.labels.labels[name]
+        matrix = [[row.tn, row.fp], [row.fn, row.tp]]
         ax.imshow(matrix, cmap="Oranges")
         for i in range(2):
             for j in range(2):
@@ -132,28 +133,27 @@ def render_markdown(result: EvaluationResult) -> str:
                   "| label | precision | recall | F1 | support | tp | fp | fn |",
                   "|---|---|---|---|---|---|---|---|"]
         for name in schema.label_names:
-            row = column.metrics["labels"][name]
-            lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | "
-                         f"{row['f1']:.3f} | {row['support']} | {row['tp']} | {row['fp']} | "
-                         f"{row['fn']} |")
-        lines.append(f"| **micro** | {column.metrics['micro_precision']:.3f} | "
-                     f"{column.metrics['micro_recall']:.3f} | {column.metrics['micro_f1']:.3f} "
-                     "| | | | |")
-        lines += ["", f"macro F1 {column.metrics['macro_f1']:.3f}; exact label-set match "
-                  f"{column.metrics['exact_match']:.3f}", ""]
+            row = column.metrics.labels.labels[name]
+            lines.append(f"| {name} | {row.precision:.3f} | {row.recall:.3f} | "
+                         f"{row.f1:.3f} | {row.support} | {row.tp} | {row.fp} | {row.fn} |")
+        labels = column.metrics.labels
+        lines.append(f"| **micro** | {labels.micro_precision:.3f} | "
+                     f"{labels.micro_recall:.3f} | {labels.micro_f1:.3f} | | | | |")
+        lines += ["", f"macro F1 {labels.macro_f1:.3f}; exact label-set match "
+                  f"{labels.exact_match:.3f}", ""]
     lines += ["## Entities (seqeval strict, IOB2, character level)", ""]
     for column in columns:
         lines += [f"### {column.name}", "",
                   "| type | precision | recall | F1 | gold | predicted |",
                   "|---|---|---|---|---|---|"]
-        entities = column.metrics["entities"]
+        entities = column.metrics.entities
         for name in schema.entity_names:
-            row = entities[name]
-            lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | "
-                         f"{row['f1']:.3f} | {row['support']} | {row['predicted']} |")
-        micro = entities["micro"]
-        lines += [f"| **micro** | {micro['precision']:.3f} | {micro['recall']:.3f} | "
-                  f"{micro['f1']:.3f} | {micro['support']} | |", ""]
+            row = entities.types[name]
+            lines.append(f"| {name} | {row.precision:.3f} | {row.recall:.3f} | "
+                         f"{row.f1:.3f} | {row.support} | {row.predicted} |")
+        micro = entities.micro
+        lines += [f"| **micro** | {micro.precision:.3f} | {micro.recall:.3f} | "
+                  f"{micro.f1:.3f} | {micro.support} | |", ""]
     lines += [
         "## Plots", "",
         f"![F1 per label]({F1_PLOT})", "",

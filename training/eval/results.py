@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.schema import default_schema
+from training.eval.metrics import Metrics
 
 
 @dataclass
@@ -16,10 +17,8 @@ class ScorerResult:
     """One scorer's predictions and metrics on a split."""
 
     name: str
-    metrics: dict[str, Any]
+    metrics: Metrics
     predicted_labels: list[list[str]] = field(default_factory=list)
-
-
 
 @dataclass
 class EvaluationResult:
@@ -34,8 +33,8 @@ class EvaluationResult:
             "split": self.split,
             "data": self.data,
             "entity_scoring": "seqeval strict, IOB2, character-level tag sequences",
-            "model": {"name": self.model.name, **self.model.metrics},
-            "rules": ({"name": self.baseline.name, **self.baseline.metrics}
+            "model": {"name": self.model.name, **self.model.metrics.to_dict()},
+            "rules": ({"name": self.baseline.name, **self.baseline.metrics.to_dict()}
                       if self.baseline else None),
         }
 
@@ -51,10 +50,10 @@ def summary_table(result: EvaluationResult) -> str:
         lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
 
     for label in schema.label_names:
-        row(f"{label} F1", [c.metrics["labels"][label]["f1"] for c in columns])
-    row("micro F1", [c.metrics["micro_f1"] for c in columns])
-    row("macro F1", [c.metrics["macro_f1"] for c in columns])
+        row(f"{label} F1", [c.metrics.labels.labels[label].f1 for c in columns])
+    row("micro F1", [c.metrics.labels.micro_f1 for c in columns])
+    row("macro F1", [c.metrics.labels.macro_f1 for c in columns])
     for etype in schema.entity_names:
-        row(f"{etype} F1", [c.metrics["entities"][etype]["f1"] for c in columns])
-    row("entity micro F1", [c.metrics["entity_micro_f1"] for c in columns])
+        row(f"{etype} F1", [c.metrics.entities.types[etype].f1 for c in columns])
+    row("entity micro F1", [c.metrics.entity_micro_f1 for c in columns])
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from training.data import gold as data
-from training.eval.evaluate import prf
+from training.eval.metrics import prf
 
 SEGMENTATION_DIR = data.LABELS_DIR / "segmentation"
 KINDS = ("heading", "body")
@@ -64,7 +64,7 @@ def predicted_spans(text: str) -> list[Span]:
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
-    return prf(tp, n_pred - tp, n_gold - tp)
+    return prf(tp, n_pred - tp, n_gold - tp).to_dict()
 
 
 def load_document(folder: Path, doc: str) -> tuple[str, list[Span], list[Span]]:

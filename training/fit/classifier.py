@@ -10,43 +10,57 @@ that starts as the identity, and per-label thresholds tuned on dev (never on tes
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from inference.schema import default_schema
 from inference.scoring.components import ClauseInput
 from inference.scoring.encoding import encode_for_classifier, format_context
-from training.eval.evaluate import label_metrics
+from training.eval.metrics import LabelMetrics, label_metrics
+from training.fit.checkpoints import finish_checkpoints
 from training.fit.config import ClassifierConfig
-from training.fit.loop import (
-    FitResult,
+from training.fit.data import (
     TrainingData,
-    base_meta,
-    clause_inputs,
-    configure_threads,
-    document_titles,
-    finish_checkpoints,
-    fit,
-    load_backbone_config,
+    clause_inputs_of,
+    label_sets,
+    label_targets,
     load_training_data,
-    save_model_folder,
-    set_seed,
 )
+from training.fit.loop import FitResult, fit
+from training.fit.setup import configure_threads, load_backbone_config, set_seed
+from training.fit.storage import base_meta, save_model_folder
 
 log = logging.getLogger(__name__)
 
 THRESHOLD_GRID = [round(0.05 * i, 2) for i in range(1, 20)]
 
 
+@dataclass(frozen=True)
+class ClassifierDevMetrics:
+    """Dev scores of one epoch at the thresholds chosen on dev, and those thresholds."""
+
+    scores: LabelMetrics
+    thresholds: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.scores.to_dict(), "thresholds": dict(self.thresholds)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClassifierDevMetrics:
+        return cls(LabelMetrics.from_dict(data), dict(data["thresholds"]))
+
+
 @dataclass
 class ClassifierResult:
-    """What ``train_classifier`` produced (``folder`` is None when stopped early)."""
+    """What ``train_classifier`` produced (``folder`` is None when stopped early;
+    ``dev_metrics`` is None when dev could not be scored)."""
 
     folder: Path | None
     fit: FitResult
     thresholds: dict[str, float]
-    dev_metrics: dict[str, Any]
+    dev_metrics: LabelMetrics | None
     model: Any = None
     tokenizer: Any = None
 
@@ -147,20 +161,18 @@ def train_classifier(config: ClassifierConfig, *, resume: bool = False,
     configure_threads(config.train)
     schema = default_schema()
     labels = schema.label_names
-    training: TrainingData = load_training_data(config.data)
-    weighted = training.train_with_weights(config.data.weak_weight)
     needs_title = config.model.context in ("title", "both")
-    titles = document_titles(config.data.documents_path if needs_title else None,
-                             {r["doc_id"] for r in training.train + training.dev + training.weak})
-    train_inputs = clause_inputs([r for r, _ in weighted], titles)
-    dev_inputs = clause_inputs(training.dev, titles)
-    dev_gold = [list(r["labels"]) for r in training.dev]
+    training: TrainingData = load_training_data(config.data, with_titles=needs_title)
+    train_split, dev_split = training.dataset["train"], training.dataset["dev"]
+    train_inputs = clause_inputs_of(train_split)
+    dev_inputs = clause_inputs_of(dev_split)
+    dev_gold = label_sets(dev_split)
 
     tokenizer, model, pooler = build_model(config)
     model.to(config.train.device)
     encoded = _encode(tokenizer, train_inputs, config)
-    targets = [[float(name in r["labels"]) for name in labels] for r, _ in weighted]
-    weights = [w for _, w in weighted]
+    targets = label_targets(train_split)
+    weights = [float(w) for w in train_split["weight"]]
     pw = pos_weights(targets, weights, config.train.max_pos_weight) if config.train.pos_weight \
         else [1.0] * len(labels)
     device = config.train.device
@@ -175,25 +187,25 @@ def train_classifier(config: ClassifierConfig, *, resume: bool = False,
         per_example = loss_fn(logits, y).mean(dim=1)
         return (per_example * w).sum() / w.sum()
 
-    def evaluate(model: Any) -> tuple[float | None, dict[str, Any]]:
+    def evaluate(model: Any) -> tuple[float | None, ClassifierDevMetrics | None]:
         if not any(dev_gold):
-            return None, {}
+            return None, None
         probs = _probs(model, tokenizer, dev_inputs, config)
         default = {name: config.train.threshold for name in labels}
         thresholds = (tune_thresholds(probs, dev_gold, labels, config.train.threshold)
                       if config.train.tune_thresholds else default)
-        metrics = label_metrics(dev_gold, decide(probs, labels, thresholds), labels)
         at_default = label_metrics(dev_gold, decide(probs, labels, default), labels)
-        metrics["micro_f1_at_default_threshold"] = at_default["micro_f1"]
-        metrics["thresholds"] = thresholds
-        return metrics["micro_f1"], metrics
+        scores = replace(label_metrics(dev_gold, decide(probs, labels, thresholds), labels),
+                         micro_f1_at_default_threshold=at_default.micro_f1)
+        return scores.micro_f1, ClassifierDevMetrics(scores, thresholds)
 
     result = fit(model, config=config, lengths=[len(e["input_ids"]) for e in encoded],
                  loss_for_batch=loss_for_batch, evaluate=evaluate, resume=resume,
                  stop_after_epoch=stop_after_epoch)
-    thresholds = dict(result.best_metrics.get("thresholds")
-                      or {name: config.train.threshold for name in labels})
-    dev_metrics = {k: v for k, v in result.best_metrics.items() if k != "thresholds"}
+    best = ClassifierDevMetrics.from_dict(result.best_metrics) if result.best_metrics else None
+    thresholds = dict(best.thresholds if best and best.thresholds
+                      else {name: config.train.threshold for name in labels})
+    dev_metrics = best.scores if best else None
     if not result.finished:
         return ClassifierResult(None, result, thresholds, dev_metrics, model, tokenizer)
 
@@ -207,7 +219,7 @@ def train_classifier(config: ClassifierConfig, *, resume: bool = False,
         "stride": 0,
         "pooler_init": pooler,
         "pos_weight": dict(zip(labels, [round(p, 3) for p in pw], strict=True)),
-        "metrics": {"dev": dev_metrics},
+        "metrics": {"dev": dev_metrics.to_dict() if dev_metrics else {}},
     })
     folder = save_model_folder(Path(config.output.dir) / "classifier", model, tokenizer, meta,
                                weights_dtype=config.output.weights_dtype)

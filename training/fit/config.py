@@ -3,6 +3,23 @@
 As in spaCy (``schemas.py`` with ``extra="forbid"``, ``cli/_util.py:parse_config_overrides``):
 a typo in a config file or an override is an error that names the key and the valid ones,
 never a silent default. Field descriptions double as ``--help`` text and docs.
+
+How relative paths resolve (one rule for all of training, implemented in training/paths.py):
+
+* **Written down** — a path in a config file, a field's default, and the commands' default
+  files (labels/gold.jsonl, configs/TASK.yaml, ...) — is relative to the **project root**
+  (``training.paths.PROJECT_ROOT``, the checkout holding labels/ and configs/). So
+  configs/classifier.yaml says ``labels/gold.jsonl`` and means the same file whatever the
+  working directory.
+* **Typed** — a path given on the command line, including ``--section.field`` overrides and
+  ``--config`` itself — is relative to the **working directory**, like any shell argument.
+* After ``load_config`` every path field is absolute. ``config_to_dict`` (what goes into a
+  model folder's metadata, checkpoints and saved configs) writes paths inside the project
+  relative to the root again, so a saved config loads back to the same paths and metadata
+  does not name the machine.
+* ``model.backbone`` is a folder or a Hugging Face name: a relative value is taken as a path
+  (by the same rule) only when that path, or its first folder, exists; otherwise it is kept
+  as a name.
 """
 
 from __future__ import annotations
@@ -16,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inference.scoring.encoding import CONTEXT_MODES
+from training.paths import PROJECT_ROOT, for_record, from_cwd, from_root
 
 
 class ConfigError(ValueError):
@@ -167,7 +185,48 @@ CONFIG_CLASSES: dict[str, type[ClassifierConfig] | type[TaggerConfig]] = {
 def checkpoint_dir(config: AnyConfig) -> Path:
     if config.output.checkpoint_dir is not None:
         return config.output.checkpoint_dir
-    return Path("out") / "checkpoints" / config.output.dir.name / config.task
+    return PROJECT_ROOT / "out" / "checkpoints" / config.output.dir.name / config.task
+
+
+# --- paths (the rule is in the module docstring) -------------------------------------------
+
+PATH_KEYS = ("data.gold_path", "data.splits_path", "data.documents_path", "data.weak_path",
+             "output.dir", "output.checkpoint_dir")
+BACKBONE_KEY = "model.backbone"
+
+
+def _backbone_path(value: str, base: Path) -> str:
+    """A relative backbone as an absolute folder when it names one under ``base`` (or its
+    first folder exists there); else the value itself (a Hugging Face name)."""
+    path = Path(value).expanduser()
+    if path.is_absolute() or not path.parts:
+        return value
+    candidate = base / path
+    if candidate.exists() or (len(path.parts) > 1 and (base / path.parts[0]).is_dir()):
+        return str(candidate)
+    return value
+
+
+def _typed_paths(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Command-line overrides with their relative paths taken from the working directory."""
+    out = dict(overrides)
+    for key, value in overrides.items():
+        if key in PATH_KEYS and isinstance(value, str):
+            out[key] = str(from_cwd(value))
+        elif key == BACKBONE_KEY and isinstance(value, str):
+            out[key] = _backbone_path(value, Path.cwd())
+    return out
+
+
+def _written_paths(config: AnyConfig, typed: set[str]) -> None:
+    """Every path not typed on the command line (config file or default) from the root."""
+    for key in PATH_KEYS:
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if value is not None and key not in typed:
+            setattr(getattr(config, section), name, from_root(value))
+    if BACKBONE_KEY not in typed:
+        config.model.backbone = _backbone_path(config.model.backbone, PROJECT_ROOT)
 
 
 # --- overrides -----------------------------------------------------------------------------
@@ -304,14 +363,22 @@ def load_config(path: str | Path | None, task: str,
             raise ConfigError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
-    if overrides:
-        data = apply_overrides(data, overrides, CONFIG_CLASSES.get(task, ClassifierConfig))
-    return validate_config(data, task)
+    typed = _typed_paths(overrides or {})
+    if typed:
+        data = apply_overrides(data, typed, CONFIG_CLASSES.get(task, ClassifierConfig))
+    config = validate_config(data, task)
+    _written_paths(config, set(typed))
+    return config
 
 
 def config_to_dict(config: BaseModel) -> dict[str, Any]:
-    """JSON-ready resolved config (paths as strings)."""
-    return config.model_dump(mode="json")
+    """JSON-ready resolved config; paths inside the project relative to its root."""
+    data = config.model_dump(mode="json")
+    for key in (*PATH_KEYS, BACKBONE_KEY):
+        section, name = key.split(".")
+        if isinstance(data.get(section), dict) and data[section].get(name) is not None:
+            data[section][name] = for_record(data[section][name])
+    return data
 
 
 def save_config(config: BaseModel, path: Path) -> None:

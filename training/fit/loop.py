@@ -1,5 +1,5 @@
-"""What the classifier and tagger trainers share: data assembly, seeding, batching, the epoch
-loop with checkpoints (``--resume``), and saving a model folder.
+"""The epoch loop the classifier and tagger trainers share: batching, the optimizer, and
+``fit`` (train, evaluate on dev, checkpoint, keep the best epoch).
 
 A small own loop rather than ``transformers.Trainer``: it needs no ``accelerate``, runs on two
 CPU cores, and makes resumption exact (the batch order of an epoch depends only on the seed and
@@ -8,132 +8,28 @@ the epoch number; the dropout RNG is restored from the checkpoint).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from inference.scoring.components import ClauseInput
-from inference.scoring.models import META_FILE
-from training.data import gold as gold_data
-from training.fit.config import AnyConfig, DataSection, TrainSection, checkpoint_dir, config_to_dict
+from training.fit.checkpoints import (
+    check_fingerprint,
+    clear_checkpoints,
+    fingerprint,
+    load_checkpoint,
+    restore_best,
+    save_best,
+    save_checkpoint,
+)
+from training.fit.config import AnyConfig, TrainSection, checkpoint_dir
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FILE = "last.pt"
-BEST_FILE = "best.pt"
 
-
-# --- data ----------------------------------------------------------------------------------
-
-
-@dataclass
-class TrainingData:
-    """Gold train/dev records (plus weak training records when the config asks for them)."""
-
-    train: list[dict[str, Any]]
-    dev: list[dict[str, Any]]
-    weak: list[dict[str, Any]] = field(default_factory=list)
-    manifest: dict[str, Any] = field(default_factory=dict)
-
-    def train_with_weights(self, weak_weight: float) -> list[tuple[dict[str, Any], float]]:
-        return [(r, 1.0) for r in self.train] + [(r, weak_weight) for r in self.weak]
-
-
-def load_training_data(section: DataSection) -> TrainingData:
-    """Records of the configured splits, validated; weak records only when ``weak_path`` is
-    set, minus any clause of a dev/test document (those documents must stay unseen)."""
-    for path in (section.gold_path, section.splits_path):
-        if not Path(path).is_file():
-            raise FileNotFoundError(
-                f"{path} not found: build the gold data first ('policy-clauses labels build', "
-                "'policy-clauses labels splits') or set data.gold_path / data.splits_path")
-    records = gold_data.read_jsonl(Path(section.gold_path))
-    problems = gold_data.validate_records(records, str(section.gold_path))
-    if problems:
-        raise ValueError(f"{section.gold_path}: {len(problems)} problem(s), first: {problems[0]} "
-                         "(run 'policy-clauses labels validate')")
-    splits = gold_data.load_splits(Path(section.splits_path))
-    train = gold_data.records_for_split(records, section.train_split, splits)
-    dev = gold_data.records_for_split(records, section.dev_split, splits)
-    if not train:
-        raise ValueError(f"split {section.train_split!r} of {section.splits_path} has no clauses "
-                         f"in {section.gold_path}")
-    weak: list[dict[str, Any]] = []
-    manifest = data_manifest(section)
-    if section.weak_path is not None:
-        held_out = {d for name, ids in splits.items() if name != section.train_split for d in ids}
-        raw = gold_data.read_jsonl(Path(section.weak_path))
-        problems = gold_data.validate_records(raw, str(section.weak_path))
-        if problems:
-            raise ValueError(f"{section.weak_path}: {len(problems)} problem(s), first: "
-                             f"{problems[0]}")
-        weak = [r for r in raw if r["doc_id"] not in held_out]
-        manifest["weak_sha256"] = gold_data.file_sha256(Path(section.weak_path))
-        manifest["weak_dropped_held_out"] = len(raw) - len(weak)
-    manifest.update({"train_clauses": len(train), "dev_clauses": len(dev),
-                     "weak_clauses": len(weak),
-                     "train_documents": len({r["doc_id"] for r in train}),
-                     "dev_documents": len({r["doc_id"] for r in dev})})
-    return TrainingData(train=train, dev=dev, weak=weak, manifest=manifest)
-
-
-def data_manifest(section: DataSection) -> dict[str, Any]:
-    """What identifies the data a model learnt from: hashes of gold.jsonl and splits.json."""
-    return {
-        "gold_path": str(section.gold_path),
-        "gold_sha256": gold_data.file_sha256(Path(section.gold_path)),
-        "splits_path": str(section.splits_path),
-        "splits_sha256": gold_data.file_sha256(Path(section.splits_path)),
-    }
-
-
-def document_titles(documents_path: Path | None, doc_ids: set[str]) -> dict[str, str]:
-    """Titles of documents as ``predict`` sees them (``meta["title"]`` after cleaning), so a
-    model trained with title context gets the same string at serve time."""
-    if documents_path is None or not Path(documents_path).is_file() or not doc_ids:
-        return {}
-    from inference.records import ErrorRecord
-    from inference.text.ingest import iter_jsonl_lines
-    from inference.text.pipeline import EmptyDocumentError, build_document
-
-    titles: dict[str, str] = {}
-    with Path(documents_path).open(encoding="utf-8") as handle:
-        for raw in iter_jsonl_lines(handle, str(documents_path)):
-            if isinstance(raw, ErrorRecord) or raw.doc_id not in doc_ids:
-                continue
-            try:
-                titles[raw.doc_id] = str(build_document(raw).meta.get("title", "") or "")
-            except EmptyDocumentError:
-                continue
-    return titles
-
-
-def clause_inputs(records: Sequence[dict[str, Any]], titles: dict[str, str]) -> list[ClauseInput]:
-    """What a scorer sees of each record: text, heading path and the document title (a
-    record's own ``title`` field wins)."""
-    return [ClauseInput(text=r["text"], section=r.get("section", "") or "",
-                        title=str(r.get("title") or titles.get(r.get("doc_id", ""), "")))
-            for r in records]
-
-
-# --- seeding and batching ------------------------------------------------------------------
-
-
-def set_seed(seed: int) -> None:
-    import random
-
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+# --- batching ----------------------------------------------------------------------------
 
 
 def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int,
@@ -196,14 +92,15 @@ class FitResult:
     seconds: float
 
 
+class DevMetrics(Protocol):
+    """What a trainer's dev evaluation returns: typed metrics that turn into JSON (the
+    checkpoint and the history hold the JSON form)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 StepFn = Callable[[Any, list[int]], Any]
-EvalFn = Callable[[Any], tuple[float | None, dict[str, Any]]]
-
-
-def _fingerprint(config: AnyConfig) -> dict[str, Any]:
-    """The parts of a config a checkpoint must agree with to be resumed (not the output)."""
-    resolved = config_to_dict(config)
-    return {k: v for k, v in resolved.items() if k != "output"}
+EvalFn = Callable[[Any], tuple[float | None, DevMetrics | None]]
 
 
 def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch: StepFn,
@@ -211,9 +108,10 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
     """Train ``model`` for ``config.train.epochs`` epochs, evaluating on dev after each one.
 
     ``loss_for_batch(model, indices)`` returns the loss of one batch; ``evaluate(model)``
-    returns (score to maximise or None, metrics). After every epoch the full training state
-    goes to the checkpoint folder, so ``resume=True`` continues exactly where a run stopped.
-    On return the model holds the best epoch's weights (``train.select_best``) or the last.
+    returns (score to maximise or None, metrics or None). After every epoch the full training
+    state goes to the checkpoint folder, so ``resume=True`` continues exactly where a run
+    stopped. On return the model holds the best epoch's weights (``train.select_best``) or the
+    last; ``FitResult.best_metrics`` is the best epoch's metrics as JSON (``{}`` for none).
     """
     import torch
     from transformers import get_linear_schedule_with_warmup
@@ -229,19 +127,13 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": 0, "score": None, "metrics": {}}
     first_epoch = 1
-    fingerprint = _fingerprint(config)
 
     if resume:
         state = load_checkpoint(ckpt_dir)
         if state is None:
             log.warning("--resume: no checkpoint in %s; starting from the beginning", ckpt_dir)
         else:
-            if state["config"] != fingerprint:
-                changed = sorted(k for k in set(state["config"]) | set(fingerprint)
-                                 if state["config"].get(k) != fingerprint.get(k))
-                raise ValueError(
-                    f"the checkpoint in {ckpt_dir} was made with a different config (sections "
-                    f"{changed} differ); resume with the same config or start without --resume")
+            check_fingerprint(state, config, ckpt_dir)
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
@@ -250,8 +142,8 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
             best = dict(state["best"])
             first_epoch = int(state["epoch"]) + 1
             log.info("resumed from %s after epoch %d", ckpt_dir, first_epoch - 1)
-    elif ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
+    else:
+        clear_checkpoints(ckpt_dir)
 
     for epoch in range(first_epoch, train.epochs + 1):
         model.train()
@@ -267,7 +159,8 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
             total += float(loss.detach())
             steps += 1
         model.eval()
-        score, metrics = evaluate(model)
+        score, typed = evaluate(model)
+        metrics = typed.to_dict() if typed is not None else {}
         row = {"epoch": epoch, "loss": round(total / max(steps, 1), 5), "dev_score": score,
                "dev": metrics}
         history.append(row)
@@ -278,149 +171,17 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
         improved = score is None or best["score"] is None or score >= best["score"]
         if not train.select_best or improved:
             best = {"epoch": epoch, "score": score, "metrics": metrics}
-            ckpt_dir.mkdir(parents=True, exist_ok=True)
-            torch.save(model.state_dict(), ckpt_dir / BEST_FILE)
+            save_best(ckpt_dir, model)
         save_checkpoint(ckpt_dir, {
             "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
-            "history": history, "best": best, "config": fingerprint,
+            "history": history, "best": best, "config": fingerprint(config),
         })
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < train.epochs:
             return FitResult(False, epoch, best["epoch"], best["score"], best["metrics"],
                              history, time.monotonic() - started)
 
-    if (ckpt_dir / BEST_FILE).is_file():
-        model.load_state_dict(torch.load(ckpt_dir / BEST_FILE, weights_only=True))
+    restore_best(ckpt_dir, model)
     model.eval()
     return FitResult(True, train.epochs, best["epoch"], best["score"], best["metrics"], history,
                      time.monotonic() - started)
-
-
-def save_checkpoint(folder: Path, state: dict[str, Any]) -> None:
-    """Write atomically: an interrupted write never leaves a half checkpoint behind."""
-    import torch
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / (CHECKPOINT_FILE + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(folder / CHECKPOINT_FILE)
-
-
-def load_checkpoint(folder: Path) -> dict[str, Any] | None:
-    import torch
-
-    path = folder / CHECKPOINT_FILE
-    if not path.is_file():
-        return None
-    return torch.load(path, weights_only=True)
-
-
-def finish_checkpoints(config: AnyConfig) -> None:
-    if not config.output.keep_checkpoints:
-        shutil.rmtree(checkpoint_dir(config), ignore_errors=True)
-
-
-# --- saving --------------------------------------------------------------------------------
-
-
-def store_weights_half(folder: Path) -> None:
-    """Store a saved model's floating-point weights as float16 while its config keeps float32
-    as the compute dtype: transformers upcasts on load, so the folder is half the size and
-    still runs (and opens in ``pipeline()``) in float32 on a CPU."""
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    path = Path(folder) / "model.safetensors"
-    tensors = load_file(str(path))
-    half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in tensors.items()}
-    save_file(half, str(path), metadata={"format": "pt"})
-    config_path = Path(folder) / "config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["dtype"] = "float32"
-    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n",
-                           encoding="utf-8")
-
-
-def save_model_folder(folder: Path, model: Any, tokenizer: Any, meta: dict[str, Any],
-                      weights_dtype: str = "float32") -> Path:
-    """``save_pretrained`` + tokenizer + ``policy_clauses.json`` + README model card, written
-    to a sibling temp folder first and swapped in, so a crash never leaves a half model."""
-    from training.fit.model_card import write_model_card
-
-    folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    model.save_pretrained(tmp)
-    if weights_dtype == "float16":
-        store_weights_half(tmp)
-    tokenizer.save_pretrained(tmp)
-    _portable_tokenizer_class(tmp)
-    (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n",
-                                 encoding="utf-8")
-    write_model_card(tmp, meta)
-    if folder.exists():
-        shutil.rmtree(folder)
-    tmp.replace(folder)
-    return folder
-
-
-def _portable_tokenizer_class(folder: Path) -> None:
-    """transformers 5 writes its internal ``TokenizersBackend`` class name; the public
-    ``PreTrainedTokenizerFast`` loads the same ``tokenizer.json`` there and under
-    transformers 4 (as training/fit/backbone.py does)."""
-    path = folder / "tokenizer_config.json"
-    if not path.is_file():
-        return
-    config = json.loads(path.read_text(encoding="utf-8"))
-    if config.get("tokenizer_class") == "TokenizersBackend":
-        config["tokenizer_class"] = "PreTrainedTokenizerFast"
-        path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def load_backbone_config(backbone: str, dropout: float | None, **kwargs: Any) -> Any:
-    """The backbone's config with the task's label fields; a clear error when it is missing."""
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(backbone, **kwargs)
-    except OSError as exc:
-        raise FileNotFoundError(
-            f"backbone {backbone!r} not found: give a local folder (build one with "
-            "'policy-clauses backbone --out models/backbone/e5-small-trim --trim-to-corpus "
-            "labels/documents.jsonl') or a Hugging Face name already in the local cache "
-            f"(--model.backbone PATH). ({exc})") from None
-    if dropout is not None:
-        if not hasattr(config, "hidden_dropout_prob"):
-            raise ValueError(f"model.dropout: backbone {backbone!r} has no hidden_dropout_prob")
-        config.hidden_dropout_prob = dropout
-    return config
-
-
-def configure_threads(train: TrainSection) -> None:
-    import torch
-
-    if train.threads is not None:
-        torch.set_num_threads(train.threads)
-
-
-def base_meta(config: AnyConfig, kind: str, training: TrainingData,
-              result: FitResult) -> dict[str, Any]:
-    from inference.schema import default_schema
-
-    schema = default_schema()
-    return {
-        "kind": kind,
-        "schema_version": schema.version,
-        "backbone": config.model.backbone,
-        "max_length": config.model.max_length,
-        "config": config_to_dict(config),
-        "data": training.manifest,
-        "training": {
-            "best_epoch": result.best_epoch,
-            "epochs": result.epochs_done,
-            "seconds": round(result.seconds, 1),
-            "history": [{k: v for k, v in row.items() if k != "dev"} for row in result.history],
-        },
-    }

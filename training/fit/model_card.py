@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.scoring.models import META_FILE
+from training.eval.metrics import EntityMetrics, LabelMetrics
 
 INTENDED_USE = (
     "Chinese government policy documents (通知, 实施方案, 若干措施, 行动计划, 办法, 意见), "
@@ -40,18 +41,20 @@ def _metrics_lines(meta: dict[str, Any]) -> list[str]:
         return ["No dev metrics (the dev split was empty)."]
     lines = ["| metric | dev |", "|---|---|"]
     if meta.get("kind") == "classifier":
-        for label, row in dev.get("labels", {}).items():
-            lines.append(f"| {label} F1 (P/R) | {_fmt(row['f1'])} "
-                         f"({_fmt(row['precision'])}/{_fmt(row['recall'])}), "
-                         f"support {row['support']} |")
-        for key in ("micro_f1", "macro_f1", "micro_f1_at_default_threshold", "exact_match"):
-            if key in dev:
-                lines.append(f"| {key} | {_fmt(dev[key])} |")
+        labels = LabelMetrics.from_dict(dev)
+        for label, row in labels.labels.items():
+            lines.append(f"| {label} F1 (P/R) | {_fmt(row.f1)} "
+                         f"({_fmt(row.precision)}/{_fmt(row.recall)}), "
+                         f"support {row.support} |")
+        headline = [("micro_f1", labels.micro_f1), ("macro_f1", labels.macro_f1),
+                    ("micro_f1_at_default_threshold", labels.micro_f1_at_default_threshold),
+                    ("exact_match", labels.exact_match)]
+        lines += [f"| {key} | {_fmt(value)} |" for key, value in headline if value is not None]
     else:
-        for name, row in dev.items():
-            lines.append(f"| {name} F1 (P/R) | {_fmt(row['f1'])} "
-                         f"({_fmt(row['precision'])}/{_fmt(row['recall'])}), "
-                         f"support {row['support']} |")
+        for name, row in EntityMetrics.from_dict(dev).rows():
+            lines.append(f"| {name} F1 (P/R) | {_fmt(row.f1)} "
+                         f"({_fmt(row.precision)}/{_fmt(row.recall)}), "
+                         f"support {row.support} |")
     return lines
 
 

@@ -17,60 +17,55 @@ from typing import Any
 
 import numpy as np
 
+from inference.records import Entity
 from inference.schema import default_schema
 from inference.scoring.align import IGNORE, decode_windows, token_tags
 from inference.scoring.encoding import encode_for_tagger
-from training.data import gold as gold_data
-from training.eval.evaluate import entity_metrics
+from training.eval.metrics import EntityMetrics, entity_metrics
+from training.fit.checkpoints import finish_checkpoints
 from training.fit.config import TaggerConfig
-from training.fit.loop import (
-    FitResult,
-    base_meta,
-    configure_threads,
-    finish_checkpoints,
-    fit,
-    load_backbone_config,
-    load_training_data,
-    save_model_folder,
-    set_seed,
-)
+from training.fit.data import entity_lists, load_training_data
+from training.fit.loop import FitResult, fit
+from training.fit.setup import configure_threads, load_backbone_config, set_seed
+from training.fit.storage import base_meta, save_model_folder
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class TaggerResult:
-    """What ``train_tagger`` produced (``folder`` is None when stopped early)."""
+    """What ``train_tagger`` produced (``folder`` is None when stopped early;
+    ``dev_metrics`` is None when dev could not be scored)."""
 
     folder: Path | None
     fit: FitResult
-    dev_metrics: dict[str, Any]
+    dev_metrics: EntityMetrics | None
     alignment: dict[str, Any]
     model: Any = None
     tokenizer: Any = None
 
 
-def window_examples(tokenizer: Any, records: Sequence[dict[str, Any]], weights: Sequence[float],
-                    tags: Sequence[str], *, max_length: int, stride: int) -> list[dict[str, Any]]:
+def window_examples(tokenizer: Any, texts: Sequence[str], entities: Sequence[Sequence[Entity]],
+                    weights: Sequence[float], tags: Sequence[str], *, max_length: int,
+                    stride: int) -> list[dict[str, Any]]:
     """One example per token window: ids, IOB2 tag ids (``IGNORE`` on special tokens) and the
-    loss weight of the record it came from."""
+    loss weight of the clause it came from."""
     tag2id = {tag: i for i, tag in enumerate(tags)}
-    encoded = encode_for_tagger(tokenizer, [r["text"] for r in records], max_length=max_length,
-                                stride=stride)
+    encoded = encode_for_tagger(tokenizer, list(texts), max_length=max_length, stride=stride)
     examples = []
-    for window, record_index in enumerate(encoded["overflow_to_sample_mapping"]):
-        record = records[record_index]
+    for window, index in enumerate(encoded["overflow_to_sample_mapping"]):
         examples.append({
             "input_ids": list(encoded["input_ids"][window]),
-            "labels": token_tags(encoded["offset_mapping"][window],
-                                 gold_data.entities_of(record), tag2id),
-            "weight": float(weights[record_index]),
+            "labels": token_tags(encoded["offset_mapping"][window], list(entities[index]),
+                                 tag2id),
+            "weight": float(weights[index]),
         })
     return examples
 
 
-def alignment_report(tokenizer: Any, records: Sequence[dict[str, Any]], tags: Sequence[str], *,
-                     max_length: int, stride: int, examples: int = 5) -> dict[str, Any]:
+def alignment_report(tokenizer: Any, texts: Sequence[str], entities: Sequence[Sequence[Entity]],
+                     tags: Sequence[str], *, max_length: int, stride: int,
+                     examples: int = 5) -> dict[str, Any]:
     """How many gold entities the tokenisation itself loses.
 
     ``boundary``: the entity's exact character span does not start at a token start or end at
@@ -80,19 +75,19 @@ def alignment_report(tokenizer: Any, records: Sequence[dict[str, Any]], tags: Se
     ceilings on entity recall whatever the model learns.
     """
     tag2id = {tag: i for i, tag in enumerate(tags)}
-    texts = [r["text"] for r in records]
+    texts = list(texts)
     encoded = encode_for_tagger(tokenizer, texts, max_length=max_length, stride=stride)
-    windows: list[list[tuple[Any, Any]]] = [[] for _ in records]
+    windows: list[list[tuple[Any, Any]]] = [[] for _ in texts]
     for window, index in enumerate(encoded["overflow_to_sample_mapping"]):
         offsets = encoded["offset_mapping"][window]
-        ids = token_tags(offsets, gold_data.entities_of(records[index]), tag2id)
+        ids = token_tags(offsets, list(entities[index]), tag2id)
         probs = np.zeros((len(ids), len(tags)))
         for row, tag in enumerate(ids):
             probs[row, tag2id["O"] if tag == IGNORE else tag] = 1.0
         windows[index].append((offsets, probs))
     total = boundary = round_trip = 0
     lost: list[dict[str, Any]] = []
-    for record, text, text_windows in zip(records, texts, windows, strict=True):
+    for gold, text, text_windows in zip(entities, texts, windows, strict=True):
         starts, ends = set(), set()
         for offsets, _ in text_windows:
             for start, end in offsets:
@@ -102,7 +97,7 @@ def alignment_report(tokenizer: Any, records: Sequence[dict[str, Any]], tags: Se
                     starts.add(start)
                     ends.add(end)
         decoded = {(e.start, e.end, e.type) for e in decode_windows(text, text_windows, tags)}
-        for entity in gold_data.entities_of(record):
+        for entity in gold:
             total += 1
             bad_boundary = entity.start not in starts or entity.end not in ends
             boundary += bad_boundary
@@ -149,21 +144,25 @@ def train_tagger(config: TaggerConfig, *, resume: bool = False,
     schema = default_schema()
     tags = schema.bio_tags
     training = load_training_data(config.data)
-    weighted = training.train_with_weights(config.data.weak_weight)
+    train_split, dev_split = training.dataset["train"], training.dataset["dev"]
     tokenizer, model = build_model(config)
     device = config.train.device
     model.to(device)
-    records = [r for r, _ in weighted]
-    examples = window_examples(tokenizer, records, [w for _, w in weighted], tags,
+    train_texts, train_entities = list(train_split["text"]), entity_lists(train_split)
+    examples = window_examples(tokenizer, train_texts, train_entities,
+                               [float(w) for w in train_split["weight"]], tags,
                                max_length=config.model.max_length, stride=config.model.stride)
+    dev_texts, dev_gold = list(dev_split["text"]), entity_lists(dev_split)
+    gold_train = len(training.train)  # the train split's gold rows come before the weak ones
     alignment = {
-        "train": alignment_report(tokenizer, training.train, tags,
+        "train": alignment_report(tokenizer, train_texts[:gold_train],
+                                  train_entities[:gold_train], tags,
                                   max_length=config.model.max_length, stride=config.model.stride),
-        "dev": alignment_report(tokenizer, training.dev, tags,
+        "dev": alignment_report(tokenizer, dev_texts, dev_gold, tags,
                                 max_length=config.model.max_length, stride=config.model.stride),
     }
     log.info("tagger: %d windows from %d clauses; alignment loss (train) %.2f%%",
-             len(examples), len(records), 100 * alignment["train"]["round_trip_share"])
+             len(examples), len(train_texts), 100 * alignment["train"]["round_trip_share"])
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE, reduction="none")
 
@@ -184,24 +183,22 @@ def train_tagger(config: TaggerConfig, *, resume: bool = False,
         w = w[:, None].expand_as(labels).reshape(-1) * (labels.reshape(-1) != IGNORE)
         return (per_token * w).sum() / w.sum().clamp(min=1e-8)
 
-    dev_texts = [r["text"] for r in training.dev]
-    dev_gold = [gold_data.entities_of(r) for r in training.dev]
-
-    def evaluate(model: Any) -> tuple[float | None, dict[str, Any]]:
+    def evaluate(model: Any) -> tuple[float | None, EntityMetrics | None]:
         if not any(dev_gold):
-            return None, {}
+            return None, None
         predicted = tagger_entities(model, tokenizer, dev_texts, tags,
                                     max_length=config.model.max_length,
                                     stride=config.model.stride,
                                     batch_size=config.train.eval_batch_size, device=device)
         metrics = entity_metrics(dev_texts, dev_gold, predicted, schema.entity_names)
-        return metrics["micro"]["f1"], metrics
+        return metrics.micro.f1, metrics
 
     result = fit(model, config=config, lengths=[len(e["input_ids"]) for e in examples],
                  loss_for_batch=loss_for_batch, evaluate=evaluate, resume=resume,
                  stop_after_epoch=stop_after_epoch)
+    dev_metrics = EntityMetrics.from_dict(result.best_metrics) if result.best_metrics else None
     if not result.finished:
-        return TaggerResult(None, result, result.best_metrics, alignment, model, tokenizer)
+        return TaggerResult(None, result, dev_metrics, alignment, model, tokenizer)
 
     meta = base_meta(config, "tagger", training, result)
     meta.update({
@@ -221,4 +218,4 @@ def train_tagger(config: TaggerConfig, *, resume: bool = False,
     from training.fit.model_card import write_combined_card
 
     write_combined_card(Path(config.output.dir))
-    return TaggerResult(folder, result, result.best_metrics, alignment, model, tokenizer)
+    return TaggerResult(folder, result, dev_metrics, alignment, model, tokenizer)

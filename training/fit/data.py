@@ -1,0 +1,216 @@
+"""Training data: gold ``GoldClause`` records of the configured splits (plus weak records when
+a config asks for them) as a ``datasets.DatasetDict`` with ``train``/``dev``/``test`` splits.
+
+Each row is one clause: its identity and text, the context a scorer sees (section, title),
+the labels as a multi-hot vector in schema order, the entity spans (type as a ``ClassLabel``
+of the schema's entity names), and the loss ``weight`` (1.0 gold, ``data.weak_weight`` weak).
+The ``train`` split holds the gold training clauses first, then the weak ones, in file order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inference.gold import GoldClause
+from inference.records import Entity
+from inference.schema import LabelSchema, default_schema
+from inference.scoring.components import ClauseInput
+from training.data import gold as gold_data
+from training.fit.config import DataSection
+from training.paths import for_record
+
+SPLITS = ("train", "dev", "test")
+
+
+def dataset_features(schema: LabelSchema | None = None) -> Any:
+    """The ``datasets.Features`` of a training row."""
+    import datasets
+
+    schema = schema or default_schema()
+    return datasets.Features({
+        "doc_id": datasets.Value("string"),
+        "clause_id": datasets.Value("int64"),
+        "kind": datasets.Value("string"),
+        "section": datasets.Value("string"),
+        "title": datasets.Value("string"),
+        "text": datasets.Value("string"),
+        "labels": datasets.List(datasets.Value("int8"), length=len(schema.label_names)),
+        "entities": datasets.List({
+            "start": datasets.Value("int32"),
+            "end": datasets.Value("int32"),
+            "type": datasets.ClassLabel(names=list(schema.entity_names)),
+            "text": datasets.Value("string"),
+        }),
+        "weight": datasets.Value("float64"),
+        "weak": datasets.Value("bool"),
+    })
+
+
+def build_dataset(records: Sequence[GoldClause], titles: dict[str, str] | None = None,
+                  weights: Sequence[float] | None = None,
+                  schema: LabelSchema | None = None) -> Any:
+    """One ``datasets.Dataset`` of clauses. A record's own ``title`` wins over ``titles``
+    (document titles as ``predict`` sees them)."""
+    import datasets
+
+    schema = schema or default_schema()
+    titles = titles or {}
+    weights = [1.0] * len(records) if weights is None else list(weights)
+    columns: dict[str, list[Any]] = {name: [] for name in dataset_features(schema)}
+    for record, weight in zip(records, weights, strict=True):
+        columns["doc_id"].append(record.doc_id)
+        columns["clause_id"].append(record.clause_id)
+        columns["kind"].append(record.kind)
+        columns["section"].append(record.section or "")
+        columns["title"].append(str(record.title or titles.get(record.doc_id, "")))
+        columns["text"].append(record.text)
+        columns["labels"].append([int(name in record.labels) for name in schema.label_names])
+        columns["entities"].append([{"start": e.start, "end": e.end, "type": e.type,
+                                     "text": e.text} for e in record.entities])
+        columns["weight"].append(float(weight))
+        columns["weak"].append(bool(record.weak))
+    return datasets.Dataset.from_dict(columns, features=dataset_features(schema))
+
+
+def label_targets(split: Any) -> list[list[float]]:
+    """The multi-hot label vectors of a split as floats (BCE targets)."""
+    return [[float(v) for v in row] for row in split["labels"]]
+
+
+def label_sets(split: Any, schema: LabelSchema | None = None) -> list[list[str]]:
+    """The label names of each row, in schema order."""
+    names = (schema or default_schema()).label_names
+    return [[name for name, v in zip(names, row, strict=True) if v] for row in split["labels"]]
+
+
+def entity_lists(split: Any) -> list[list[Entity]]:
+    """The entity spans of each row as ``Entity`` records."""
+    types = split.features["entities"].feature["type"]
+    return [[Entity(start=e["start"], end=e["end"], type=types.int2str(e["type"]),
+                    text=e["text"]) for e in row] for row in split["entities"]]
+
+
+def clause_inputs_of(split: Any) -> list[ClauseInput]:
+    """What a scorer sees of each row: text, heading path and document title."""
+    return [ClauseInput(text=text, section=section, title=title)
+            for text, section, title in zip(split["text"], split["section"], split["title"],
+                                            strict=True)]
+
+
+def clause_inputs(records: Sequence[GoldClause], titles: dict[str, str]) -> list[ClauseInput]:
+    """What a scorer sees of each record: text, heading path and the document title (a
+    record's own ``title`` field wins)."""
+    return [ClauseInput(text=r.text, section=r.section or "",
+                        title=str(r.title or titles.get(r.doc_id, ""))) for r in records]
+
+
+@dataclass
+class TrainingData:
+    """Gold train/dev/test records (plus weak training records when the config asks for them)
+    and the ``DatasetDict`` the trainers read."""
+
+    train: list[GoldClause]
+    dev: list[GoldClause]
+    test: list[GoldClause] = field(default_factory=list)
+    weak: list[GoldClause] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    weak_weight: float = 1.0
+    titles: dict[str, str] = field(default_factory=dict)
+    _dataset: Any = field(default=None, repr=False)
+
+    def train_with_weights(self, weak_weight: float | None = None
+                           ) -> list[tuple[GoldClause, float]]:
+        weight = self.weak_weight if weak_weight is None else weak_weight
+        return [(r, 1.0) for r in self.train] + [(r, weight) for r in self.weak]
+
+    @property
+    def dataset(self) -> Any:
+        """``datasets.DatasetDict``: train (gold, then weak), dev and test (built once)."""
+        if self._dataset is None:
+            import datasets
+
+            weighted = self.train_with_weights()
+            self._dataset = datasets.DatasetDict({
+                "train": build_dataset([r for r, _ in weighted], self.titles,
+                                       [w for _, w in weighted]),
+                "dev": build_dataset(self.dev, self.titles),
+                "test": build_dataset(self.test, self.titles),
+            })
+        return self._dataset
+
+
+def _read_checked(path: Path) -> list[GoldClause]:
+    records, problems = gold_data.check_records(gold_data.read_jsonl(path), str(path))
+    if problems:
+        raise ValueError(f"{path}: {len(problems)} problem(s), first: {problems[0]} "
+                         "(run 'policy-clauses labels validate')")
+    return records
+
+
+def load_training_data(section: DataSection, *, with_titles: bool = False) -> TrainingData:
+    """Records of the configured splits, validated; weak records only when ``weak_path`` is
+    set, minus any clause of a dev/test document (those documents must stay unseen).
+    ``with_titles`` reads document titles from ``documents_path`` (for title context)."""
+    for path in (section.gold_path, section.splits_path):
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"{path} not found: build the gold data first ('policy-clauses labels build', "
+                "'policy-clauses labels splits') or set data.gold_path / data.splits_path")
+    records = _read_checked(Path(section.gold_path))
+    splits = gold_data.load_splits(Path(section.splits_path))
+    train = gold_data.records_for_split(records, section.train_split, splits)
+    dev = gold_data.records_for_split(records, section.dev_split, splits)
+    test = gold_data.records_for_split(records, "test", splits)
+    if not train:
+        raise ValueError(f"split {section.train_split!r} of {section.splits_path} has no clauses "
+                         f"in {section.gold_path}")
+    weak: list[GoldClause] = []
+    manifest = data_manifest(section)
+    if section.weak_path is not None:
+        held_out = {d for name, ids in splits.items() if name != section.train_split for d in ids}
+        raw = _read_checked(Path(section.weak_path))
+        weak = [r for r in raw if r.doc_id not in held_out]
+        manifest["weak_sha256"] = gold_data.file_sha256(Path(section.weak_path))
+        manifest["weak_dropped_held_out"] = len(raw) - len(weak)
+    manifest.update({"train_clauses": len(train), "dev_clauses": len(dev),
+                     "weak_clauses": len(weak),
+                     "train_documents": len({r.doc_id for r in train}),
+                     "dev_documents": len({r.doc_id for r in dev})})
+    titles = document_titles(section.documents_path if with_titles else None,
+                             {r.doc_id for r in train + dev + test + weak})
+    return TrainingData(train=train, dev=dev, test=test, weak=weak, manifest=manifest,
+                        weak_weight=section.weak_weight, titles=titles)
+
+
+def data_manifest(section: DataSection) -> dict[str, Any]:
+    """What identifies the data a model learnt from: hashes of gold.jsonl and splits.json."""
+    return {
+        "gold_path": for_record(section.gold_path),
+        "gold_sha256": gold_data.file_sha256(Path(section.gold_path)),
+        "splits_path": for_record(section.splits_path),
+        "splits_sha256": gold_data.file_sha256(Path(section.splits_path)),
+    }
+
+
+def document_titles(documents_path: Path | None, doc_ids: set[str]) -> dict[str, str]:
+    """Titles of documents as ``predict`` sees them (``meta["title"]`` after cleaning), so a
+    model trained with title context gets the same string at serve time."""
+    if documents_path is None or not Path(documents_path).is_file() or not doc_ids:
+        return {}
+    from inference.records import ErrorRecord
+    from inference.text.ingest import iter_jsonl_lines
+    from inference.text.pipeline import EmptyDocumentError, build_document
+
+    titles: dict[str, str] = {}
+    with Path(documents_path).open(encoding="utf-8") as handle:
+        for raw in iter_jsonl_lines(handle, str(documents_path)):
+            if isinstance(raw, ErrorRecord) or raw.doc_id not in doc_ids:
+                continue
+            try:
+                titles[raw.doc_id] = str(build_document(raw).meta.get("title", "") or "")
+            except EmptyDocumentError:
+                continue
+    return titles
