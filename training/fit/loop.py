@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.scoring.components import ClauseInput
-from inference.scoring.models import META_FILE
+from inference.scoring.model_folder import write_meta
 from training.data import gold as gold_data
 from training.fit.config import AnyConfig, DataSection, TrainSection, checkpoint_dir, config_to_dict
 
@@ -66,6 +66,7 @@ def load_training_data(section: DataSection) -> TrainingData:
                          f"in {section.gold_path}")
     weak: list[dict[str, Any]] = []
     manifest = data_manifest(section)
+    manifest.update(weak_sha256=None, weak_dropped_held_out=None)
     if section.weak_path is not None:
         held_out = {d for name, ids in splits.items() if name != section.train_split for d in ids}
         raw = gold_data.read_jsonl(Path(section.weak_path))
@@ -357,9 +358,8 @@ def save_model_folder(folder: Path, model: Any, tokenizer: Any, meta: dict[str, 
         store_weights_half(tmp)
     tokenizer.save_pretrained(tmp)
     _portable_tokenizer_class(tmp)
-    (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n",
-                                 encoding="utf-8")
-    write_model_card(tmp, meta)
+    written = write_meta(tmp, meta)  # validated: metadata that would not load is refused here
+    write_model_card(tmp, json.loads(written.read_text(encoding="utf-8")))
     if folder.exists():
         shutil.rmtree(folder)
     tmp.replace(folder)
