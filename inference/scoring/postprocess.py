@@ -8,7 +8,8 @@ The tagger decodes tags per character, so its spans can start or end anywhere. A
 - cuts a number (``289万元`` out of ``2.289万元``; for AMOUNT also Chinese numerals:
   ``九十多元`` out of ``二百九十多元``) or a Latin word;
 - cuts a character run the tokenizer kept as one token (the model never saw its halves);
-- is shorter than its type's minimum (``MIN_SPAN_LENGTH``: one character is no agency or sum).
+- is shorter than its type's minimum (``MIN_SPAN_LENGTH``: one character is no agency or sum);
+- stops just before the closing bracket of an opener inside it (``科技厅(委、局`` + ``)``).
 
 ``repair_spans`` fixes what it can by moving boundaries (widen over a cut token, number or word;
 strip edge punctuation; take in the closing bracket of an opener inside the span), merges
@@ -128,6 +129,9 @@ def malformed_reasons(text: str, entity: Entity, tokens: TokenSpans | None = Non
         reasons.append(f"starts with punctuation or whitespace {surface[0]!r}")
     if is_edge_junk(surface[-1]) and not _closer_belongs(surface):
         reasons.append(f"ends with punctuation or whitespace {surface[-1]!r}")
+    opened = _open_brackets(surface)
+    if opened and end < len(text) and text[end] == BRACKETS[opened[-1]]:
+        reasons.append(f"leaves {opened[-1]!r} open while its {text[end]!r} follows the span")
     for side, left in (("start", start - 1), ("end", end - 1)):
         if _joins_number(text, left, entity.type):
             reasons.append(f"cuts a number at its {side}")
