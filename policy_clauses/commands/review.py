@@ -23,7 +23,8 @@ def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
                         help="crawl inputs as for predict (files, directories, - for stdin)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--model", metavar="DIR", default=None,
-                       help="model folder (classifier/ and tagger/), default models/default")
+                       help="model folder (classifier/ and tagger/); default as for predict "
+                       "($POLICY_CLAUSES_MODEL, else models/default of a source checkout)")
     which.add_argument("--rules", action="store_true", help="use the rule baseline")
     parser.add_argument("--fast", choices=FAST_MODES, default="none",
                         help="the model's fast path, as for predict (bf16, int8); default none")
