@@ -102,9 +102,9 @@ def time_pipeline(model: Path, inputs: list[Any]) -> dict[str, Any]:
     from transformers import pipeline
 
     from inference.scoring.encoding import format_context
-    from inference.scoring.models import read_model_meta
+    from inference.scoring.model_folder import read_meta
 
-    mode = read_model_meta(model / "classifier").get("context", "section")
+    mode = read_meta(model / "classifier", "classifier").context
     classify = pipeline("text-classification", model=str(model / "classifier"), top_k=None)
     tag = pipeline("token-classification", model=str(model / "tagger"))
     classify("预热一次。")  # warm-up, as for ours
@@ -121,9 +121,9 @@ def time_pipeline(model: Path, inputs: list[Any]) -> dict[str, Any]:
 
 def tokenise_share(model: Path, inputs: list[Any], total_seconds: float) -> dict[str, float]:
     """What a shared tokenisation pass could save at most: the time both tokenisers take."""
-    from inference.scoring.models import ModelScorer
+    from inference.scoring.models import load_scorer
 
-    scorer = ModelScorer(model)
+    scorer = load_scorer(model)
     from inference.scoring.encoding import encode_for_classifier, format_context
 
     texts = [i.text for i in inputs]

@@ -138,16 +138,21 @@ class Document:
     meta: dict[str, Any] = field(default_factory=dict)
     quality: dict[str, Any] = field(default_factory=dict)
     clauses: list[Clause] = field(default_factory=list)
+    # who scored the clauses ({"name", "version"}, components.scorer_identity); None: unscored
+    scorer: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "doc_id": self.doc_id,
             "source": self.source,
             "meta": self.meta,
             "quality": self.quality,
-            "text": self.text,
-            "clauses": [c.to_dict() for c in self.clauses],
         }
+        if self.scorer is not None:
+            out["scorer"] = dict(self.scorer)
+        out["text"] = self.text
+        out["clauses"] = [c.to_dict() for c in self.clauses]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
@@ -158,6 +163,7 @@ class Document:
             meta=dict(data.get("meta", {})),
             quality=dict(data.get("quality", {})),
             clauses=[Clause.from_dict(c) for c in data.get("clauses", [])],
+            scorer=dict(data["scorer"]) if data.get("scorer") is not None else None,
         )
 
 

@@ -58,8 +58,11 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
                         help="no progress bar (it is shown only when stderr is a terminal)")
 
 
-def _finish(summary, what: str) -> int:
-    print(f"{what}: {summary.line()}", file=sys.stderr)
+def _finish(summary, what: str, scorer: tuple[str, str] | None = None) -> int:
+    """Print the run summary line (naming the scorer: name and version) and pick the exit
+    code."""
+    by = f"; scorer {scorer[0]} ({scorer[1]})" if scorer else ""
+    print(f"{what}: {summary.line()}{by}", file=sys.stderr)
     if summary.interrupted:
         print(f"{what}: interrupted; the output holds every chunk finished so far; rerun the "
               "same command with --resume to continue", file=sys.stderr)
@@ -89,7 +92,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from inference.batch.run import run_clauses, run_documents
-    from inference.scoring.models import load_scorer
+    from inference.scoring.models import load_scorer, model_identity, resolve_model
     from inference.scoring.runtime import configure_threads
 
     if args.clauses and args.paths:
@@ -107,22 +110,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
                           num_gpus=args.num_gpus, errors_path=args.errors,
                           output_format=args.output_format,
                           chunk_documents=args.chunk_documents, max_bytes=args.max_bytes)
-        return _finish(summary, "predict")
+        return _finish(summary, "predict",
+                       model_identity(resolve_model(args.model, rules=args.rules), args.fast))
     threads = configure_threads(args.threads)
     scorer = load_scorer(args.model, rules=args.rules, fast=args.fast)
+    identity = (scorer.name, scorer.version)
     log.info("scoring with %s on %d threads", scorer.name, threads)
     if args.clauses:
         if args.output_format not in (None, "jsonl"):
             raise UserError("--clauses writes JSONL clause records; drop --format")
         summary = run_clauses(args.clauses, args.output, scorer, errors_path=args.errors,
                               resume=args.resume, progress=_progress(args))
-        return _finish(summary, "predict")
+        return _finish(summary, "predict", identity)
     summary = run_documents(args.paths, args.output, scorer, errors_path=args.errors,
                             chunk_documents=args.chunk_documents,
                             chunk_clauses=args.chunk_clauses, max_bytes=args.max_bytes,
                             output_format=args.output_format, resume=args.resume,
                             progress=_progress(args))
-    return _finish(summary, "predict")
+    return _finish(summary, "predict", identity)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,15 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict", help="segment and label documents (or label clause records)",
         description="Segment and label documents: the segment output plus, per clause, labels, "
-        "scores and entities (offsets into the clause text, end-exclusive). Uses "
-        "models/default when present, else the rule baseline.")
+        "scores and entities (offsets into the clause text, end-exclusive), and the scorer "
+        "that produced them. The model: --model DIR, else $POLICY_CLAUSES_MODEL, else "
+        "models/default of a source checkout; with none of them it stops. The rule baseline "
+        "runs only with --rules.")
     _add_io_arguments(predict)
     predict.add_argument("--clauses", metavar="IN.jsonl", default=None,
                          help="label clause records (one JSON object with 'text' per line; "
                          "other fields kept) instead of documents; - for stdin")
     which = predict.add_mutually_exclusive_group()
     which.add_argument("--model", metavar="DIR", default=None,
-                       help="model folder (classifier/ and tagger/), default models/default")
+                       help="model folder (classifier/ and tagger/); default "
+                       "$POLICY_CLAUSES_MODEL, else models/default of a source checkout")
     which.add_argument("--rules", action="store_true", help="use the rule baseline")
     predict.add_argument("--fast", choices=FAST_MODES, default="none",
                          help="bf16: both models in bfloat16 (about 3x faster on CPUs with AMX "

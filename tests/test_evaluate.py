@@ -34,8 +34,10 @@ class GoldScorer:
     """Answers with the gold labels/entities of known texts (a perfect model)."""
 
     name = "gold"
+    version = "gold@test"
 
     def __init__(self, records: Sequence[dict]) -> None:
+        self.thresholds: dict[str, float] = {}
         self.by_text = {r["text"]: r for r in records}
         self.seen: list[ClauseInput] = []
 

@@ -18,9 +18,11 @@ class PoisonScorer:
     """The rule baseline, except that any batch holding the poison clause raises."""
 
     name = "poison"
+    version = "poison@test"
 
     def __init__(self) -> None:
         self.rules = RuleScorer()
+        self.thresholds = self.rules.thresholds
         self.calls = 0
 
     def predict(self, inputs: list[ClauseInput]) -> list[ClauseScores]:

@@ -168,7 +168,7 @@ def test_tagger_resume_matches_uninterrupted(tmp_path: Path) -> None:
 
 def test_amount_spans_without_a_money_unit_are_dropped() -> None:
     from inference.records import Entity
-    from inference.scoring.models import well_formed
+    from inference.scoring.postprocess import well_formed
 
     text = "处违法所得五倍最高不超过五万元的罚款，增加17.75%，市财政局负责"
     entities = [Entity(5, 6, "AMOUNT", "五"), Entity(12, 15, "AMOUNT", "五万元"),

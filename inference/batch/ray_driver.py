@@ -207,12 +207,11 @@ def run_ray(
         raise ValueError("--engine ray needs Ray Data: pip install 'policy-clauses[scale]'"
                          ) from exc
     from inference.schema import default_schema
-    from inference.scoring.models import DEFAULT_MODEL_DIR
+    from inference.scoring.models import resolve_model
 
-    if model is None and not rules and not (DEFAULT_MODEL_DIR / "classifier").is_dir():
-        rules = True  # what load_scorer would fall back to, decided once for every actor
-    if model is not None:
-        model = str(Path(model).resolve())
+    # decided once on the driver, so every actor loads the same folder (or the rules)
+    folder = resolve_model(model, rules=rules)
+    model = None if folder is None else str(folder.resolve())
     summary = RunSummary()
     started = time.perf_counter()
     if not ray.is_initialized():

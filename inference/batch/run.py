@@ -37,7 +37,13 @@ from inference.batch.writers import (
     truncate_to,
 )
 from inference.records import Clause, Document, ErrorRecord
-from inference.scoring.components import ClauseInput, ClauseScorer, ClauseScores, set_annotations
+from inference.scoring.components import (
+    ClauseInput,
+    ClauseScorer,
+    ClauseScores,
+    scorer_identity,
+    set_annotations,
+)
 from inference.text.ingest import DEFAULT_MAX_BYTES, RawDocument, read_inputs
 from inference.text.pipeline import build_document
 
@@ -136,6 +142,7 @@ def _score_documents(scorer: ClauseScorer, documents: list[Document]) -> None:
     clauses: list[Clause] = []
     inputs: list[ClauseInput] = []
     for document in documents:
+        document.scorer = scorer_identity(scorer)
         title = str(document.meta.get("title", ""))
         for clause in document.clauses:
             clauses.append(clause)

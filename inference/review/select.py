@@ -35,15 +35,11 @@ class ScoredInputs:
 
 
 def scorer_thresholds(scorer: ClauseScorer | None, label_names: Sequence[str]) -> dict[str, float]:
-    """Per-label decision thresholds of a scorer (model folders store tuned ones; the rule
-    baseline has one threshold; anything else is taken to decide at 0.5)."""
-    classifier = getattr(scorer, "classifier", None)
-    labels = getattr(classifier, "labels", None)
-    thresholds = getattr(classifier, "thresholds", None)
-    if labels and thresholds:
-        return {name: float(t) for name, t in zip(labels, thresholds, strict=True)}
-    single = float(getattr(scorer, "threshold", 0.5))
-    return {name: single for name in label_names}
+    """Per-label decision thresholds of a scorer (``ClauseScorer.thresholds``); without a
+    scorer, every label is taken to decide at 0.5."""
+    if scorer is not None:
+        return {name: float(scorer.thresholds.get(name, 0.5)) for name in label_names}
+    return dict.fromkeys(label_names, 0.5)
 
 
 def scored_documents(
@@ -54,6 +50,7 @@ def scored_documents(
     from_predictions: str | Path | None = None,
     label_names: Sequence[str] | None = None,
     chunk_documents: int = 64,
+    fast: str = "none",
 ) -> ScoredInputs:
     """Crawl inputs scored through the shared scoring step, or an existing ``predict`` output.
 
@@ -68,11 +65,11 @@ def scored_documents(
     documents: list[Document] = []
     errors: list[ErrorRecord] = []
     if from_predictions is not None:
-        scorer = load_scorer(model) if model else None
+        scorer = load_scorer(model, fast=fast) if model else None
         documents, errors = read_predictions(Path(from_predictions))
         version = str(record_model_version(documents) or (scorer.name if scorer else "predictions"))
         return ScoredInputs(documents, errors, version, scorer_thresholds(scorer, names))
-    scorer = load_scorer(model, rules=rules)
+    scorer = load_scorer(model, rules=rules, fast=fast)
     for chunk in chunked(iter_documents(paths), chunk_documents):
         docs = [item for item in chunk if isinstance(item, Document)]
         errors += [item for item in chunk if isinstance(item, ErrorRecord)]

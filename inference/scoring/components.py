@@ -38,11 +38,22 @@ class ClauseScores:
 
 
 class ClauseScorer(Protocol):
-    """Scores clauses: label probabilities, labels (after thresholds) and entities."""
+    """Scores clauses: label probabilities, labels (after thresholds) and entities.
+
+    ``name`` says what scores (``model:default``, ``rules``), ``version`` which weights or code
+    (``default@<weights hash>``); ``thresholds`` is the decision threshold of each label, what
+    ``labels`` were cut at and what review's uncertainty is measured against."""
 
     name: str
+    version: str
+    thresholds: dict[str, float]
 
     def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]: ...
+
+
+def scorer_identity(scorer: ClauseScorer) -> dict[str, str]:
+    """What an output record stores about the scorer that produced it."""
+    return {"name": scorer.name, "version": scorer.version}
 
 
 def set_annotations(clauses: Sequence[Clause], predictions: Sequence[ClauseScores],

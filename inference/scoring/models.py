@@ -1,54 +1,106 @@
 """Choosing and loading a clause scorer: a fine-tuned model folder, or the rule baseline.
 
-A model folder holds two standard Hugging Face folders, ``classifier/``
-(AutoModelForSequenceClassification, multi-label) and ``tagger/``
-(AutoModelForTokenClassification, IOB2 over AMOUNT/AGENCY); each opens with
-``transformers.pipeline`` and carries ``policy_clauses.json`` (label schema, thresholds, input
-format, training config, metrics). Loading checks the labels against labels/schema.yaml.
+Loader API (the one way in; ``predict``, ``export``, ``render``, ``evaluate`` and Ray actors
+all call it)::
+
+    load_scorer(model=None, *, rules=False, fast="none", device="cpu") -> ClauseScorer
+
+- ``rules=True``: the rule baseline (``inference.scoring.rules.RuleScorer``), only when asked.
+- ``model=DIR``: that model folder. ``model=None``: ``resolve_model`` finds the default, the
+  folder named by ``$POLICY_CLAUSES_MODEL``, else models/default of a source checkout; with
+  neither it raises a ``UserError`` naming ``--model DIR`` and ``--rules`` (never a silent
+  fallback to rules).
+- ``fast``: a mode of ``inference.scoring.runtime.FAST_MODES`` (``none``, ``int8``, ``bf16``),
+  applied to both parts as they load; ``device``: a torch device.
+
+Every scorer carries ``name`` (``model:default``, ``rules``), ``version``
+(``default@<weights hash>``) and per-label ``thresholds`` (``ClauseScorer``);
+``components.scorer_identity`` is what output records store. A model folder holds two standard
+Hugging Face folders, ``classifier/`` (AutoModelForSequenceClassification, multi-label) and
+``tagger/`` (AutoModelForTokenClassification, IOB2 over AMOUNT/AGENCY); each opens with
+``transformers.pipeline`` and carries ``policy_clauses.json``, read and checked by
+``inference.scoring.model_folder`` (format version, label-schema version, label set, files):
+any problem is a ``ModelFolderError`` (a ``UserError``) naming the folder and the fix. The
+tagger's spans go through ``inference.scoring.postprocess`` (span repair, guideline rules).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
+import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from inference import __version__
+from inference.errors import UserError
 from inference.records import Entity
 from inference.schema import LabelSchema, default_schema
 from inference.scoring.components import ClauseInput, ClauseScorer, ClauseScores
 from inference.scoring.encoding import encode_for_classifier, encode_for_tagger, format_context
+from inference.scoring.model_folder import (
+    META_FILE,
+    ClassifierMeta,
+    ModelFolderError,
+    ModelMismatchError,
+    TaggerMeta,
+    check_labels,
+    open_part,
+    weights_digest,
+)
+from inference.scoring.postprocess import postprocess_entities
 from inference.scoring.runtime import FAST_MODES, apply_fast_path, cpu_has_bf16_units
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
-META_FILE = "policy_clauses.json"
+MODEL_ENV = "POLICY_CLAUSES_MODEL"
 
 
-class ModelMismatchError(ValueError):
-    """A model whose labels differ from labels/schema.yaml."""
+def resolve_model(model: str | Path | None = None, *, rules: bool = False) -> Path | None:
+    """The model folder a run uses, or None for the rule baseline (only with ``rules``).
+
+    ``--model DIR`` wins; then ``$POLICY_CLAUSES_MODEL``; then models/default beside the code
+    (a source checkout). Nothing found is a ``UserError`` that names both ways out."""
+    if rules:
+        if model is not None:
+            raise UserError("give either --model DIR or --rules, not both")
+        return None
+    if model is not None:
+        folder = Path(model)
+        if not folder.is_dir():
+            raise ModelFolderError(f"model folder {folder} does not exist (--model DIR takes a "
+                                   "folder holding classifier/ and tagger/)")
+        return folder
+    env = os.environ.get(MODEL_ENV)
+    if env:
+        folder = Path(env)
+        if not folder.is_dir():
+            raise ModelFolderError(f"{MODEL_ENV}={env}: no such folder; point it at a model "
+                                   "folder (classifier/ and tagger/) or unset it")
+        return folder
+    if (DEFAULT_MODEL_DIR / "classifier" / META_FILE).is_file():
+        return DEFAULT_MODEL_DIR
+    raise UserError(
+        f"no model to score with: {DEFAULT_MODEL_DIR} is not there (an installed package "
+        f"ships no weights) and {MODEL_ENV} is not set; give --model DIR (a folder with "
+        "classifier/ and tagger/, e.g. models/default of a source checkout) or --rules for "
+        "the rule baseline")
 
 
-def read_model_meta(folder: Path) -> dict[str, Any]:
-    path = folder / META_FILE
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{folder} is not a policy-clauses model: {META_FILE} is missing (train one with "
-            "'policy-clauses train classifier|tagger')"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
+def _load_part(folder: Path, loader: Any, device: str) -> tuple[Any, Any]:
+    """Tokenizer and model of a checked part; a load failure names the folder."""
+    from transformers import AutoTokenizer
 
-
-def check_labels(found: list[str], expected: list[str], folder: Path, what: str) -> None:
-    if list(found) != list(expected):
-        raise ModelMismatchError(
-            f"{folder}: the model's {what} {found} do not match labels/schema.yaml {expected}; "
-            "retrain the model or use the schema it was trained with"
-        )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = loader.from_pretrained(folder).eval().to(device)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise ModelFolderError(f"{folder}: the model could not be loaded "
+                               f"({type(exc).__name__}: {exc}); retrain it or copy the folder "
+                               "again") from None
+    return tokenizer, model
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -63,18 +115,20 @@ class ClassifierModel:
 
     def __init__(self, folder: Path, schema: LabelSchema, device: str = "cpu",
                  fast: str = "none") -> None:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoModelForSequenceClassification
 
+        meta = open_part(folder, "classifier", schema)
+        assert isinstance(meta, ClassifierMeta)
         self.folder = folder
-        self.meta = read_model_meta(folder)
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModelForSequenceClassification.from_pretrained(folder).eval().to(device)
+        self.meta = meta
+        self.tokenizer, self.model = _load_part(folder, AutoModelForSequenceClassification,
+                                                device)
         labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
-        check_labels(labels, schema.label_names, folder, "labels")
+        check_labels(labels, schema.label_names, folder, "labels (config.json)")
         self.labels = labels
-        self.thresholds = [float(self.meta.get("thresholds", {}).get(name, 0.5)) for name in labels]
-        self.context = self.meta.get("context", "section")
-        self.max_length = int(self.meta.get("max_length", 128))
+        self.thresholds = meta.threshold_list()
+        self.context = meta.context
+        self.max_length = meta.max_length
         self.device = device
         self.model = apply_fast_path(self.model, fast)
 
@@ -116,17 +170,18 @@ class TaggerModel:
 
     def __init__(self, folder: Path, schema: LabelSchema, device: str = "cpu",
                  fast: str = "none") -> None:
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        from transformers import AutoModelForTokenClassification
 
+        meta = open_part(folder, "tagger", schema)
+        assert isinstance(meta, TaggerMeta)
         self.folder = folder
-        self.meta = read_model_meta(folder)
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModelForTokenClassification.from_pretrained(folder).eval().to(device)
+        self.meta = meta
+        self.tokenizer, self.model = _load_part(folder, AutoModelForTokenClassification, device)
         tags = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
-        check_labels(tags, schema.bio_tags, folder, "tags")
+        check_labels(tags, schema.bio_tags, folder, "tags (config.json)")
         self.tags = tags
-        self.max_length = int(self.meta.get("max_length", 128))
-        self.stride = int(self.meta.get("stride", 32))
+        self.max_length = meta.max_length
+        self.stride = meta.stride
         self.device = device
         self.model = apply_fast_path(self.model, fast)
 
@@ -169,30 +224,23 @@ def tagger_entities(
     for window in range(n_windows):
         per_text[window_doc[window]].append(
             (encoded["offset_mapping"][window], window_probs[window]))
-    return [well_formed(decode_windows(text, windows, tags))
+    return [postprocess_entities(text, decode_windows(text, windows, tags),
+                                 sorted({(s, e) for offsets, _ in windows
+                                         for s, e in offsets if s < e}))
             for text, windows in zip(texts, per_text, strict=True)]
 
 
-# GUIDELINES §3: an AMOUNT is a sum of money with its unit; "amounts with no money unit" are
-# excluded. The tagger, decoding tags per character, now and then leaves a fragment such as
-# the "五" of "五倍" or the "." of "17.75%" tagged AMOUNT; no such span can be right.
-_MONEY_UNIT = re.compile(r"[元圆角分厘镑]|美金|卢布|法郎|比索|钱")
-
-
-def well_formed(entities: list[Entity]) -> list[Entity]:
-    """Entities that can be what their type says: AMOUNT spans need a money unit."""
-    return [e for e in entities if e.type != "AMOUNT" or _MONEY_UNIT.search(e.text)]
-
-
 class ModelScorer:
-    """Fine-tuned classifier + tagger as a clause scorer."""
+    """Fine-tuned classifier + tagger as a clause scorer (built by ``load_scorer``)."""
 
     def __init__(self, folder: Path, schema: LabelSchema | None = None, device: str = "cpu",
                  fast: str = "none") -> None:
         self.schema = schema or default_schema()
         self.classifier = ClassifierModel(folder / "classifier", self.schema, device, fast)
         self.tagger = TaggerModel(folder / "tagger", self.schema, device, fast)
-        self.name = f"model:{folder}" + (f" ({fast})" if fast != "none" else "")
+        self.name, self.version = model_identity(folder, fast)
+        self.thresholds = dict(zip(self.classifier.labels, self.classifier.thresholds,
+                                   strict=True))
 
     def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]:
         probs = self.classifier.predict_proba(inputs)
@@ -207,23 +255,27 @@ class ModelScorer:
         return out
 
 
+def model_identity(folder: Path | None, fast: str = "none") -> tuple[str, str]:
+    """(name, version) of the scorer a run uses, as output records store them: the folder's
+    name, never its absolute path, and a short hash of its weights. ``None``: the rules."""
+    if folder is None:
+        return "rules", f"rules@{__version__}"
+    folder = Path(folder).resolve()
+    name = f"model:{folder.name}" + (f" ({fast})" if fast != "none" else "")
+    return name, f"{folder.name}@{weights_digest(folder)}"
+
+
 def load_scorer(model: str | Path | None = None, *, rules: bool = False,
                 fast: str = "none", device: str = "cpu") -> ClauseScorer:
-    """``--rules`` → the rule baseline; ``--model DIR`` → that model; neither → models/default
-    when it holds a model, else the rule baseline (with a log line saying so). ``fast`` is a
-    mode of ``inference.scoring.runtime.FAST_MODES`` (``none``, ``int8``, ``bf16``)."""
+    """The one loader (module docstring): ``rules`` → the rule baseline; else the model folder
+    ``resolve_model`` finds, with the ``fast`` path applied."""
     from inference.scoring.rules import RuleScorer
 
     if fast not in FAST_MODES:
-        raise ValueError(f"unknown --fast mode {fast!r}; expected one of {FAST_MODES}")
-    if rules:
+        raise UserError(f"unknown --fast mode {fast!r}; expected one of {FAST_MODES}")
+    folder = resolve_model(model, rules=rules)
+    if folder is None:
         return RuleScorer()
-    folder = Path(model) if model else DEFAULT_MODEL_DIR
-    if model is None and not (folder / "classifier" / META_FILE).is_file():
-        log.info("no model in %s: using the rule baseline", folder)
-        return RuleScorer()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"model folder {folder} does not exist")
     if fast == "bf16" and device == "cpu" and not cpu_has_bf16_units():
         log.warning("--fast bf16: this CPU has no AMX/AVX-512 BF16 units; bf16 will be "
                     "emulated and may be slower than float32")
@@ -234,11 +286,13 @@ def load_scorer(model: str | Path | None = None, *, rules: bool = False,
 
 __all__ = [
     "ClauseScorer",
+    "ModelFolderError",
     "ModelMismatchError",
     "ModelScorer",
     "classifier_probabilities",
     "length_sorted_batches",
     "load_scorer",
+    "model_identity",
+    "resolve_model",
     "tagger_entities",
-    "well_formed",
 ]

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from inference import __version__
 from inference.records import Entity
 from inference.schema import LabelSchema, default_schema
 from inference.scoring.components import ClauseInput, ClauseScores
@@ -150,11 +151,13 @@ class RuleScorer:
     """The rule baseline as a clause scorer (see ``inference.scoring.components.ClauseScorer``)."""
 
     name = "rules"
+    version = f"rules@{__version__}"
 
     def __init__(self, schema: LabelSchema | None = None, threshold: float = 0.5) -> None:
         self.schema = schema or default_schema()
         self.classifier = RuleClassifier(self.schema)
         self.threshold = threshold
+        self.thresholds = dict.fromkeys(self.schema.label_names, threshold)
 
     def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]:
         out = []

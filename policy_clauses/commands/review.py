@@ -13,6 +13,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from inference.scoring.runtime import FAST_MODES
+
 DEFAULT_CONFIG_PATH = (Path(__file__).resolve().parents[2] / "labels"
                        / "labelstudio_config.xml")
 
@@ -22,8 +24,11 @@ def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
                         help="crawl inputs as for predict (files, directories, - for stdin)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--model", metavar="DIR", default=None,
-                       help="model folder (classifier/ and tagger/), default models/default")
+                       help="model folder (classifier/ and tagger/); default as for predict "
+                       "($POLICY_CLAUSES_MODEL, else models/default of a source checkout)")
     which.add_argument("--rules", action="store_true", help="use the rule baseline")
+    parser.add_argument("--fast", choices=FAST_MODES, default="none",
+                        help="the model's fast path, as for predict (bf16, int8); default none")
     parser.add_argument("--from-predictions", metavar="PRED.jsonl", default=None,
                         help="use an existing 'predict' output instead of scoring PATHs "
                         "(--model DIR then only supplies the thresholds)")
@@ -48,7 +53,7 @@ def _scored(args: argparse.Namespace):
     if args.from_predictions and args.rules:
         raise UserError("--rules scores PATHs; with --from-predictions the scores are read")
     scored = scored_documents(args.paths, model=args.model, rules=args.rules,
-                              from_predictions=args.from_predictions)
+                              from_predictions=args.from_predictions, fast=args.fast)
     for error in scored.errors:
         what = "" if error.stage == CHECK_STAGE else f"{error.stage} failed: "
         print(f"warning: {error.source}: {what}{error.reason}", file=sys.stderr)

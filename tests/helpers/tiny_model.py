@@ -10,7 +10,6 @@ speed only, never quality.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -51,18 +50,33 @@ def build_char_tokenizer(texts: Iterable[str] | None = None):
 
 def write_meta(folder: Path, kind: str, schema: LabelSchema, *, max_length: int = 128,
                stride: int = 32, context: str = "section", note: str = "random") -> None:
-    """``policy_clauses.json``: what scorers.py reads (thresholds, context, max_length, stride)."""
-    meta = {
+    """``policy_clauses.json`` in the format ``inference.scoring.model_folder`` reads; the
+    provenance fields say the model was never trained (``note``)."""
+    from inference.scoring.model_folder import write_meta
+
+    meta: dict = {
         "kind": kind,
-        "labels": schema.label_names if kind == "classifier" else schema.bio_tags,
-        "thresholds": {name: 0.5 for name in schema.label_names} if kind == "classifier" else {},
-        "context": context,
+        "schema_version": schema.version,
+        "backbone": note,
         "max_length": max_length,
-        "stride": stride,
-        "note": note,
+        "stride": stride if kind == "tagger" else 0,
+        "config": {"note": note},
+        "data": {"gold_path": "", "gold_sha256": "", "splits_path": "", "splits_sha256": "",
+                 "train_clauses": 0, "dev_clauses": 0, "weak_clauses": 0,
+                 "train_documents": 0, "dev_documents": 0, "weak_sha256": None,
+                 "weak_dropped_held_out": None},
+        "training": {"best_epoch": 0, "epochs": 0, "seconds": 0.0, "history": []},
+        "metrics": {},
     }
-    (folder / "policy_clauses.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1),
-                                                encoding="utf-8")
+    if kind == "classifier":
+        meta.update(labels=schema.label_names, context=context, pooler_init="random",
+                    thresholds=dict.fromkeys(schema.label_names, 0.5),
+                    threshold_source="config", pos_weight=None)
+    else:
+        meta.update(labels=schema.bio_tags, tags=schema.bio_tags, context="none",
+                    entity_types=schema.entity_names, entity_scoring="seqeval strict",
+                    alignment_loss={})
+    write_meta(folder, meta)
 
 
 def _save_pair(classifier, tagger, tokenizer, out: Path, schema: LabelSchema, max_length: int,

@@ -169,6 +169,7 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
                          f"in {section.gold_path}")
     weak: list[GoldClause] = []
     manifest = data_manifest(section)
+    manifest.update(weak_sha256=None, weak_dropped_held_out=None)
     if section.weak_path is not None:
         held_out = {d for name, ids in splits.items() if name != section.train_split for d in ids}
         raw = _read_checked(Path(section.weak_path))

@@ -3,11 +3,10 @@ the model it describes: backbone, data, metrics, intended use, limits."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from inference.scoring.models import META_FILE
+from inference.scoring.model_folder import META_FILE, read_meta
 from training.eval.metrics import EntityMetrics, LabelMetrics
 
 INTENDED_USE = (
@@ -148,9 +147,8 @@ def write_combined_card(model_dir: Path) -> Path | None:
     """README.md of a model folder: one section per trained part, read from their metadata."""
     parts = []
     for name in ("classifier", "tagger"):
-        meta_path = Path(model_dir) / name / META_FILE
-        if meta_path.is_file():
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if (Path(model_dir) / name / META_FILE).is_file():
+            meta = read_meta(Path(model_dir) / name, name).model_dump(mode="json")
             body = render_card(meta).split("---\n", 2)[-1].strip()
             parts.append(body.replace("\n# ", "\n## ").replace("\n## ", "\n### ")
                          .replace("# policy-clauses", "## policy-clauses", 1))

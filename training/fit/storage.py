@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from inference.scoring.models import META_FILE
+from inference.scoring.model_folder import write_meta
 from training.fit.config import AnyConfig, config_to_dict
 from training.paths import for_record
 
@@ -53,9 +53,8 @@ def save_model_folder(folder: Path, model: Any, tokenizer: Any, meta: dict[str, 
         store_weights_half(tmp)
     tokenizer.save_pretrained(tmp)
     _portable_tokenizer_class(tmp)
-    (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n",
-                                 encoding="utf-8")
-    write_model_card(tmp, meta)
+    written = write_meta(tmp, meta)  # validated: metadata that would not load is refused here
+    write_model_card(tmp, json.loads(written.read_text(encoding="utf-8")))
     if folder.exists():
         shutil.rmtree(folder)
     tmp.replace(folder)
