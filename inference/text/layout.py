@@ -1,0 +1,219 @@
+"""Undo page layout between cleaning and segmentation (GUIDELINES §1, R1).
+
+Text copied out of a PDF is hard-wrapped at a fixed width: a line break there is not a clause
+boundary. This step looks at the line-length profile of one document, decides whether its lines
+are hard-wrapped, joins continuation lines, and drops page-number lines and running headers or
+footers. Real breaks stay: headings, list items, short lines, the lines of a signature block.
+
+It keeps the offset map: every character of the result carries the raw-input offset of the
+character it came from (a space put between two Latin characters maps to the first character of
+the joined line).
+
+``layout`` is ``lines`` (one paragraph a line), ``wrapped`` (hard-wrapped) or ``flat`` (the
+document runs together with (almost) no line breaks).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from inference.text.clean import MappedText
+from inference.text.segment import marker_at
+
+# —2—, - 3 -, -2-, 第 2 页 共 5 页, 2/5, Page 3.
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–－_~～·•]+\s*\d{1,4}\s*[-—–－_~～·•]+|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
+    r"|共\s*\d{1,4}\s*页\s*第\s*\d{1,4}\s*页|\d{1,4}\s*/\s*\d{1,4}|[Pp]age\s*\d{1,4}(?:\s*of\s*\d{1,4})?)$"
+)
+# A bare number on its own line is a page number only inside wrapped text.
+_BARE_NUMBER = re.compile(r"^\d{1,3}$")
+_TERMINATORS = "。！？；!?;"
+_CLOSING = "）)》”’」】〕，、。；：！？,.;:!?"
+_LATIN = re.compile(r"[A-Za-z0-9]")
+# Lines wrapped at this many columns or more can be told from short lines.
+_MIN_WIDTH = 16
+_MAX_WIDTH = 80
+# Layout detection reads this many lines; a longer document keeps the decision.
+_PROFILE_LINES = 3000
+_FLAT_MIN_CHARS = 300
+_BLOCK = 40
+# A full line may fall this much short of the wrap width (indent, justification, a wide
+# character pushed to the next line).
+_SLACK = 3.5
+
+
+@dataclass
+class LayoutResult:
+    text: str
+    offsets: list[int]
+    layout: str
+    removed: dict[str, int]
+
+
+def width(line: str) -> float:
+    """Display width: a CJK or full-width character counts 1, ASCII counts 1/2."""
+    return sum(0.5 if ord(ch) < 0x2000 else 1.0 for ch in line)
+
+
+def is_page_number(line: str) -> bool:
+    return bool(_PAGE_NUMBER.match(line.strip()))
+
+
+def _block_width(widths: list[float]) -> tuple[float | None, int]:
+    """The width most lines of a block sit at (within -2/+1), and how many do."""
+    counts = Counter(round(w) for w in widths if _MIN_WIDTH <= w <= _MAX_WIDTH + 1)
+    best, best_near = None, 0
+    for candidate in counts:
+        near = sum(n for w, n in counts.items() if candidate - 2 <= w <= candidate + 1)
+        if near > best_near or (near == best_near and best is not None and candidate > best):
+            best, best_near = candidate, near
+    return (float(best) if best is not None else None), best_near
+
+
+def wrap_widths(lines: list[str]) -> list[float] | None:
+    """The width each line is wrapped at, or None when the text is not hard-wrapped.
+
+    Hard-wrapped text has most of its lines at one width (the paragraph's last line and the
+    headings are shorter, an indented first line two less), and most of those full lines end
+    in the middle of a sentence. The width is read per block of lines, because one PDF can
+    change page format (a wide annex after a narrow body).
+    """
+    widths = [width(line) for line in lines]
+    if len(lines) < 6 or sum(1 for w in widths if w >= _MIN_WIDTH) < 4:
+        return None
+    whole, _ = _block_width(widths)
+    per_line: list[float] = []
+    near_total, full, open_ended = 0, 0, 0
+    for block_start in range(0, len(lines), _BLOCK):
+        block = widths[block_start:block_start + _BLOCK]
+        block_width, near = _block_width(block)
+        if block_width is None or near < max(3, 0.4 * len(block)):
+            block_width = whole
+        else:
+            near_total += near
+        per_line += [block_width or 0.0] * len(block)
+    if whole is None or near_total < 0.4 * len(lines):
+        return None
+    for line, line_width, wrap in zip(lines, widths, per_line, strict=True):
+        if wrap - 2 <= line_width <= wrap + 1.5:
+            full += 1
+            open_ended += line[-1] not in _TERMINATORS
+    return per_line if open_ended >= 0.5 * full else None
+
+
+def _joiner(left: str, right: str) -> str:
+    """Nothing between CJK characters; one space between two Latin letters or digits."""
+    if left and right and _LATIN.match(left[-1]) and _LATIN.match(right[0]):
+        return " "
+    return ""
+
+
+def _starts_paragraph(line: str, indented: bool, uses_indent: bool) -> bool:
+    if uses_indent and indented:
+        return True
+    marker = marker_at(line)
+    return marker is not None
+
+
+def _join(lines: list[MappedText], glue: list[bool]) -> MappedText:
+    """Lines joined: ``glue[i]`` says line i+1 continues line i."""
+    parts: list[str] = []
+    offsets: list[int] = []
+    for index, line in enumerate(lines):
+        if index:
+            if glue[index - 1]:
+                sep = _joiner(lines[index - 1].text, line.text)
+            else:
+                sep = "\n"
+            parts.append(sep)
+            offsets.extend([line.offsets[0] if line.offsets else 0] * len(sep))
+        parts.append(line.text)
+        offsets.extend(line.offsets)
+    return MappedText("".join(parts), offsets)
+
+
+def _two_line_title(lines: list[MappedText]) -> bool:
+    """``关于印发偃师市技术转移体系建设实施`` / ``方案的通知``: a title broken over two lines."""
+    from inference.text.segment import title_suffix
+
+    if len(lines) < 2:
+        return False
+    first, second = lines[0].text, lines[1].text
+    return (
+        len(first) <= 40 and len(second) <= 30 and not title_suffix(first)
+        and title_suffix(second) is not None and marker_at(first) is None
+        and marker_at(second) is None
+        and not any(ch in first + second for ch in "。；，：:")
+    )
+
+
+def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = None) -> LayoutResult:
+    """Undo hard wrapping in ``text`` (a cleaned text, one line per ``\\n``) whose characters
+    come from raw offsets ``offsets``; ``indents[i]`` says line i was indented in the raw input."""
+    mapped = MappedText(text, offsets)
+    lines = mapped.splitlines()
+    removed: dict[str, int] = {}
+
+    def drop(reason: str) -> None:
+        removed[reason] = removed.get(reason, 0) + 1
+
+    kept: list[MappedText] = []
+    kept_indent: list[bool] = []
+    for index, line in enumerate(lines):
+        if is_page_number(line.text):
+            drop("page_number")
+            continue
+        kept.append(line)
+        kept_indent.append(bool(indents and index < len(indents) and indents[index]))
+    texts = [line.text for line in kept]
+    total = sum(len(t) for t in texts)
+    if total and (len(texts) <= 2 or max(len(t) for t in texts) >= 0.5 * total) and (
+        total >= _FLAT_MIN_CHARS
+    ):
+        result = MappedText.join_lines(kept)
+        return LayoutResult(result.text, result.offsets, "flat", removed)
+
+    widths = wrap_widths(texts[:_PROFILE_LINES])
+    if widths is None:
+        glue = [False] * max(0, len(kept) - 1)
+        if _two_line_title(kept):
+            glue[0] = True
+        result = _join(kept, glue) if glue else MappedText.join_lines(kept)
+        return LayoutResult(result.text, result.offsets, "lines", removed)
+
+    # Wrapped: drop bare page numbers and running headers/footers (a short line that comes
+    # back three times or more), then join each full line to the next.
+    widths += [widths[-1]] * (len(texts) - len(widths))
+    counts = Counter(texts)
+    filtered: list[MappedText] = []
+    filtered_indent: list[bool] = []
+    filtered_width: list[float] = []
+    for line, indented, full_width in zip(kept, kept_indent, widths, strict=True):
+        if _BARE_NUMBER.match(line.text):
+            drop("page_number")
+            continue
+        if counts[line.text] >= 3 and width(line.text) < full_width - 2 and (
+            line.text[-1] not in _TERMINATORS and marker_at(line.text) is None
+        ):
+            drop("running_header")
+            continue
+        filtered.append(line)
+        filtered_indent.append(indented)
+        filtered_width.append(full_width)
+    uses_indent = sum(filtered_indent) >= 2
+    glue = []
+    for index in range(len(filtered) - 1):
+        current, following = filtered[index].text, filtered[index + 1].text
+        is_full = width(current) >= filtered_width[index] - _SLACK
+        if following and following[0] in _CLOSING:
+            glue.append(True)
+        elif not is_full or current[-1] in _TERMINATORS:
+            glue.append(False)
+        else:
+            glue.append(not _starts_paragraph(following, filtered_indent[index + 1], uses_indent))
+    if glue and not glue[0] and _two_line_title(filtered):
+        glue[0] = True
+    result = _join(filtered, glue)
+    return LayoutResult(result.text, result.offsets, "wrapped", removed)
