@@ -57,8 +57,10 @@ def width(line: str) -> float:
     return sum(0.5 if ord(ch) < 0x2000 else 1.0 for ch in line)
 
 
-def is_page_number(line: str) -> bool:
-    return bool(_PAGE_NUMBER.match(line.strip()))
+def is_page_number(line: str, bare: bool = False) -> bool:
+    """``—2—``, ``第 2 页 共 5 页``…; with ``bare`` a lone number of up to three digits too."""
+    line = line.strip()
+    return bool(_PAGE_NUMBER.match(line) or (bare and _BARE_NUMBER.match(line)))
 
 
 def _block_width(widths: list[float]) -> tuple[float | None, int]:
@@ -123,10 +125,7 @@ def _join(lines: list[MappedText], glue: list[bool]) -> MappedText:
     offsets: list[int] = []
     for index, line in enumerate(lines):
         if index:
-            if glue[index - 1]:
-                sep = _joiner(lines[index - 1].text, line.text)
-            else:
-                sep = "\n"
+            sep = _joiner(lines[index - 1].text, line.text) if glue[index - 1] else "\n"
             parts.append(sep)
             offsets.extend([line.offsets[0] if line.offsets else 0] * len(sep))
         parts.append(line.text)

@@ -90,30 +90,43 @@ _TITLE_END = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?")
 _HEAD_WINDOW = 300
 
 # --- run-in headings (R2) -------------------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # How a short heading phrase ends and how the sentence after it begins, read off the heading /
 # body pairs of the corpus documents that have one paragraph a line. Category nouns end a
 # heading surely (指导思想, 基本原则); other frequent heading ends also end subjects
 # (…表彰工作严格执行…), so they count half.
-_HEADING_END_STRONG = frozenset(
-    "思想 原则 目标 要求 任务 措施 保障 领导 机制 体系 力度 意义 思路 方向 重点 布局 格局 范围 对象 "
-    "条件 程序 标准 职责 分工 回顾 安排 部署 总则 附则 依据 定义 目的 期限 步骤 阶段 要点 背景 现状 "
-    "形势 内容 水平 能力 环境 队伍 责任 考核 监督 宣传".split())
-_HEADING_END_WEAK = frozenset(
-    "建设 工作 发展 管理 服务 政策 支持 作用 创新 改革 合作 投入 方式 落实 引导 评估 开放 提升 稳定 "
-    "应用 框架 情况 活力 场景 问题 福祉 信息 结构 推进 振兴 安全 实施 战略 民生 行动 管控 优化 升级 "
-    "动能 品质 主体 基础 效益 质量 效率 意识 制度 规划 组织 协调 督查 督导 人才 资金 经费 融资 金融 "
-    "税收 用地 平台 载体 项目 产业 转化 成果 转移 培训 统筹 保护 治理 防控 整治 考评 激励 奖励 补贴 "
-    "补助 优惠 扶持 配套 增长 负担 秩序 市场 体制 监管 机构 保险 生态 治理 防治 力量".split())
+_HEADING_END_STRONG = frozenset(_words(
+    "思想 原则 目标 要求 任务 措施 保障 领导 机制 体系 力度 意义 思路 方向 "
+    "重点 布局 格局 范围 对象 条件 程序 标准 职责 分工 回顾 安排 部署 总则 "
+    "附则 依据 定义 目的 期限 步骤 阶段 要点 背景 现状 形势 内容 水平 能力 "
+    "环境 队伍 责任 考核 监督 宣传"
+))
+_HEADING_END_WEAK = frozenset(_words(
+    "建设 工作 发展 管理 服务 政策 支持 作用 创新 改革 合作 投入 方式 落实 "
+    "引导 评估 开放 提升 稳定 应用 框架 情况 活力 场景 问题 福祉 信息 结构 "
+    "推进 振兴 安全 实施 战略 民生 行动 管控 优化 升级 动能 品质 主体 基础 "
+    "效益 质量 效率 意识 制度 规划 组织 协调 督查 督导 人才 资金 经费 融资 "
+    "金融 税收 用地 平台 载体 项目 产业 转化 成果 转移 培训 统筹 保护 治理 "
+    "防控 整治 考评 激励 奖励 补贴 补助 优惠 扶持 配套 增长 负担 秩序 市场 "
+    "体制 监管 机构 保险 生态 防治 力量"
+))
 _BODY_START_STRONG = re.compile(
-    r"全面|深入贯彻|认真贯彻|坚持|以习|到20\d\d|(?:19|20)\d\d年|今年|按照|根据|为了|为落实|为进一步|"
-    r"为贯彻|为加快|为推动|为促进|各地|各级|各有关|各省|各市|各县|各部门|各单位|要按照|要坚持"
+    r"全面|深入贯彻|认真贯彻|坚持|以习|到20\d\d|(?:19|20)\d\d年|今年|按照|根据|为了|"
+    r"为落实|为进一步|为贯彻|为加快|为推动|为促进|各地|各级|各有关|各省|各市|各县|各部门|"
+    r"各单位|要按照|要坚持"
 )
-_BODY_START_WEAK = (
-    "深入 加强 加快 推进 推动 支持 鼓励 建立 完善 实施 落实 充分 进一步 积极 力争 围绕 聚焦 认真 "
-    "切实 严格 强化 统筹 健全 优化 研究 制定 组织 开展 加大 重点 大力 面向 过去 我们 我国 针对 通过 "
-    "当前 持续 依托 深化 扎实 继续 促进 牢固 坚定 经过 随着 面对 贯彻 高举 准确 着力 紧紧 始终 必须 "
-    "本办法 本规定 本条例 本方案 本意见 对于 集中 确保 严禁 禁止 不得 应当 可以 引导 指导 支持 "
-    "国家 中央 国务院 市政府 省政府 县政府 党中央".split()
+_BODY_START_WEAK = _words(
+    "深入 加强 加快 推进 推动 支持 鼓励 建立 完善 实施 落实 充分 进一步 积极 "
+    "力争 围绕 聚焦 认真 切实 严格 强化 统筹 健全 优化 研究 制定 组织 开展 "
+    "加大 重点 大力 面向 过去 我们 我国 针对 通过 当前 持续 依托 深化 扎实 "
+    "继续 促进 牢固 坚定 经过 随着 面对 贯彻 高举 准确 着力 紧紧 始终 必须 "
+    "本办法 本规定 本条例 本方案 本意见 对于 集中 确保 严禁 禁止 不得 应当 可以 引导 "
+    "指导 国家 中央 国务院 市政府 省政府 县政府 党中央"
 )
 _FUNCTION_CHARS = "和与及的等之了并或而中上下后前是，、：:"
 _HEADING_PHRASE_MAX = 30
@@ -376,11 +389,10 @@ def _head_tail_kinds(clauses: list[Clause]) -> None:
         text = clause.text
         if text.endswith(("。", ".", "；", ";")) and not DOC_NUMBER.fullmatch(text):
             break
-        if DOC_NUMBER.fullmatch(text) or addressee_end(text) == len(text):
-            clause.kind = "head"
-        elif index == 0 and len(text) <= 90 and marker_at(text) is None and (
+        is_title = index == 0 and len(text) <= 90 and marker_at(text) is None and bool(
             title_suffix(text) or (len(clauses) > 1 and DOC_NUMBER.fullmatch(clauses[1].text))
-        ):
+        )
+        if is_title or DOC_NUMBER.fullmatch(text) or addressee_end(text) == len(text):
             clause.kind = "head"
     for index, clause in enumerate(clauses):
         text = clause.text

@@ -60,8 +60,7 @@ class _Compact:
         line_start = 0
         for line in text.split("\n"):
             stripped = line.strip()
-            if not (skip_page_lines and stripped and (
-                    is_page_number(stripped) or (stripped.isdigit() and len(stripped) <= 3))):
+            if not (skip_page_lines and is_page_number(stripped, bare=True)):
                 for index, ch in enumerate(line):
                     if not ch.isspace():
                         chars.append(ch)
@@ -150,8 +149,7 @@ def _without_page_numbers(text: str) -> str:
     """``text`` less its page-number lines (a rendering starts from the document's words)."""
     from inference.text.layout import is_page_number
 
-    return "\n".join(line for line in text.split("\n") if not (
-        line.strip() and (is_page_number(line) or (line.strip().isdigit() and len(line.strip()) <= 3))))
+    return "\n".join(line for line in text.split("\n") if not is_page_number(line, bare=True))
 
 
 def render_flat(text: str) -> str:
@@ -295,8 +293,9 @@ def cmd_segmentation(args: argparse.Namespace) -> int:
               f"boundary F1 {row['boundary']['f1']:.3f}, clause F1 {row['clause']['f1']:.3f}, "
               f"kind accuracy {row['kind_accuracy']:.3f}")
     for doc, row in result["per_document"].items():
-        print(f"  {doc} ({row['layout']}): boundary F1 {row['boundary_f1']:.3f}, clause F1 {row['clause_f1']:.3f}"
-              f" ({row['gold']} reference / {row['predicted']} predicted clauses)")
+        print(f"  {doc} ({row['layout']}): boundary F1 {row['boundary_f1']:.3f}, "
+              f"clause F1 {row['clause_f1']:.3f} "
+              f"({row['gold']} reference / {row['predicted']} predicted clauses)")
         if args.show:
             for line in differences(Path(args.dir), doc):
                 print(f"    {line}")
