@@ -106,8 +106,11 @@ def wrap_widths(lines: list[str]) -> list[float] | None:
 
 
 def _joiner(left: str, right: str) -> str:
-    """Nothing between CJK characters; one space between two Latin letters or digits."""
-    if left and right and _LATIN.match(left[-1]) and _LATIN.match(right[0]):
+    """Nothing between CJK characters; one space between two Latin words. Two digits join
+    with nothing: a PDF breaks a number apart (``201`` / ``3年``), not two numbers."""
+    if left and right and _LATIN.match(left[-1]) and _LATIN.match(right[0]) and not (
+        left[-1].isdigit() and right[0].isdigit()
+    ):
         return " "
     return ""
 
@@ -205,7 +208,8 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
     glue = []
     for index in range(len(filtered) - 1):
         current, following = filtered[index].text, filtered[index + 1].text
-        is_full = width(current) >= filtered_width[index] - _SLACK
+        # Full by display width (a real PDF) or by characters (text wrapped at N characters).
+        is_full = max(width(current), len(current)) >= filtered_width[index] - _SLACK
         if following and following[0] in _CLOSING:
             glue.append(True)
         elif not is_full or current[-1] in _TERMINATORS:

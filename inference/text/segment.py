@@ -39,6 +39,8 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
     (6, re.compile(r"[（(]\d{1,2}[）)]")),
     (7, re.compile(r"[①-⑳]")),
 ]
+_INNER_MARKER = re.compile(rf"(?<=[{_CJK}])(?:\d{{1,2}}[.．、]|[{_CN_NUM}]{{1,3}}、)(?=[{_CJK}])")
+_DIGIT_ITEM = re.compile(rf"(\d{{1,2}})[.．、](?=[{_CJK}])")
 _RUN_IN_MARKER = re.compile(rf"[（(][{_CN_NUM}]+[）)](?![项款条目])")
 _PUNCT_ONLY = re.compile(rf"^[^{_CJK}A-Za-z0-9]*$")
 _TITLE_SUFFIX = re.compile(
@@ -72,9 +74,14 @@ _DATE_ONLY = re.compile(rf"{_DATE}")
 # after a sentence end, a note, a distribution line, a printed-on line.
 _TAIL_START = re.compile(
     rf"(?P<sig>(?:(?P<issuer>{_ISSUER})\s*)?(?P<date>{_DATE}))(?P<after>\s*(?:印发)?)"
-    rf"(?=$|[（(]|抄送|抄报|[{_CJK}]{{2,40}}?{_DATE}|附件|关于|字号)"
+    rf"(?=$|[（(]|抄送|抄报|[{_CJK}]{{2,40}}?{_DATE}|附件|关于|字号|相关)"
     rf"|(?P<note>[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)])|(?P<cc>抄送[:：]|抄报[:：])"
 )
+# Where a tail piece may start: the line start or after a sentence end or a closing bracket.
+_PIECE_START = re.compile(
+    r"(?:^|(?<=[。；！？!?;)）]))(?=.)|(?=[（(](?:此件|本件|此文))|(?=抄[送报])"
+)
+_LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关)")
 # 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
 _ADDRESSEE = re.compile(
     rf"(?:各|[{_CJK}]{{1,30}}?(?:{_ORG_SUFFIX}|代表团|代表|委员|同志|单位))"
@@ -85,9 +92,18 @@ _FIELD_START = re.compile(
     r"(?<=[^\s、，,（(“《：:])(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
     r"电子邮箱|电子邮件|附件)\s*[:：])"
 )
+# Enactment lines under a statute's title: 2004年10月25日…第十五次会议通过, (2021年3月11日…通过)
+_ENACTMENT_WORDS = r"通过|批准|公布|施行|修正|修订|发布"
+_ENACTMENT = re.compile(
+    rf"[（(]?{_DATE}[^。；]{{0,160}}?(?:{_ENACTMENT_WORDS})(?:的[^。；]{{0,120}}?(?:修正|修订))?[）)]?"
+)
+_ENACTMENT_DATE = re.compile(rf"(?<=通过|批准|公布|施行|修正|修订|规定|条例|办法|决定|决议)[（(]?{_DATE}")
+_AS_FOLLOWS = re.compile(r"如下[:：]+(?=.)")
 _NOT_ADDRESSEE = re.compile(r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经|研究|同意")
 _TITLE_END = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?")
 _HEAD_WINDOW = 300
+# A line this long holds several paragraphs run together.
+_RUN_TOGETHER_LINE = 300
 
 # --- run-in headings (R2) -------------------------------------------------------------------
 
@@ -104,7 +120,7 @@ _HEADING_END_STRONG = frozenset(_words(
     "思想 原则 目标 要求 任务 措施 保障 领导 机制 体系 力度 意义 思路 方向 "
     "重点 布局 格局 范围 对象 条件 程序 标准 职责 分工 回顾 安排 部署 总则 "
     "附则 依据 定义 目的 期限 步骤 阶段 要点 背景 现状 形势 内容 水平 能力 "
-    "环境 队伍 责任 考核 监督 宣传"
+    "环境 队伍 责任 考核 监督 宣传 概况 简介 说明"
 ))
 _HEADING_END_WEAK = frozenset(_words(
     "建设 工作 发展 管理 服务 政策 支持 作用 创新 改革 合作 投入 方式 落实 "
@@ -197,6 +213,10 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             return article.start()
     stop = _SENTENCE_OR_BREAK.search(line, phrase_start)
     stop_at = stop.start() if stop else len(line)
+    inner = _INNER_MARKER.search(line, phrase_start + 2, min(stop_at, phrase_start + 41))
+    if inner:
+        # （一）加强…标准化建设1.完善标准规范体系。: the next marker ends the heading
+        return inner.start()
     longest = _HEADING_PHRASE_MAX_GUAN_YU if line.startswith("关于", phrase_start) else (
         _HEADING_PHRASE_MAX)
     best, best_score = None, 0
@@ -209,12 +229,13 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             score += 2
         elif _starts_word(line, end, _BODY_START_WEAK):
             score += 1
-        if end - phrase_start >= 4 and line.startswith(line[phrase_start:phrase_start + 4], end):
-            score = 3  # 三、候选先进集体…推荐受理候选先进集体由…: the body repeats the heading
         sentence_end = _BODY_CLAUSE_END.search(line, end)
         body = line[end:sentence_end.start() if sentence_end else len(line)]
-        if "，" not in body and "," not in body and len(body) < 15:
+        has_comma = "，" in body or "," in body
+        if not has_comma and len(body) < 15:
             continue  # 5.支持社会力量举办婴幼儿照护服务机构。: one short sentence
+        if score == 2 and ending in _HEADING_END_STRONG and has_comma and len(body) >= 15:
+            score = 3  # （二）建设现状乌海能源公司…建设，…
         if score >= 3 and score >= best_score:
             best, best_score = end, score
     return best
@@ -239,25 +260,40 @@ def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
         cuts.update((number_at, number_at + len(number)))
         head_end = number_at + len(number)
     else:
-        for title_end in _TITLE_END.finditer(window, 0, 100):
-            if re.search("[。，,；：:]", window[:title_end.end()]):
-                break
-            if addressee_end(line, title_end.end()):
-                cuts.add(title_end.end())
-                head_end = title_end.end()
-                break
+        head_end = _title_before_addressee(line, 0) or 0
+        cuts.add(head_end)
     end = addressee_end(line, head_end)
     if end is not None and end < len(line):
         cuts.add(end)
+    for date in _ENACTMENT_DATE.finditer(line, 0, 2 * _HEAD_WINDOW):
+        # 青岛市专利保护规定2004年10月25日…通过2004年11月25日…批准: one line each
+        cuts.add(date.start())
+        if line[date.start()] in "（(":
+            closer = line.find("）" if line[date.start()] == "（" else ")", date.start())
+            if closer > 0:
+                cuts.add(closer + 1)
     return {cut for cut in cuts if 0 < cut < len(line) and not protected[cut]}
+
+
+def _title_before_addressee(line: str, pos: int) -> int | None:
+    """End of a title (关于…的报告) starting at ``pos`` that an addressee line follows."""
+    for title_end in _TITLE_END.finditer(line, pos, pos + 100):
+        if re.search("[。，,；：:]", line[pos:title_end.end()]):
+            return None
+        if addressee_end(line, title_end.end()):
+            return title_end.end()
+    return None
 
 
 def _tail_boundaries(line: str) -> set[int]:
     """Cuts around signature, date, note, 抄送 and 印发 pieces in run-together text."""
     cuts: set[int] = set()
-    for match in _TAIL_START.finditer(line):
-        start = match.start()
-        if start and line[start - 1] not in "。；！？!?;)）" and start not in cuts:
+    starts = [m.start() for m in _PIECE_START.finditer(line)]
+    # A date standing alone before a 此件 note or the end: …职责分工2020年2月21日（此件主动公开）
+    starts += [m.start() for m in _LONE_DATE.finditer(line)]
+    for start in sorted(set(starts)):
+        match = _TAIL_START.match(line, start)
+        if match is None:
             continue
         if match.group("sig"):
             date_start = match.start("date")
@@ -265,6 +301,11 @@ def _tail_boundaries(line: str) -> set[int]:
             if issuer and date_start > start:
                 cuts.add(date_start)
             cuts.update((start, match.end()))
+            title_end = _title_before_addressee(line, match.end())
+            if title_end:
+                # A signed cover letter before the report it forwards: 关于…的报告 国务院：
+                cuts.add(title_end)
+                cuts.add(addressee_end(line, title_end) or title_end)
         else:
             cuts.update((start, match.end() if match.group("note") else start))
     return {cut for cut in cuts if 0 < cut < len(line)}
@@ -291,15 +332,23 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
     if "：" in line or ":" in line:
         boundaries |= {m.start() for m in _FIELD_START.finditer(line) if not protected[m.start()]}
+        # 现就有关事项通知如下：年初，… — what follows 如下： is the body it announces.
+        boundaries |= {m.end() for m in _AS_FOLLOWS.finditer(line) if not protected[m.start()]}
     run_in_ends: set[int] = set()
+    last_number = 0  # the number of the last 1. / 2、 item opened in this line
 
     def open_at(index: int) -> None:
+        nonlocal last_number
         if index > 0:
             boundaries.add(index)
         end = run_in_heading_end(line, index)
         if end is not None and not protected[end]:
             boundaries.add(end)
             run_in_ends.add(index)
+        number = _DIGIT_ITEM.match(line, index)
+        if number:
+            last_number = int(number.group(1))
+
     after_end = True  # at line start, as after a sentence end
     index = 0
     while index < len(line):
@@ -313,6 +362,12 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         ):
             # Headers that run into the body ("…全面领导（一）生态环境是…") still open a
             # clause at a bracketed Chinese numeral; "第（一）项" cites, it does not open.
+            open_at(index)
+        if (
+            not after_end and last_number and index > 0 and line[index - 1] in "）)》"
+            and (item := _DIGIT_ITEM.match(line, index)) and int(item.group(1)) == last_number + 1
+        ):
+            # An attachment list run together: 1.…（先进集体）2.…（先进个人）
             open_at(index)
         if after_end or (index > 0 and line[index - 1] in "：:") or index in boundaries:
             marker = marker_at(line, index)
@@ -359,7 +414,7 @@ class _Piece:
 def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
     """(is a heading, its marker level or None)."""
     text = piece.text
-    if text.endswith(("；", ";", "，", ",", "、")):
+    if text.endswith(("；", ";", "，", ",", "、", "：", ":")):
         return False, None
     marker = marker_at(text)
     if marker:
@@ -372,7 +427,9 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
         commas = sum(text.count(c) for c in "，,；;")
         if _BODY_HINTS.search(text) or commas > 1:
             return False, level
-        if piece.whole_line and text.endswith(("。", ".")) and commas:
+        if text.endswith(("。", ".")) and commas and (piece.whole_line or len(text) > 24):
+            # A marked sentence with a comma is body, unless it is a short two-part title
+            # standing in run-together text (（一）加强统筹协调，强化落地实施。).
             return False, level
         return True, level
     if piece.whole_line and len(text) <= 60 and not re.search(r"[，,。；;：:]", text) and (
@@ -385,14 +442,16 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
 def _head_tail_kinds(clauses: list[Clause]) -> None:
     """Mark the head block (title, document number, addressee line) and the tail pieces
     (signature issuer, date, 此件 note, 抄送, 印发) as kinds ``head`` and ``tail`` (R3, R4)."""
-    for index, clause in enumerate(clauses[:6]):
+    for index, clause in enumerate(clauses[:10]):
         text = clause.text
         if text.endswith(("。", ".", "；", ";")) and not DOC_NUMBER.fullmatch(text):
             break
         is_title = index == 0 and len(text) <= 90 and marker_at(text) is None and bool(
             title_suffix(text) or (len(clauses) > 1 and DOC_NUMBER.fullmatch(clauses[1].text))
         )
-        if is_title or DOC_NUMBER.fullmatch(text) or addressee_end(text) == len(text):
+        if is_title or DOC_NUMBER.fullmatch(text) or addressee_end(text) == len(text) or (
+            _ENACTMENT.fullmatch(text)
+        ):
             clause.kind = "head"
     for index, clause in enumerate(clauses):
         text = clause.text
@@ -415,6 +474,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
     inference.text.layout found: in ``flat`` text a marked clause counts as starting a line."""
     clauses: list[Clause] = []
     path: list[tuple[int, str]] = []
+    list_level: int | None = None  # marker level of the enumerated list being read, if any
     line_start = 0
     for line in text.split("\n"):
         spans, run_in_starts = _split(line, head=line_start < _HEAD_WINDOW)
@@ -428,7 +488,8 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             offset = line_start + start + raw.index(stripped[0])
             piece = _Piece(offset, offset + len(stripped), stripped, False, False)
             piece.run_in = start in run_in_starts
-            if layout == "flat" and marker_at(stripped):
+            if (layout == "flat" or len(line) > _RUN_TOGETHER_LINE) and marker_at(stripped):
+                # Run-together text has lost its line starts: a marked clause opens one.
                 piece.line_first = True
             pieces.append(piece)
         if len(pieces) == 1:
@@ -439,6 +500,16 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             heading, level = _is_heading(piece)
             if piece.run_in:
                 heading, level = True, (marker_at(piece.text) or (None, ""))[0]
+            marker = marker_at(piece.text)
+            if heading and marker and marker[0] == list_level:
+                heading = False  # a sibling of items that end in ；: a list, not titles
+            if marker and not heading and (
+                piece.text.endswith(("；", ";"))
+                or (clauses and clauses[-1].text.endswith(("附件：", "附件:")))
+            ):
+                list_level = marker[0]
+            elif heading and level is not None and list_level is not None and level < list_level:
+                list_level = None
             if heading:
                 # A heading's section is its parent path: siblings and deeper levels close.
                 path = [] if level is None else [(lv, t) for lv, t in path if lv < level]
