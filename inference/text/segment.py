@@ -95,12 +95,16 @@ _FIELD_START = re.compile(
 # Enactment lines under a statute's title: 2004年10月25日…第十五次会议通过, (2021年3月11日…通过)
 _ENACTMENT_WORDS = r"通过|批准|公布|施行|修正|修订|发布"
 _ENACTMENT = re.compile(
-    rf"[（(]?{_DATE}[^。；]{{0,160}}?(?:{_ENACTMENT_WORDS})(?:的[^。；]{{0,120}}?(?:修正|修订))?[）)]?"
+    rf"[（(]?{_DATE}[^。；]{{0,160}}?(?:{_ENACTMENT_WORDS})"
+    rf"(?:的[^。；]{{0,120}}?(?:修正|修订))?[）)]?"
 )
-_ENACTMENT_DATE = re.compile(rf"(?<=通过|批准|公布|施行|修正|修订|规定|条例|办法|决定|决议)[（(]?{_DATE}")
+_ENACTMENT_DATE = re.compile(
+    rf"(?<=通过|批准|公布|施行|修正|修订|规定|条例|办法|决定|决议)[（(]?{_DATE}"
+)
 _AS_FOLLOWS = re.compile(r"如下[:：]+(?=.)")
 _NOT_ADDRESSEE = re.compile(r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经|研究|同意")
 _TITLE_END = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?")
+_TITLE_END_HERE = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?$")
 _HEAD_WINDOW = 300
 # A line this long holds several paragraphs run together.
 _RUN_TOGETHER_LINE = 300
@@ -234,7 +238,9 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         has_comma = "，" in body or "," in body
         if not has_comma and len(body) < 15:
             continue  # 5.支持社会力量举办婴幼儿照护服务机构。: one short sentence
-        if score == 2 and ending in _HEADING_END_STRONG and has_comma and len(body) >= 15:
+        if stop_at - end < 6:
+            continue  # (三) 强化宣传引导,营造良好氛围。: the phrase runs on to the comma
+        if score == 2 and ending in _HEADING_END_STRONG and stop_at - end >= 10:
             score = 3  # （二）建设现状乌海能源公司…建设，…
         if score >= 3 and score >= best_score:
             best, best_score = end, score
@@ -256,7 +262,9 @@ def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
     head_end = 0
     number = find_doc_number(window)
     number_at = window.find(number) if number else -1
-    if number and 0 <= number_at <= 120 and not re.search("[。，,；]", window[:number_at]):
+    if number and 0 <= number_at <= 120 and not protected[number_at] and (
+        number_at == 0 or _TITLE_END_HERE.search(window, 0, number_at)
+    ) and not re.search("[。，,；]", window[:number_at]):
         cuts.update((number_at, number_at + len(number)))
         head_end = number_at + len(number)
     else:
@@ -277,9 +285,11 @@ def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
 
 def _title_before_addressee(line: str, pos: int) -> int | None:
     """End of a title (关于…的报告) starting at ``pos`` that an addressee line follows."""
+    if line.startswith("各", pos):
+        return None  # 各省、自治区、直辖市及计划单列市…: an addressee line, not a title
     for title_end in _TITLE_END.finditer(line, pos, pos + 100):
-        if re.search("[。，,；：:]", line[pos:title_end.end()]):
-            return None
+        if re.search("[。，,；：:]", line[pos:title_end.end()]) or title_end.end() - pos < 6:
+            continue
         if addressee_end(line, title_end.end()):
             return title_end.end()
     return None
@@ -298,8 +308,8 @@ def _tail_boundaries(line: str) -> set[int]:
         if match.group("sig"):
             date_start = match.start("date")
             issuer = match.group("issuer")
-            if issuer and date_start > start:
-                cuts.add(date_start)
+            if issuer and date_start > start and "印发" not in match.group("after"):
+                cuts.add(date_start)  # 印发 lines stay whole: 济南市人民政府办公厅 2019年1月3日印发
             cuts.update((start, match.end()))
             title_end = _title_before_addressee(line, match.end())
             if title_end:
@@ -409,6 +419,7 @@ class _Piece:
     whole_line: bool
     line_first: bool
     run_in: bool = False
+    run_together: bool = False
 
 
 def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
@@ -427,7 +438,9 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
         commas = sum(text.count(c) for c in "，,；;")
         if _BODY_HINTS.search(text) or commas > 1:
             return False, level
-        if text.endswith(("。", ".")) and commas and (piece.whole_line or len(text) > 24):
+        if text.endswith(("。", ".")) and commas and (piece.whole_line or (
+            piece.run_together and len(text) > 24
+        )):
             # A marked sentence with a comma is body, unless it is a short two-part title
             # standing in run-together text (（一）加强统筹协调，强化落地实施。).
             return False, level
@@ -490,7 +503,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             piece.run_in = start in run_in_starts
             if (layout == "flat" or len(line) > _RUN_TOGETHER_LINE) and marker_at(stripped):
                 # Run-together text has lost its line starts: a marked clause opens one.
-                piece.line_first = True
+                piece.line_first = piece.run_together = True
             pieces.append(piece)
         if len(pieces) == 1:
             pieces[0].whole_line = True
