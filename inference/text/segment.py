@@ -40,6 +40,7 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
     (7, re.compile(r"[①-⑳]")),
 ]
 _INNER_MARKER = re.compile(rf"(?<=[{_CJK}])(?:\d{{1,2}}[.．、]|[{_CN_NUM}]{{1,3}}、)(?=[{_CJK}])")
+_QUESTION_WORD = re.compile(r"吗|呢|么|是否|如何|怎|哪|谁|几|何|可否|能否")
 _DIGIT_ITEM = re.compile(rf"(\d{{1,2}})[.．、](?=[{_CJK}])")
 _RUN_IN_MARKER = re.compile(rf"[（(][{_CN_NUM}]+[）)](?![项款条目])")
 _PUNCT_ONLY = re.compile(rf"^[^{_CJK}A-Za-z0-9]*$")
@@ -61,7 +62,8 @@ _DATE = (
     rf"\s*(?:\d{{1,2}}|[{_CN_DATE_NUM}]{{1,3}})\s*日"
 )
 _ORG_SUFFIX = (
-    "人民政府|政府|办公厅|办公室|委员会|部|厅|局|院|署|委|中心|小组|银行|党组|公司|协会|法院|检察院"
+    "人民政府|政府|办公厅|办公室|委员会|部|厅|局|院|署|委|中心|小组|银行|党组|公司|协会|法院|检察院|"
+    "处|司|站|所"
 )
 _ISSUER = rf"[{_CJK}（）()]{{2,40}}?(?:{_ORG_SUFFIX})"
 # A whole clause that is a tail piece.
@@ -74,7 +76,7 @@ _DATE_ONLY = re.compile(rf"{_DATE}")
 # after a sentence end, a note, a distribution line, a printed-on line.
 _TAIL_START = re.compile(
     rf"(?P<sig>(?:(?P<issuer>{_ISSUER})\s*)?(?P<date>{_DATE}))(?P<after>\s*(?:印发)?)"
-    rf"(?=$|[（(]|抄送|抄报|[{_CJK}]{{2,40}}?{_DATE}|附件|关于|字号|相关)"
+    rf"(?=$|[（(]|抄送|抄报|{_ISSUER}\s*{_DATE}|附件|关于|字号|相关)"
     rf"|(?P<note>[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)])|(?P<cc>抄送[:：]|抄报[:：])"
 )
 # Where a tail piece may start: the line start or after a sentence end or a closing bracket.
@@ -102,7 +104,9 @@ _ENACTMENT_DATE = re.compile(
     rf"(?<=通过|批准|公布|施行|修正|修订|规定|条例|办法|决定|决议)[（(]?{_DATE}"
 )
 _AS_FOLLOWS = re.compile(r"如下[:：]+(?=.)")
-_NOT_ADDRESSEE = re.compile(r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经|研究|同意")
+_NOT_ADDRESSEE = re.compile(
+    r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经|研究|同意|的|批复"
+)
 _TITLE_END = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?")
 _TITLE_END_HERE = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?$")
 _HEAD_WINDOW = 300
@@ -148,7 +152,8 @@ _BODY_START_WEAK = _words(
     "本办法 本规定 本条例 本方案 本意见 对于 集中 确保 严禁 禁止 不得 应当 可以 引导 "
     "指导 国家 中央 国务院 市政府 省政府 县政府 党中央"
 )
-_FUNCTION_CHARS = "和与及的等之了并或而中上下后前是，、：:"
+# A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
+_FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
 _HEADING_PHRASE_MAX = 30
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
 _SENTENCE_OR_BREAK = re.compile(r"[，,。；;：:！？!?（(“《\s]")
@@ -238,9 +243,10 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         has_comma = "，" in body or "," in body
         if not has_comma and len(body) < 15:
             continue  # 5.支持社会力量举办婴幼儿照护服务机构。: one short sentence
-        if stop_at - end < 6:
+        strong_start = _BODY_START_STRONG.match(line, end) is not None
+        if stop_at - end < 6 and not strong_start:
             continue  # (三) 强化宣传引导,营造良好氛围。: the phrase runs on to the comma
-        if score == 2 and ending in _HEADING_END_STRONG and stop_at - end >= 10:
+        if score == 2 and ending in _HEADING_END_STRONG and stop_at - end >= 10 and has_comma:
             score = 3  # （二）建设现状乌海能源公司…建设，…
         if score >= 3 and score >= best_score:
             best, best_score = end, score
@@ -287,12 +293,13 @@ def _title_before_addressee(line: str, pos: int) -> int | None:
     """End of a title (关于…的报告) starting at ``pos`` that an addressee line follows."""
     if line.startswith("各", pos):
         return None  # 各省、自治区、直辖市及计划单列市…: an addressee line, not a title
+    found = None
     for title_end in _TITLE_END.finditer(line, pos, pos + 100):
         if re.search("[。，,；：:]", line[pos:title_end.end()]) or title_end.end() - pos < 6:
             continue
         if addressee_end(line, title_end.end()):
-            return title_end.end()
-    return None
+            found = title_end.end()  # the last one: …环境影响报告书的批复 成都原水投资有限公司：
+    return found
 
 
 def _tail_boundaries(line: str) -> set[int]:
@@ -388,10 +395,11 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
                 if index > 0:
                     boundaries.add(index)
                 boundaries.add(pairs[index] + 1)
-        if ch == "?" and 0 < index < len(line) - 1 and _is_cjk(line[index - 1]) and (
-            _is_cjk(line[index + 1])
-        ):
-            # A garbled character inside a word (高等院?校), not a question (R5).
+        if ch == "?" and index < len(line) - 1 and _is_cjk(line[index + 1]) and (
+            index == 0 or not line[index - 1].isspace()
+        ) and not _QUESTION_WORD.search(line, max(0, index - 30), index):
+            # A garbled character inside or at the start of a word (高等院?校, 。?江河), not a
+            # question (R5): the sentence so far asks nothing (no 吗, 是否, 如何…).
             after_end = False
         elif ch in _SENTENCE_END or (
             ch == "." and index > 0 and not line[index - 1].isdigit()
