@@ -12,6 +12,7 @@ Rules, in the guidelines' order:
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import re
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from inference.text.docmeta import DOC_NUMBER, find_doc_number
 
 _OPEN_TO_CLOSE = {"（": "）", "(": ")", "《": "》", "“": "”", "‘": "’", "「": "」", "【": "】"}
 _CLOSERS = set(_OPEN_TO_CLOSE.values())
+_BRACKET = re.compile("[" + re.escape("".join(_OPEN_TO_CLOSE) + "".join(_CLOSERS)) + "]")
 # Only these open a standalone note; a line may well start with 《…》 or a quotation.
 _NOTE_OPENERS = set("（(【")
 _SENTENCE_END = set("。！？；!?;")
@@ -42,6 +44,7 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
 _INNER_MARKER = re.compile(rf"(?<=[{_CJK}])(?:\d{{1,2}}[.．、]|[{_CN_NUM}]{{1,3}}、)(?=[{_CJK}])")
 _QUESTION_WORD = re.compile(r"吗|呢|么|是否|如何|怎|哪|谁|几|何|可否|能否")
 _DIGIT_ITEM = re.compile(rf"(\d{{1,2}})[.．、](?=[{_CJK}])")
+_MARKER_FIRST = frozenset("第（(①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳" + _CN_NUM)
 _RUN_IN_MARKER = re.compile(rf"[（(][{_CN_NUM}]+[）)](?![项款条目])")
 _PUNCT_ONLY = re.compile(rf"^[^{_CJK}A-Za-z0-9]*$")
 _TITLE_SUFFIX = re.compile(
@@ -162,6 +165,8 @@ _BODY_CLAUSE_END = re.compile(r"[。；;！？!?]")
 
 def marker_at(text: str, pos: int = 0) -> tuple[int, str] | None:
     """(level, marker) if an enumeration marker starts at ``pos``."""
+    if pos >= len(text) or not (text[pos] in _MARKER_FIRST or text[pos].isdigit()):
+        return None
     for level, pattern in _MARKERS:
         match = pattern.match(text, pos)
         if match:
@@ -177,7 +182,8 @@ def _matched_brackets(line: str) -> dict[int, int]:
     """
     pairs: dict[int, int] = {}
     stack: list[tuple[int, str]] = []
-    for index, ch in enumerate(line):
+    for found in _BRACKET.finditer(line):
+        index, ch = found.start(), found.group(0)
         if ch in _OPEN_TO_CLOSE and not (ch == "‘" and stack and stack[-1][1] == "‘"):
             stack.append((index, ch))
         elif ch in _CLOSERS:
@@ -353,25 +359,35 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         boundaries |= {m.end() for m in _AS_FOLLOWS.finditer(line) if not protected[m.start()]}
     run_in_ends: set[int] = set()
     last_number = 0  # the number of the last 1. / 2、 item opened in this line
+    # Boundaries ahead of the scan: a marker may open a clause there.
+    ahead = sorted(boundaries)
+    heapq.heapify(ahead)
+    index = 0
 
-    def open_at(index: int) -> None:
+    def cut(position: int) -> None:
+        boundaries.add(position)
+        if position > index:
+            heapq.heappush(ahead, position)
+
+    def open_at(position: int) -> None:
         nonlocal last_number
-        if index > 0:
-            boundaries.add(index)
-        end = run_in_heading_end(line, index)
+        if position > 0:
+            cut(position)
+        end = run_in_heading_end(line, position)
         if end is not None and not protected[end]:
-            boundaries.add(end)
-            run_in_ends.add(index)
-        number = _DIGIT_ITEM.match(line, index)
+            cut(end)
+            run_in_ends.add(position)
+        number = _DIGIT_ITEM.match(line, position)
         if number:
             last_number = int(number.group(1))
 
     after_end = True  # at line start, as after a sentence end
-    index = 0
-    while index < len(line):
+    length = len(line)
+    while index < length:
         ch = line[index]
         if protected[index]:
-            index += 1
+            step = after_end or ch in "：:）)》"
+            index = index + 1 if step else _next_position(line, index, ahead)
             continue
         if (
             not after_end and index > 0 and line[index - 1] != "第"
@@ -393,8 +409,8 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
             if after_end and ch in _NOTE_OPENERS and index in pairs and not marker:
                 # A bracketed note standing alone after a sentence end is its own clause.
                 if index > 0:
-                    boundaries.add(index)
-                boundaries.add(pairs[index] + 1)
+                    cut(index)
+                cut(pairs[index] + 1)
         if ch == "?" and index < len(line) - 1 and _is_cjk(line[index + 1]) and (
             index == 0 or not line[index - 1].isspace()
         ) and not _QUESTION_WORD.search(line, max(0, index - 30), index):
@@ -406,13 +422,30 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
             and (index + 1 == len(line) or not line[index + 1].isascii()
                  or not line[index + 1].isalnum())
         ):
-            boundaries.add(index + 1)
+            cut(index + 1)
             after_end = True
         elif not ch.isspace():
             after_end = False
-        index += 1
+        if after_end or ch in "：:）)》":
+            index += 1  # what comes right after a sentence end, a colon or a bracket matters
+        else:
+            index = _next_position(line, index, ahead)
     ordered = sorted(boundaries)
     return list(itertools.pairwise(ordered)), run_in_ends
+
+
+# The characters the scan must stop at when it is inside a sentence; it skips the rest.
+_SCAN_STOPS = re.compile(r"[。！？；!?;.：:（(）)》]")
+
+
+def _next_position(line: str, index: int, ahead: list[int]) -> int:
+    """The next position after ``index`` where the scan can change anything: a stop
+    character or a boundary ahead."""
+    stop = _SCAN_STOPS.search(line, index + 1)
+    position = stop.start() if stop else len(line)
+    while ahead and ahead[0] <= index:
+        heapq.heappop(ahead)
+    return min(position, ahead[0]) if ahead else position
 
 
 def _is_cjk(ch: str) -> bool:
