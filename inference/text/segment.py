@@ -131,7 +131,7 @@ _HEADING_END_STRONG = frozenset(_words(
     "思想 原则 目标 要求 任务 措施 保障 领导 机制 体系 力度 意义 思路 方向 "
     "重点 布局 格局 范围 对象 条件 程序 标准 职责 分工 回顾 安排 部署 总则 "
     "附则 依据 定义 目的 期限 步骤 阶段 要点 背景 现状 形势 内容 水平 能力 "
-    "环境 队伍 责任 考核 监督 宣传 概况 简介 说明"
+    "队伍 责任 考核 监督 宣传 概况 简介 说明"
 ))
 _HEADING_END_WEAK = frozenset(_words(
     "建设 工作 发展 管理 服务 政策 支持 作用 创新 改革 合作 投入 方式 落实 "
@@ -140,7 +140,7 @@ _HEADING_END_WEAK = frozenset(_words(
     "效益 质量 效率 意识 制度 规划 组织 协调 督查 督导 人才 资金 经费 融资 "
     "金融 税收 用地 平台 载体 项目 产业 转化 成果 转移 培训 统筹 保护 治理 "
     "防控 整治 考评 激励 奖励 补贴 补助 优惠 扶持 配套 增长 负担 秩序 市场 "
-    "体制 监管 机构 保险 生态 防治 力量"
+    "体制 监管 机构 保险 生态 防治 力量 环境"
 ))
 _BODY_START_STRONG = re.compile(
     r"全面|深入贯彻|认真贯彻|坚持|以习|到20\d\d|(?:19|20)\d\d年|今年|按照|根据|为了|"
@@ -156,6 +156,7 @@ _BODY_START_WEAK = _words(
     "指导 国家 中央 国务院 市政府 省政府 县政府 党中央"
 )
 # A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
+_SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 _FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
 _HEADING_PHRASE_MAX = 30
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
@@ -252,8 +253,12 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         strong_start = _BODY_START_STRONG.match(line, end) is not None
         if stop_at - end < 6 and not strong_start:
             continue  # (三) 强化宣传引导,营造良好氛围。: the phrase runs on to the comma
-        if score == 2 and ending in _HEADING_END_STRONG and stop_at - end >= 10 and has_comma:
-            score = 3  # （二）建设现状乌海能源公司…建设，…
+        if score == 2 and ending in _HEADING_END_STRONG and stop_at - end >= 10 and has_comma and (
+            line[end:end + 2] not in _HEADING_END_STRONG | _HEADING_END_WEAK
+        ):
+            score = 3  # （二）建设现状乌海能源公司…建设，… (not …职责|权限…: one compound)
+        if _SENTENCE_VERB.search(line, phrase_start, end):
+            continue  # （十九）司法行政机关按照职责权限…: the phrase is already a sentence
         if score >= 3 and score >= best_score:
             best, best_score = end, score
     return best
