@@ -38,6 +38,9 @@ _MAX_WIDTH = 80
 # Layout detection reads this many lines; a longer document keeps the decision.
 _PROFILE_LINES = 3000
 _FLAT_MIN_CHARS = 300
+_ISSUER_LINE = re.compile(
+    r"[\u4e00-\u9fff]{2,30}(?:人民政府|政府|办公厅|办公室|委员会|部|厅|局|委)"
+)
 _BLOCK = 40
 # A full line may fall this much short of the wrap width (indent, justification, a wide
 # character pushed to the next line).
@@ -136,19 +139,41 @@ def _join(lines: list[MappedText], glue: list[bool]) -> MappedText:
     return MappedText("".join(parts), offsets)
 
 
-def _two_line_title(lines: list[MappedText]) -> bool:
-    """``关于印发偃师市技术转移体系建设实施`` / ``方案的通知``: a title broken over two lines."""
+def _title_part(line: str) -> bool:
+    """A line that can be part of a title: short, no sentence punctuation, no marker."""
+    return 2 <= len(line) <= 40 and marker_at(line) is None and not any(
+        ch in line for ch in "。；，,：:！？!?"
+    )
+
+
+def _broken_titles(lines: list[MappedText]) -> list[int]:
+    """Indexes i where line i+1 continues a title broken over lines:
+    ``偃师市人民政府`` / ``关于印发偃师市技术转移体系建设实施`` / ``方案的通知``."""
     from inference.text.segment import title_suffix
 
-    if len(lines) < 2:
-        return False
-    first, second = lines[0].text, lines[1].text
-    return (
-        len(first) <= 40 and len(second) <= 30 and not title_suffix(first)
-        and title_suffix(second) is not None and marker_at(first) is None
-        and marker_at(second) is None
-        and not any(ch in first + second for ch in "。；，：:")
-    )
+    joins: list[int] = []
+    for index in range(len(lines) - 1):
+        first, second = lines[index].text, lines[index + 1].text
+        if not (_title_part(first) and _title_part(second)) or title_suffix(first) or (
+            first.endswith("日")
+        ):
+            continue  # a date above a title is not part of it
+        if _ISSUER_LINE.fullmatch(first):
+            # 浙江省科学技术厅 / 关于印发…的通知: the issuer heads its title; a signature
+            # over a title that does not start with 关于 is not part of it
+            if second.startswith("关于") and title_suffix(second):
+                joins.append(index)
+            continue
+        if title_suffix(second) and len(first) >= 6 and (
+            len(first) >= 12 or first.startswith("关于") or second.startswith(("关于", "的"))
+        ):
+            joins.append(index)
+            # an issuer line above 关于…: 偃师市人民政府 / 关于印发…
+            if index and _title_part(lines[index - 1].text) and first.startswith("关于") and (
+                _ISSUER_LINE.fullmatch(lines[index - 1].text)
+            ):
+                joins.append(index - 1)
+    return joins
 
 
 def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = None) -> LayoutResult:
@@ -180,8 +205,8 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
     widths = wrap_widths(texts[:_PROFILE_LINES])
     if widths is None:
         glue = [False] * max(0, len(kept) - 1)
-        if _two_line_title(kept):
-            glue[0] = True
+        for index in _broken_titles(kept):
+            glue[index] = True
         result = _join(kept, glue) if glue else MappedText.join_lines(kept)
         return LayoutResult(result.text, result.offsets, "lines", removed)
 
@@ -216,7 +241,7 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
             glue.append(False)
         else:
             glue.append(not _starts_paragraph(following, filtered_indent[index + 1], uses_indent))
-    if glue and not glue[0] and _two_line_title(filtered):
-        glue[0] = True
+    for title_index in _broken_titles(filtered):
+        glue[title_index] = True
     result = _join(filtered, glue)
     return LayoutResult(result.text, result.offsets, "wrapped", removed)

@@ -505,7 +505,8 @@ def _head_tail_kinds(clauses: list[Clause]) -> None:
         text = clause.text
         if text.endswith(("。", ".", "；", ";")) and not DOC_NUMBER.fullmatch(text):
             break
-        is_title = index == 0 and len(text) <= 90 and marker_at(text) is None and bool(
+        before_is_number = all(DOC_NUMBER.fullmatch(c.text) for c in clauses[:index])
+        is_title = before_is_number and len(text) <= 90 and marker_at(text) is None and bool(
             title_suffix(text) or (len(clauses) > 1 and DOC_NUMBER.fullmatch(clauses[1].text))
         )
         if is_title or DOC_NUMBER.fullmatch(text) or addressee_end(text) == len(text) or (
