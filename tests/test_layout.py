@@ -122,3 +122,16 @@ def test_meta_from_the_text_and_input_fields_win() -> None:
     assert with_fields.meta["title"] == "稀土意见"
     assert with_fields.meta["detected"]["title"] == "国务院关于促进稀土行业持续健康发展的若干意见"
     assert with_fields.meta["doc_number"] == "国发〔2011〕12号"
+
+
+def test_a_document_whose_layout_detection_breaks_still_gets_its_clauses(monkeypatch) -> None:
+    import inference.text.layout as layout
+
+    def broken(*args: object) -> None:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(layout, "apply_layout", broken)
+    document = build_document(RawDocument("d", "d.txt", WRAPPED))
+    assert document.quality["layout"] == "lines"
+    assert document.quality["layout_error"] == "IndexError: list index out of range"
+    assert len(document.clauses) == 10  # one a line, the page number too: nothing is lost

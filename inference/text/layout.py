@@ -53,6 +53,16 @@ class LayoutResult:
     offsets: list[int]
     layout: str
     removed: dict[str, int]
+    error: str | None = None
+
+
+def lay_out(text: str, offsets: list[int], indents: list[bool] | None = None) -> LayoutResult:
+    """``apply_layout``, or the text as it is when layout detection breaks on an input nobody
+    foresaw: the document still gets its clauses (one a line), and ``error`` says why."""
+    try:
+        return apply_layout(text, offsets, indents)
+    except (ValueError, IndexError, KeyError, TypeError, RecursionError) as exc:
+        return LayoutResult(text, offsets, "lines", {}, f"{type(exc).__name__}: {exc}")
 
 
 def width(line: str) -> float:

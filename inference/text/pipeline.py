@@ -7,7 +7,7 @@ from inference.records import Document
 from inference.text.clean import clean_text
 from inference.text.docmeta import find_meta
 from inference.text.ingest import RawDocument
-from inference.text.layout import apply_layout
+from inference.text.layout import lay_out
 from inference.text.segment import segment
 
 
@@ -22,8 +22,10 @@ def build_document(raw: RawDocument) -> Document:
         raise EmptyDocumentError("no text left after cleaning (boilerplate only or empty page)")
     quality = dict(cleaned.quality)
     quality["encoding"] = raw.encoding
-    laid_out = apply_layout(cleaned.text, cleaned.source_offsets, cleaned.line_indents)
+    laid_out = lay_out(cleaned.text, cleaned.source_offsets, cleaned.line_indents)
     quality["layout"] = laid_out.layout
+    if laid_out.error:
+        quality["layout_error"] = laid_out.error
     for reason, count in laid_out.removed.items():
         quality["removed_lines"][reason] = quality["removed_lines"].get(reason, 0) + count
     cleaned.text, cleaned.source_offsets = laid_out.text, laid_out.offsets
@@ -55,7 +57,7 @@ def segment_text(text: str) -> tuple[list[tuple[int, int, str]], str]:
     """Clean, lay out and segment a plain text as ``build_document`` does; (start, end, kind)
     of each clause as offsets into ``text``, and the layout found."""
     cleaned = clean_text(text)
-    laid_out = apply_layout(cleaned.text, cleaned.source_offsets, cleaned.line_indents)
+    laid_out = lay_out(cleaned.text, cleaned.source_offsets, cleaned.line_indents)
     spans = []
     for clause in segment(laid_out.text, laid_out.layout):
         start = laid_out.offsets[clause.start]
