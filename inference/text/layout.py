@@ -41,7 +41,7 @@ _FLAT_MIN_CHARS = 300
 _ISSUER_LINE = re.compile(
     r"[\u4e00-\u9fff]{2,30}(?:人民政府|政府|办公厅|办公室|委员会|部|厅|局|委)"
 )
-_BLOCK = 40
+_BLOCK = 20
 # A full line may fall this much short of the wrap width (indent, justification, a wide
 # character pushed to the next line).
 _SLACK = 3.5
