@@ -135,3 +135,13 @@ def test_a_document_whose_layout_detection_breaks_still_gets_its_clauses(monkeyp
     assert document.quality["layout"] == "lines"
     assert document.quality["layout_error"] == "IndexError: list index out of range"
     assert len(document.clauses) == 10  # one a line, the page number too: nothing is lost
+
+
+def test_a_stray_break_inside_a_sentence_is_joined_in_one_paragraph_a_line_text() -> None:
+    raw = ("第十条 科技、经贸、公安、工商行政管理等有关部门应当按照各自\n职责,共同做好专利保护工作。\n"
+           "第十一条 专利管理部门负责专利纠纷的调处。\n二、主要目标\n到2025年，建成示范区。")
+    text, layout, _ = laid_out(raw)
+    assert layout == "lines"
+    assert text.split("\n") == [
+        "第十条科技、经贸、公安、工商行政管理等有关部门应当按照各自职责,共同做好专利保护工作。",
+        "第十一条专利管理部门负责专利纠纷的调处。", "二、主要目标", "到2025年，建成示范区。"]

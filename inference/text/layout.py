@@ -29,6 +29,7 @@ _PAGE_NUMBER = re.compile(
 )
 # A bare number on its own line is a page number only inside wrapped text.
 _BARE_NUMBER = re.compile(r"^\d{1,3}$")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 _TERMINATORS = "。！？；!?;"
 _CLOSING = "）)》”’」】〕，、。；：！？,.;:!?"
 _LATIN = re.compile(r"[A-Za-z0-9]")
@@ -149,6 +150,22 @@ def _join(lines: list[MappedText], glue: list[bool]) -> MappedText:
     return MappedText("".join(parts), offsets)
 
 
+def _sentence_runs_on(line: str, following: str) -> bool:
+    """In text with one paragraph a line, a stray hard break inside a sentence: the line stops
+    on a Chinese character in the middle of a clause that has begun (it holds a comma), and the
+    next line, not a new item, finishes the sentence.
+    ``…等有关部门应当按照各自`` / ``职责,共同做好专利保护工作。``"""
+    if len(line) < 12 or not _CJK_CHAR.match(line[-1]) or not _CJK_CHAR.match(following[:1]):
+        return False
+    marker = marker_at(line)
+    if marker is not None and not marker[1].startswith("第"):
+        return False
+    return (
+        any(ch in line for ch in "，,、") and len(following) >= 4
+        and following[-1] in "。；;" and marker_at(following) is None
+    )
+
+
 def _title_part(line: str) -> bool:
     """A line that can be part of a title: short, no sentence punctuation, no marker."""
     return 2 <= len(line) <= 40 and marker_at(line) is None and not any(
@@ -214,7 +231,7 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
 
     widths = wrap_widths(texts[:_PROFILE_LINES])
     if widths is None:
-        glue = [False] * max(0, len(kept) - 1)
+        glue = [_sentence_runs_on(kept[i].text, kept[i + 1].text) for i in range(len(kept) - 1)]
         for index in _broken_titles(kept):
             glue[index] = True
         result = _join(kept, glue) if glue else MappedText.join_lines(kept)
