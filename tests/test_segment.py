@@ -131,6 +131,12 @@ def test_r2_run_in_heading_is_cut_from_its_body():
         "二、加大对深度贫困地区支持力度", "集中力量支持深度贫困地区脱贫攻坚，加大投入。"]
 
 
+def test_r2_a_body_that_repeats_its_heading_is_cut_after_the_heading():
+    text = "（三）技术装备推广工程实施技术装备推广工程，加强技术试验验证和工程化攻关。"
+    assert kinds(text) == [("heading", "（三）技术装备推广工程"),
+                           ("body", "实施技术装备推广工程，加强技术试验验证和工程化攻关。")]
+
+
 def test_r2_a_marked_sentence_and_an_article_stay_whole():
     for text in ("5.支持社会力量举办婴幼儿照护服务机构。",
                  "（一）中国生态文明奖评选表彰工作严格执行中央八项规定精神，不收取费用。",

@@ -129,7 +129,7 @@ def _words(text: str) -> list[str]:
 # (…表彰工作严格执行…), so they count half.
 _HEADING_END_STRONG = frozenset(_words(
     "思想 原则 目标 要求 任务 措施 保障 领导 机制 体系 力度 意义 思路 方向 "
-    "重点 布局 格局 范围 对象 条件 程序 标准 职责 分工 回顾 安排 部署 总则 "
+    "布局 格局 范围 对象 条件 程序 标准 职责 分工 回顾 安排 部署 总则 "
     "附则 依据 定义 目的 期限 步骤 阶段 要点 背景 现状 形势 内容 水平 能力 "
     "队伍 责任 考核 监督 宣传 概况 简介 说明"
 ))
@@ -140,7 +140,7 @@ _HEADING_END_WEAK = frozenset(_words(
     "效益 质量 效率 意识 制度 规划 组织 协调 督查 督导 人才 资金 经费 融资 "
     "金融 税收 用地 平台 载体 项目 产业 转化 成果 转移 培训 统筹 保护 治理 "
     "防控 整治 考评 激励 奖励 补贴 补助 优惠 扶持 配套 增长 负担 秩序 市场 "
-    "体制 监管 机构 保险 生态 防治 力量 环境"
+    "体制 监管 机构 保险 生态 防治 力量 环境 重点 协调 工程 减少 降低"
 ))
 _BODY_START_STRONG = re.compile(
     r"全面|深入贯彻|认真贯彻|坚持|以习|到20\d\d|(?:19|20)\d\d年|今年|按照|根据|为了|"
@@ -259,6 +259,9 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             score = 3  # （二）建设现状乌海能源公司…建设，… (not …职责|权限…: one compound)
         if _SENTENCE_VERB.search(line, phrase_start, end):
             continue  # （十九）司法行政机关按照职责权限…: the phrase is already a sentence
+        phrase = line[phrase_start:end]
+        if len(phrase) >= 4 and (line.startswith(phrase, end) or line.startswith(phrase, end + 2)):
+            score = 3  # （一）产业基础创新工程实施产业基础创新工程，…: the body repeats it
         if score >= 3 and score >= best_score:
             best, best_score = end, score
     return best
