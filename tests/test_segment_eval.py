@@ -118,3 +118,10 @@ def test_the_segmenter_meets_the_layout_targets_on_the_hand_reference() -> None:
         row = result["by_layout"][layout]
         assert row["clause"]["f1"] >= clause_f1, (layout, row)
         assert row["kind_accuracy"] >= kind_accuracy, (layout, row)
+
+
+def test_the_segmenter_meets_the_boundary_target_on_the_hand_reference() -> None:
+    # labels/segmentation: documents outside the gold set, segmented by hand (GUIDELINES §1)
+    result = score_directory(synthetic=False)
+    assert result["documents"] >= 5 and result["clauses"] >= 250
+    assert result["boundary"]["f1"] >= 0.95, result["per_document"]
