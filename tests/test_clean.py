@@ -102,3 +102,14 @@ def test_html_main_text_extracted():
     cleaned = clean_text(html, is_html=True)
     assert cleaned.text == "一、总体要求\n到2025年，建成技术转移体系。"
     assert cleaned.meta["title"] == "关于印发某方案的通知"
+
+
+def test_wiki_licence_lines_and_related_links_are_not_text():
+    raw = "加强组织领导。\n相关文章：\nPublic domain\nPublic domain\nfalse\nfalse"
+    assert clean_text(raw).text == "加强组织领导。"
+
+
+def test_a_standalone_document_number_line_stays_as_text():
+    cleaned = clean_text("关于印发方案的通知\n偃政〔2021〕2号\n各有关单位：\n现印发给你们。")
+    assert "偃政〔2021〕2号" in cleaned.text.split("\n")
+    assert cleaned.meta["doc_number"] == "偃政〔2021〕2号"

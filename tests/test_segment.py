@@ -105,7 +105,7 @@ def test_offsets_index_the_cleaned_text(seeds):
         assert [c.clause_id for c in clauses] == list(range(len(clauses)))
         for clause in clauses:
             assert cleaned[clause.start:clause.end] == clause.text
-            assert clause.kind in ("heading", "body")
+            assert clause.kind in ("heading", "body", "head", "tail")
 
 
 def test_seed_003_responsibility_notes_are_clauses(seeds):
@@ -113,3 +113,71 @@ def test_seed_003_responsibility_notes_are_clauses(seeds):
     assert "（责任单位：市科技局、发改委、财政局、工信局、市场监管局，各镇、街道）" in clauses
     assert "（二）建设目标。" in clauses
     assert "全市技术合同成交额累计突破5亿元。" in clauses
+
+
+# --- run-together text, head and tail blocks (GUIDELINES §1, R2-R5) ---------------------------
+
+
+def kinds(text: str, layout: str = "flat") -> list[tuple[str, str]]:
+    return [(c.kind, c.text) for c in segment(text, layout)]
+
+
+def test_r2_run_in_heading_is_cut_from_its_body():
+    text = "稀土是重要资源。（一）指导思想全面贯彻党的十九大精神，推进稀土行业持续健康发展。"
+    assert kinds(text)[1:] == [
+        ("heading", "（一）指导思想"), ("body", "全面贯彻党的十九大精神，推进稀土行业持续健康发展。")]
+    text = "做好工作。二、加大对深度贫困地区支持力度集中力量支持深度贫困地区脱贫攻坚，加大投入。"
+    assert [t for _, t in kinds(text)][1:] == [
+        "二、加大对深度贫困地区支持力度", "集中力量支持深度贫困地区脱贫攻坚，加大投入。"]
+
+
+def test_r2_a_body_that_repeats_its_heading_is_cut_after_the_heading():
+    text = "（三）技术装备推广工程实施技术装备推广工程，加强技术试验验证和工程化攻关。"
+    assert kinds(text) == [("heading", "（三）技术装备推广工程"),
+                           ("body", "实施技术装备推广工程，加强技术试验验证和工程化攻关。")]
+
+
+def test_r2_a_marked_sentence_and_an_article_stay_whole():
+    for text in ("5.支持社会力量举办婴幼儿照护服务机构。",
+                 "（一）中国生态文明奖评选表彰工作严格执行中央八项规定精神，不收取费用。",
+                 "第一条为了规范科技成果转化，根据有关法律，制定本办法。"):
+        assert [t for _, t in kinds(text, "lines")] == [text]
+
+
+def test_r2_chapter_heading_ends_before_its_first_article():
+    assert kinds("第一章总则第一条为了规范管理，制定本办法。") == [
+        ("heading", "第一章总则"), ("body", "第一条为了规范管理，制定本办法。")]
+
+
+def test_r3_run_together_head_is_title_number_addressee():
+    text = ("国务院关于促进稀土行业持续健康发展的若干意见国发〔2011〕12号各省、自治区、直辖市人民政府，"
+            "国务院各部委、各直属机构：稀土是不可再生资源。")
+    assert kinds(text) == [
+        ("head", "国务院关于促进稀土行业持续健康发展的若干意见"), ("head", "国发〔2011〕12号"),
+        ("head", "各省、自治区、直辖市人民政府，国务院各部委、各直属机构："),
+        ("body", "稀土是不可再生资源。")]
+
+
+def test_r3_a_number_cited_in_the_first_sentence_is_not_head():
+    text = "为贯彻《国务院关于印发方案的通知》(国办发〔2016〕28号)要求，制定本方案。"
+    assert kinds(text, "lines") == [("body", text)]
+
+
+def test_r4_run_together_tail_pieces():
+    assert kinds("做好各项工作。生态环境部2018年12月5日抄送：各省环境厅。") == [
+        ("body", "做好各项工作。"), ("tail", "生态环境部"), ("tail", "2018年12月5日"),
+        ("tail", "抄送：各省环境厅。")]
+    assert kinds("请认真执行。国务院二○一一年五月十日（此件公开发布）") == [
+        ("body", "请认真执行。"), ("tail", "国务院"), ("tail", "二○一一年五月十日"),
+        ("tail", "（此件公开发布）")]
+
+
+def test_r4_signature_lines_and_printed_line_are_tail():
+    text = "请认真执行。\n济南市人民政府办公厅\n2019年1月3日\n济南市人民政府办公厅 2019年1月3日印发"
+    assert [k for k, _ in kinds(text, "lines")] == ["body", "tail", "tail", "tail"]
+
+
+def test_r5_garbled_question_mark_is_not_a_sentence_end():
+    assert texts("政府设立的研究开发机构、高等院?校，要做好转化。?江河水质良好。") == [
+        "政府设立的研究开发机构、高等院?校，要做好转化。", "?江河水质良好。"]
+    assert texts("是否可行?好!") == ["是否可行?", "好!"]

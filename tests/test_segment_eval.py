@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from training.eval.segment_eval import Span, compare, read_reference, score_directory
+from training.eval.segment_eval import (
+    Span,
+    compare,
+    read_reference,
+    render_flat,
+    render_pdf,
+    score_directory,
+)
 
 TEXT = "一、总体要求\n到2025年，建成示范区。（责任单位：市科技局）\n对新认定的机构给予奖励。"
 
@@ -57,8 +64,64 @@ def test_score_directory_runs_the_segmenter(tmp_path: Path) -> None:
     assert result["boundary"]["precision"] == 1.0 and result["boundary"]["recall"] == 0.8
 
 
-def test_the_segmenter_meets_the_boundary_target_on_the_hand_reference() -> None:
-    # labels/segmentation: 5 documents outside the gold set, segmented by hand (GUIDELINES §1)
+def test_a_reference_clause_is_found_across_wraps_and_page_numbers(tmp_path: Path) -> None:
+    text = "  第一条为贯彻落实济南市人民政府与华为软件\n—2—\n技术有限公司签署的协议，制定本办法。\n第二条本办法自印发之日起施行。"
+    _write(tmp_path, "d", text, ["body\t第一条为贯彻落实济南市人民政府与华为软件技术有限公司签署的协议，制定本办法。",
+                                 "body\t第二条本办法自印发之日起施行。"])
+    spans = read_reference(tmp_path / "gold" / "d.txt", text)
+    assert text[spans[0].start:spans[0].start + 3] == "第一条" and text[spans[0].end - 1] == "。"
+    assert "—2—" in text[spans[0].start:spans[0].end]
+    assert text[spans[1].start:spans[1].end] == "第二条本办法自印发之日起施行。"
+
+
+def test_renderings_keep_the_words_and_the_reference() -> None:
+    text = "一、总体要求\n" + "到2025年，建成示范区，培育一批科技型企业，形成完善的科技成果转化体系。" * 40
+    pdf = render_pdf(text)
+    lines = pdf.split("\n")
+    assert lines[0] == "  一、总体要求" and all(len(line) <= 34 for line in lines)
+    assert lines[30] == "—1—" and "".join(pdf.split()).replace("—1—", "") == "".join(text.split())
+    assert render_flat(text) == text.replace("\n", "")
+
+
+def test_scores_are_reported_per_layout_with_synthetic_renderings(tmp_path: Path) -> None:
+    _write(tmp_path, "d", TEXT, ["heading\t一、总体要求", "body\t到2025年，建成示范区。",
+                                 "body\t（责任单位：市科技局）", "body\t对新认定的机构给予奖励。"])
+    (tmp_path / "sources.jsonl").write_text('{"id": "d", "layout": "lines"}\n', encoding="utf-8")
+    result = score_directory(tmp_path)
+    assert set(result["by_layout"]) == {"lines", "wrapped (synthetic)", "flat (synthetic)",
+                                        "wrapped (all)", "flat (all)"}
+    assert result["by_layout"]["lines"]["clause"]["f1"] == 1.0
+    # flattened, the heading runs into its body and is still cut off and kept a heading
+    assert result["by_layout"]["flat (synthetic)"]["clause"]["f1"] == 1.0
+    assert result["by_layout"]["flat (synthetic)"]["kind_accuracy"] == 1.0
+    (tmp_path / "sources.jsonl").write_text('{"id": "d", "layout": "pdf"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"sources\.jsonl:1: layout 'pdf'"):
+        score_directory(tmp_path)
+
+
+# Targets of issue 11, measured on the hand reference (labels/segmentation, real documents with
+# their PDF and flattened renderings). Figures reached when this was written, on the 18
+# documents of the reference then: lines 0.994 / 0.991, wrapped (all) 0.970 / 0.983,
+# flat (all) 0.958 / 0.981 (clause F1 / kind accuracy).
+TARGETS = {"lines": (0.98, 0.97), "wrapped (all)": (0.96, 0.95), "flat (all)": (0.95, 0.93)}
+
+
+def test_the_segmenter_meets_the_layout_targets_on_the_hand_reference() -> None:
+    from training.eval.segment_eval import SEGMENTATION_DIR, document_layouts
+
+    if not document_layouts(SEGMENTATION_DIR):
+        pytest.skip("labels/segmentation predates GUIDELINES §1 R1-R5 (no layout per document): "
+                    "the re-segmented reference comes with the segref branch")
     result = score_directory()
-    assert result["documents"] == 5 and result["clauses"] >= 250
+    assert result["documents"] >= 17
+    for layout, (clause_f1, kind_accuracy) in TARGETS.items():
+        row = result["by_layout"][layout]
+        assert row["clause"]["f1"] >= clause_f1, (layout, row)
+        assert row["kind_accuracy"] >= kind_accuracy, (layout, row)
+
+
+def test_the_segmenter_meets_the_boundary_target_on_the_hand_reference() -> None:
+    # labels/segmentation: documents outside the gold set, segmented by hand (GUIDELINES §1)
+    result = score_directory(synthetic=False)
+    assert result["documents"] >= 5 and result["clauses"] >= 250
     assert result["boundary"]["f1"] >= 0.95, result["per_document"]

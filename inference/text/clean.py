@@ -83,6 +83,8 @@ class CleanedText:
     source_offsets: list[int]
     meta: dict[str, Any] = field(default_factory=dict)
     quality: dict[str, Any] = field(default_factory=dict)
+    # One flag per line of ``text``: the raw line began with whitespace (a paragraph indent).
+    line_indents: list[bool] = field(default_factory=list)
 
     def to_source(self, start: int, end: int) -> tuple[int, int]:
         """Offsets in the raw input of the cleaned span [start, end)."""
@@ -103,6 +105,7 @@ _SPACES = re.compile(r"[ \t\u3000\xa0\u2002\u2003\u2009\u200b\ufeff]+")
 _CJK_PUNCT = CJK + r"，。、；：？！（）《》“”‘’【】〔〕—"
 _SPACE_IN_CJK = re.compile(rf"(?<=[{_CJK_PUNCT}]) (?=[{_CJK_PUNCT}])")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
+_INDENT_CHARS = " \t\u3000\xa0\u2002\u2003"
 
 # Header fields: name → key spellings (after t2s, so simplified only).
 _META_KEYS: dict[str, tuple[str, ...]] = {
@@ -137,11 +140,20 @@ _NAV_LINE = re.compile(
     r"返回顶部|上一篇|下一篇|【字体|字体[:：]?\s*[大中小]|收藏本页|加入收藏"
 )
 # Lines after which nothing is document: the site footer or comment widget has begun.
-_FOOTER_START = re.compile(r"留言与评论|版权所有|主办单位|ICP备|网站标识码|备案序号|网站地图|联系我们")
+_FOOTER_START = re.compile(
+    r"留言与评论|版权所有|主办单位|ICP备|网站标识码|备案序号|网站地图|联系我们"
+)
+# Wikisource licence boxes end a page wherever they start.
+_LICENCE_START = re.compile(r"^本作品(?:来自|是)中华人民共和国|^本模板所指|^注：中文维基文库社群")
+# The font-size widget of MEE pages sticks to the end of the text ("…2019年1月10日字号").
+_WIDGET_TAIL = re.compile(r"(?<=[日。）)发])\s*(?:字号|相关(?:文章|解读|链接|阅读)[:：]?)\s*$")
+_RELATED_LINE = re.compile(r"^(?:相关(?:文章|解读|链接|阅读|附件)|扫一扫在手机打开当前页)[:：]?$")
 _FOOTER_LINE = re.compile(
     r"联系电话|邮编|建议使用|分辨率|验证码|承办单位|电子邮箱|Copyright|©|技术支持|"
     r"法宝引证码|原文链接|https?://|www\."
 )
+# Licence and template residue of wiki crawls (Wikisource: "Public domain", "false").
+_SITE_LINE = re.compile(r"^(?:Public domain|PD-[\w-]+|false|true|null|None|undefined)$", re.IGNORECASE)
 _SPAM_LINE = re.compile(
     r"\d+选\d+|时时彩|六合彩|彩票|博彩|娱乐城|百家乐|棋牌|赌场|真人娱乐|威尼斯人|北京赛车|快三|pk10",
     re.IGNORECASE,
@@ -250,7 +262,10 @@ def _extract_header(lines: list[MappedText], meta: dict[str, Any]) -> dict[int, 
             dropped[index] = "header_metadata"
         elif _DOC_NUMBER_LINE.match(text):
             meta.setdefault("doc_number", text.replace(" ", ""))
-            dropped[index] = "header_metadata"
+            if dropped.get(index - 1) == "header_metadata":
+                # Part of a header table; standing alone it is the document's own number
+                # line, a head clause (GUIDELINES §1).
+                dropped[index] = "header_metadata"
         elif _INDEX_NO_LINE.match(text):
             meta.setdefault("index_no", text)
             dropped[index] = "header_metadata"
@@ -273,6 +288,7 @@ def _normalise_line(line: MappedText) -> MappedText:
     line = line.sub(_HTML_COMMENT, "")
     line = line.sub(_SPACES, " ").strip()
     line = line.sub(_MARKDOWN_HEADING, "")
+    line = line.sub(_WIDGET_TAIL, "")
     return line.sub(_SPACE_IN_CJK, "")
 
 
@@ -286,6 +302,8 @@ def _is_boilerplate(text: str) -> str | None:
         return "spam"
     if _FOOTER_LINE.search(text):
         return "footer"
+    if _SITE_LINE.match(text) or _RELATED_LINE.match(text):
+        return "site_boilerplate"
     if not re.search(rf"[{CJK}A-Za-z0-9]", text):
         return "punctuation"
     return None
@@ -315,11 +333,16 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
     if is_traditional:
         mapped = to_simplified(mapped)
 
-    lines = [_normalise_line(line) for line in mapped.splitlines()]
-    lines = [line for line in lines if line.text]
+    lines, indents = [], []
+    for raw_line in mapped.splitlines():
+        line = _normalise_line(raw_line)
+        if line.text:
+            lines.append(line)
+            indents.append(raw_line.text[:1] in _INDENT_CHARS)
     header_end = _header_zone_end(lines)
     removed: dict[str, int] = {}
     kept: list[MappedText] = []
+    kept_indents: list[bool] = []
 
     def drop(reason: str) -> None:
         removed[reason] = removed.get(reason, 0) + 1
@@ -332,7 +355,9 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
         if index in header_lines:
             continue
         text = line.text
-        if len(text) <= _SHORT_LINE and _FOOTER_START.search(text) and index >= footer_from:
+        if (len(text) <= _SHORT_LINE and index and _LICENCE_START.search(text)) or (
+            len(text) <= _SHORT_LINE and _FOOTER_START.search(text) and index >= footer_from
+        ):
             removed["footer"] = removed.get("footer", 0) + len(lines) - index
             break
         reason = _is_boilerplate(text)
@@ -340,6 +365,7 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
             drop(reason)
             continue
         kept.append(line)
+        kept_indents.append(indents[index])
 
     title = meta.get("title")
     issuer = _ISSUER_PREFIX.match(title or "")
@@ -355,4 +381,4 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
     quality["mojibake"] = bool(mojibake)
     if mojibake:
         quality["mojibake_signals"] = mojibake
-    return CleanedText(cleaned.text, cleaned.offsets, meta, quality)
+    return CleanedText(cleaned.text, cleaned.offsets, meta, quality, kept_indents)

@@ -12,14 +12,17 @@ Rules, in the guidelines' order:
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import re
 from dataclasses import dataclass
 
 from inference.records import Clause
+from inference.text.docmeta import DOC_NUMBER, find_doc_number
 
 _OPEN_TO_CLOSE = {"（": "）", "(": ")", "《": "》", "“": "”", "‘": "’", "「": "」", "【": "】"}
 _CLOSERS = set(_OPEN_TO_CLOSE.values())
+_BRACKET = re.compile("[" + re.escape("".join(_OPEN_TO_CLOSE) + "".join(_CLOSERS)) + "]")
 # Only these open a standalone note; a line may well start with 《…》 or a quotation.
 _NOTE_OPENERS = set("（(【")
 _SENTENCE_END = set("。！？；!?;")
@@ -38,6 +41,10 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
     (6, re.compile(r"[（(]\d{1,2}[）)]")),
     (7, re.compile(r"[①-⑳]")),
 ]
+_INNER_MARKER = re.compile(rf"(?<=[{_CJK}])(?:\d{{1,2}}[.．、]|[{_CN_NUM}]{{1,3}}、)(?=[{_CJK}])")
+_QUESTION_WORD = re.compile(r"吗|呢|么|是否|如何|怎|哪|谁|几|何|可否|能否")
+_DIGIT_ITEM = re.compile(rf"(\d{{1,2}})[.．、](?=[{_CJK}])")
+_MARKER_FIRST = frozenset("第（(①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳" + _CN_NUM)
 _RUN_IN_MARKER = re.compile(rf"[（(][{_CN_NUM}]+[）)](?![项款条目])")
 _PUNCT_ONLY = re.compile(rf"^[^{_CJK}A-Za-z0-9]*$")
 _TITLE_SUFFIX = re.compile(
@@ -47,9 +54,120 @@ _TITLE_SUFFIX = re.compile(
 _BODY_HINTS = re.compile(r"万元|亿元|%|％|给予|不超过|奖励")
 _HEADING_MAX = 40
 
+# --- head and tail blocks (R3, R4) ----------------------------------------------------------
+_DOC_TYPE = (
+    r"通知|意见|方案|办法|措施|规定|决定|计划|报告|批复|函|公告|通告|纲要|细则|条例|规划|规则|"
+    r"指南|指引|要点|通报|决议|命令"
+)
+_CN_DATE_NUM = "〇○零Ｏ一二三四五六七八九十"
+_DATE = (
+    rf"(?:(?:19|20)\d{{2}}|[{_CN_DATE_NUM}]{{4}})\s*年\s*(?:\d{{1,2}}|[{_CN_DATE_NUM}]{{1,3}})\s*月"
+    rf"\s*(?:\d{{1,2}}|[{_CN_DATE_NUM}]{{1,3}})\s*日"
+)
+_ORG_SUFFIX = (
+    "人民政府|政府|办公厅|办公室|委员会|部|厅|局|院|署|委|中心|小组|银行|党组|公司|协会|法院|检察院|"
+    "处|司|站|所"
+)
+_ISSUER = rf"[{_CJK}（）()]{{2,40}}?(?:{_ORG_SUFFIX})"
+# A whole clause that is a tail piece.
+_TAIL_CLAUSE = re.compile(
+    rf"(?:{_ISSUER}\s*)?{_DATE}(?:\s*印发)?|[{_CJK}]{{2,40}}印发|[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]"
+    rf"|抄送[:：].*|抄报[:：].*|{_ISSUER}"
+)
+_DATE_ONLY = re.compile(rf"{_DATE}")
+# Where a tail piece starts inside run-together text: a signature (issuer and date, or a date)
+# after a sentence end, a note, a distribution line, a printed-on line.
+_TAIL_START = re.compile(
+    rf"(?P<sig>(?:(?P<issuer>{_ISSUER})\s*)?(?P<date>{_DATE}))(?P<after>\s*(?:印发)?)"
+    rf"(?=$|[（(]|抄送|抄报|{_ISSUER}\s*{_DATE}|附件|关于|字号|相关)"
+    rf"|(?P<note>[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)])|(?P<cc>抄送[:：]|抄报[:：])"
+)
+# Where a tail piece may start: the line start or after a sentence end or a closing bracket.
+_PIECE_START = re.compile(
+    r"(?:^|(?<=[。；！？!?;)）]))(?=.)|(?=[（(](?:此件|本件|此文))|(?=抄[送报])"
+)
+_LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关)")
+# 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
+_ADDRESSEE = re.compile(
+    rf"(?:各|[{_CJK}]{{1,30}}?(?:{_ORG_SUFFIX}|代表团|代表|委员|同志|单位))"
+    rf"[{_CJK}（）()、，, ]{{0,400}}?[：:]"
+)
+# Contact lines and the attachment list run together in flat text: each is a clause.
+_FIELD_START = re.compile(
+    r"(?<=[^\s、，,（(“《：:])(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
+    r"电子邮箱|电子邮件|附件)\s*[:：])"
+)
+# Enactment lines under a statute's title: 2004年10月25日…第十五次会议通过, (2021年3月11日…通过)
+_ENACTMENT_WORDS = r"通过|批准|公布|施行|修正|修订|发布"
+_ENACTMENT = re.compile(
+    rf"[（(]?{_DATE}[^。；]{{0,160}}?(?:{_ENACTMENT_WORDS})"
+    rf"(?:的[^。；]{{0,120}}?(?:修正|修订))?[）)]?"
+)
+_ENACTMENT_DATE = re.compile(
+    rf"(?<=通过|批准|公布|施行|修正|修订|规定|条例|办法|决定|决议)[（(]?{_DATE}"
+)
+_AS_FOLLOWS = re.compile(r"如下[:：]+(?=.)")
+_NOT_ADDRESSEE = re.compile(
+    r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经|研究|同意|的|批复"
+)
+_TITLE_END = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?")
+_TITLE_END_HERE = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?$")
+_HEAD_WINDOW = 300
+# A line this long holds several paragraphs run together.
+_RUN_TOGETHER_LINE = 300
+
+# --- run-in headings (R2) -------------------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# How a short heading phrase ends and how the sentence after it begins, read off the heading /
+# body pairs of the corpus documents that have one paragraph a line. Category nouns end a
+# heading surely (指导思想, 基本原则); other frequent heading ends also end subjects
+# (…表彰工作严格执行…), so they count half.
+_HEADING_END_STRONG = frozenset(_words(
+    "思想 原则 目标 要求 任务 措施 保障 领导 机制 体系 力度 意义 思路 方向 "
+    "布局 格局 范围 对象 条件 程序 标准 职责 分工 回顾 安排 部署 总则 "
+    "附则 依据 定义 目的 期限 步骤 阶段 要点 背景 现状 形势 内容 水平 能力 "
+    "队伍 责任 考核 监督 宣传 概况 简介 说明"
+))
+_HEADING_END_WEAK = frozenset(_words(
+    "建设 工作 发展 管理 服务 政策 支持 作用 创新 改革 合作 投入 方式 落实 "
+    "引导 评估 开放 提升 稳定 应用 框架 情况 活力 场景 问题 福祉 信息 结构 "
+    "推进 振兴 安全 实施 战略 民生 行动 管控 优化 升级 动能 品质 主体 基础 "
+    "效益 质量 效率 意识 制度 规划 组织 协调 督查 督导 人才 资金 经费 融资 "
+    "金融 税收 用地 平台 载体 项目 产业 转化 成果 转移 培训 统筹 保护 治理 "
+    "防控 整治 考评 激励 奖励 补贴 补助 优惠 扶持 配套 增长 负担 秩序 市场 "
+    "体制 监管 机构 保险 生态 防治 力量 环境 重点 协调 工程 减少 降低"
+))
+_BODY_START_STRONG = re.compile(
+    r"全面|深入贯彻|认真贯彻|坚持|以习|到20\d\d|(?:19|20)\d\d年|今年|按照|根据|为了|"
+    r"为落实|为进一步|为贯彻|为加快|为推动|为促进|各地|各级|各有关|各省|各市|各县|各部门|"
+    r"各单位|要按照|要坚持"
+)
+_BODY_START_WEAK = _words(
+    "深入 加强 加快 推进 推动 支持 鼓励 建立 完善 实施 落实 充分 进一步 积极 "
+    "力争 围绕 聚焦 认真 切实 严格 强化 统筹 健全 优化 研究 制定 组织 开展 "
+    "加大 重点 大力 面向 过去 我们 我国 针对 通过 当前 持续 依托 深化 扎实 "
+    "继续 促进 牢固 坚定 经过 随着 面对 贯彻 高举 准确 着力 紧紧 始终 必须 "
+    "本办法 本规定 本条例 本方案 本意见 对于 集中 确保 严禁 禁止 不得 应当 可以 引导 "
+    "指导 国家 中央 国务院 市政府 省政府 县政府 党中央"
+)
+# A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
+_SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
+_FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
+_HEADING_PHRASE_MAX = 30
+_HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
+_SENTENCE_OR_BREAK = re.compile(r"[，,。；;：:！？!?（(“《\s]")
+_BODY_CLAUSE_END = re.compile(r"[。；;！？!?]")
+
 
 def marker_at(text: str, pos: int = 0) -> tuple[int, str] | None:
     """(level, marker) if an enumeration marker starts at ``pos``."""
+    if pos >= len(text) or not (text[pos] in _MARKER_FIRST or text[pos].isdigit()):
+        return None
     for level, pattern in _MARKERS:
         match = pattern.match(text, pos)
         if match:
@@ -65,7 +183,8 @@ def _matched_brackets(line: str) -> dict[int, int]:
     """
     pairs: dict[int, int] = {}
     stack: list[tuple[int, str]] = []
-    for index, ch in enumerate(line):
+    for found in _BRACKET.finditer(line):
+        index, ch = found.start(), found.group(0)
         if ch in _OPEN_TO_CLOSE and not (ch == "‘" and stack and stack[-1][1] == "‘"):
             stack.append((index, ch))
         elif ch in _CLOSERS:
@@ -77,8 +196,160 @@ def _matched_brackets(line: str) -> dict[int, int]:
     return pairs
 
 
-def split_line(line: str) -> list[tuple[int, int]]:
-    """Clause spans [start, end) of one line, before stripping."""
+def title_suffix(text: str) -> str | None:
+    """The document type a title ends in (通知, 方案…), or None."""
+    match = _TITLE_SUFFIX.search(text)
+    return match.group(0) if match else None
+
+
+def _starts_word(text: str, pos: int, words: list[str]) -> bool:
+    return any(text.startswith(word, pos) for word in words)
+
+
+def run_in_heading_end(line: str, start: int) -> int | None:
+    """Where the short heading phrase after the enumeration marker at ``start`` ends when a
+    sentence follows it with no break (``（一）指导思想全面贯彻…``: after ``指导思想``), or None.
+
+    Article markers (第X条) keep their text. A 第X章/节 heading ends before the 第X条 that
+    follows it.
+    """
+    marker = marker_at(line, start)
+    if marker is None:
+        return None
+    level, mark = marker
+    if level == 3 and mark.startswith("第"):
+        return None
+    phrase_start = start + len(mark)
+    while phrase_start < len(line) and line[phrase_start] == " ":
+        phrase_start += 1
+    if level < 3:
+        article = re.compile(rf"第[{_CN_NUM}\d]+条").search(
+            line, phrase_start, phrase_start + _HEADING_PHRASE_MAX + 3)
+        if article and article.start() > phrase_start:
+            return article.start()
+    stop = _SENTENCE_OR_BREAK.search(line, phrase_start)
+    stop_at = stop.start() if stop else len(line)
+    inner = _INNER_MARKER.search(line, phrase_start + 2, min(stop_at, phrase_start + 41))
+    if inner:
+        # （一）加强…标准化建设1.完善标准规范体系。: the next marker ends the heading
+        return inner.start()
+    longest = _HEADING_PHRASE_MAX_GUAN_YU if line.startswith("关于", phrase_start) else (
+        _HEADING_PHRASE_MAX)
+    best, best_score = None, 0
+    for end in range(phrase_start + 2, min(stop_at - 2, phrase_start + longest) + 1):
+        if line[end] in _FUNCTION_CHARS or line[end - 1] == "、":
+            continue
+        ending = line[end - 2:end]
+        score = 2 if ending in _HEADING_END_STRONG else 1 if ending in _HEADING_END_WEAK else 0
+        if _BODY_START_STRONG.match(line, end):
+            score += 2
+        elif _starts_word(line, end, _BODY_START_WEAK):
+            score += 1
+        sentence_end = _BODY_CLAUSE_END.search(line, end)
+        body = line[end:sentence_end.start() if sentence_end else len(line)]
+        has_comma = "，" in body or "," in body
+        if not has_comma and len(body) < 15:
+            continue  # 5.支持社会力量举办婴幼儿照护服务机构。: one short sentence
+        strong_start = _BODY_START_STRONG.match(line, end) is not None
+        if stop_at - end < 6 and not strong_start:
+            continue  # (三) 强化宣传引导,营造良好氛围。: the phrase runs on to the comma
+        if score == 2 and ending in _HEADING_END_STRONG and stop_at - end >= 10 and has_comma and (
+            line[end:end + 2] not in _HEADING_END_STRONG | _HEADING_END_WEAK
+        ):
+            score = 3  # （二）建设现状乌海能源公司…建设，… (not …职责|权限…: one compound)
+        if _SENTENCE_VERB.search(line, phrase_start, end):
+            continue  # （十九）司法行政机关按照职责权限…: the phrase is already a sentence
+        phrase = line[phrase_start:end]
+        if len(phrase) >= 4 and (line.startswith(phrase, end) or line.startswith(phrase, end + 2)):
+            score = 3  # （一）产业基础创新工程实施产业基础创新工程，…: the body repeats it
+        if score >= 3 and score >= best_score:
+            best, best_score = end, score
+    return best
+
+
+def addressee_end(line: str, pos: int = 0) -> int | None:
+    """End (after the colon) of an addressee line starting at ``pos``, or None."""
+    match = _ADDRESSEE.match(line, pos)
+    if match is None or _NOT_ADDRESSEE.search(match.group(0)):
+        return None
+    return match.end()
+
+
+def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
+    """Cuts in a run-together head: title | 国发〔2011〕12号 | 各省…： | body."""
+    cuts: set[int] = set()
+    window = line[:_HEAD_WINDOW]
+    head_end = 0
+    number = find_doc_number(window)
+    number_at = window.find(number) if number else -1
+    if number and 0 <= number_at <= 120 and not protected[number_at] and (
+        number_at == 0 or _TITLE_END_HERE.search(window, 0, number_at)
+    ) and not re.search("[。，,；]", window[:number_at]):
+        cuts.update((number_at, number_at + len(number)))
+        head_end = number_at + len(number)
+    else:
+        head_end = _title_before_addressee(line, 0) or 0
+        cuts.add(head_end)
+    end = addressee_end(line, head_end)
+    if end is not None and end < len(line):
+        cuts.add(end)
+    for date in _ENACTMENT_DATE.finditer(line, 0, 2 * _HEAD_WINDOW):
+        # 青岛市专利保护规定2004年10月25日…通过2004年11月25日…批准: one line each
+        cuts.add(date.start())
+        if line[date.start()] in "（(":
+            closer = line.find("）" if line[date.start()] == "（" else ")", date.start())
+            if closer > 0:
+                cuts.add(closer + 1)
+    return {cut for cut in cuts if 0 < cut < len(line) and not protected[cut]}
+
+
+def _title_before_addressee(line: str, pos: int) -> int | None:
+    """End of a title (关于…的报告) starting at ``pos`` that an addressee line follows."""
+    if line.startswith("各", pos):
+        return None  # 各省、自治区、直辖市及计划单列市…: an addressee line, not a title
+    found = None
+    for title_end in _TITLE_END.finditer(line, pos, pos + 100):
+        if re.search("[。，,；：:]", line[pos:title_end.end()]) or title_end.end() - pos < 6:
+            continue
+        if addressee_end(line, title_end.end()):
+            found = title_end.end()  # the last one: …环境影响报告书的批复 成都原水投资有限公司：
+    return found
+
+
+def _tail_boundaries(line: str) -> set[int]:
+    """Cuts around signature, date, note, 抄送 and 印发 pieces in run-together text."""
+    cuts: set[int] = set()
+    starts = [m.start() for m in _PIECE_START.finditer(line)]
+    # A date standing alone before a 此件 note or the end: …职责分工2020年2月21日（此件主动公开）
+    starts += [m.start() for m in _LONE_DATE.finditer(line)]
+    for start in sorted(set(starts)):
+        match = _TAIL_START.match(line, start)
+        if match is None:
+            continue
+        if match.group("sig"):
+            date_start = match.start("date")
+            issuer = match.group("issuer")
+            if issuer and date_start > start and "印发" not in match.group("after"):
+                cuts.add(date_start)  # 印发 lines stay whole: 济南市人民政府办公厅 2019年1月3日印发
+            cuts.update((start, match.end()))
+            title_end = _title_before_addressee(line, match.end())
+            if title_end:
+                # A signed cover letter before the report it forwards: 关于…的报告 国务院：
+                cuts.add(title_end)
+                cuts.add(addressee_end(line, title_end) or title_end)
+        else:
+            cuts.update((start, match.end() if match.group("note") else start))
+    return {cut for cut in cuts if 0 < cut < len(line)}
+
+
+def split_line(line: str, *, head: bool = False) -> list[tuple[int, int]]:
+    """Clause spans [start, end) of one line, before stripping; ``head``: the line opens the
+    document, so a run-together title, number and addressee line are cut apart."""
+    return _split(line, head)[0]
+
+
+def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
+    """Spans of ``split_line`` and the starts of run-in headings cut off their body."""
     pairs = _matched_brackets(line)
     protected = [False] * len(line)
     for opener, closer in pairs.items():
@@ -86,12 +357,45 @@ def split_line(line: str) -> list[tuple[int, int]]:
             protected[index] = True
 
     boundaries = {0, len(line)}
-    after_end = True  # at line start, as after a sentence end
+    if head:
+        boundaries |= _head_boundaries(line, protected)
+    if "日" in line or "抄" in line or "此" in line:
+        boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
+    if "：" in line or ":" in line:
+        boundaries |= {m.start() for m in _FIELD_START.finditer(line) if not protected[m.start()]}
+        # 现就有关事项通知如下：年初，… — what follows 如下： is the body it announces.
+        boundaries |= {m.end() for m in _AS_FOLLOWS.finditer(line) if not protected[m.start()]}
+    run_in_ends: set[int] = set()
+    last_number = 0  # the number of the last 1. / 2、 item opened in this line
+    # Boundaries ahead of the scan: a marker may open a clause there.
+    ahead = sorted(boundaries)
+    heapq.heapify(ahead)
     index = 0
-    while index < len(line):
+
+    def cut(position: int) -> None:
+        boundaries.add(position)
+        if position > index:
+            heapq.heappush(ahead, position)
+
+    def open_at(position: int) -> None:
+        nonlocal last_number
+        if position > 0:
+            cut(position)
+        end = run_in_heading_end(line, position)
+        if end is not None and not protected[end]:
+            cut(end)
+            run_in_ends.add(position)
+        number = _DIGIT_ITEM.match(line, position)
+        if number:
+            last_number = int(number.group(1))
+
+    after_end = True  # at line start, as after a sentence end
+    length = len(line)
+    while index < length:
         ch = line[index]
         if protected[index]:
-            index += 1
+            step = after_end or ch in "：:）)》"
+            index = index + 1 if step else _next_position(line, index, ahead)
             continue
         if (
             not after_end and index > 0 and line[index - 1] != "第"
@@ -99,27 +403,61 @@ def split_line(line: str) -> list[tuple[int, int]]:
         ):
             # Headers that run into the body ("…全面领导（一）生态环境是…") still open a
             # clause at a bracketed Chinese numeral; "第（一）项" cites, it does not open.
-            boundaries.add(index)
-        if after_end or (index > 0 and line[index - 1] in "：:"):
+            open_at(index)
+        if (
+            not after_end and last_number and index > 0 and line[index - 1] in "）)》"
+            and (item := _DIGIT_ITEM.match(line, index)) and int(item.group(1)) == last_number + 1
+        ):
+            # An attachment list run together: 1.…（先进集体）2.…（先进个人）
+            open_at(index)
+        if after_end or (index > 0 and line[index - 1] in "：:") or index in boundaries:
             marker = marker_at(line, index)
-            if marker and index > 0:
-                boundaries.add(index)
+            if marker:
+                open_at(index)
             if after_end and ch in _NOTE_OPENERS and index in pairs and not marker:
                 # A bracketed note standing alone after a sentence end is its own clause.
                 if index > 0:
-                    boundaries.add(index)
-                boundaries.add(pairs[index] + 1)
-        if ch in _SENTENCE_END or (
+                    cut(index)
+                cut(pairs[index] + 1)
+        if ch == "?" and index < len(line) - 1 and _is_cjk(line[index + 1]) and (
+            index == 0 or not line[index - 1].isspace()
+        ) and not _QUESTION_WORD.search(line, max(0, index - 30), index):
+            # A garbled character inside or at the start of a word (高等院?校, 。?江河), not a
+            # question (R5): the sentence so far asks nothing (no 吗, 是否, 如何…).
+            after_end = False
+        elif ch in _SENTENCE_END or (
             ch == "." and index > 0 and not line[index - 1].isdigit()
-            and (index + 1 == len(line) or not line[index + 1].isdigit())
+            and (index + 1 == len(line) or not line[index + 1].isascii()
+                 or not line[index + 1].isalnum())
         ):
-            boundaries.add(index + 1)
+            cut(index + 1)
             after_end = True
         elif not ch.isspace():
             after_end = False
-        index += 1
+        if after_end or ch in "：:）)》":
+            index += 1  # what comes right after a sentence end, a colon or a bracket matters
+        else:
+            index = _next_position(line, index, ahead)
     ordered = sorted(boundaries)
-    return list(itertools.pairwise(ordered))
+    return list(itertools.pairwise(ordered)), run_in_ends
+
+
+# The characters the scan must stop at when it is inside a sentence; it skips the rest.
+_SCAN_STOPS = re.compile(r"[。！？；!?;.：:（(）)》]")
+
+
+def _next_position(line: str, index: int, ahead: list[int]) -> int:
+    """The next position after ``index`` where the scan can change anything: a stop
+    character or a boundary ahead."""
+    stop = _SCAN_STOPS.search(line, index + 1)
+    position = stop.start() if stop else len(line)
+    while ahead and ahead[0] <= index:
+        heapq.heappop(ahead)
+    return min(position, ahead[0]) if ahead else position
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
 
 
 @dataclass
@@ -129,12 +467,14 @@ class _Piece:
     text: str
     whole_line: bool
     line_first: bool
+    run_in: bool = False
+    run_together: bool = False
 
 
 def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
     """(is a heading, its marker level or None)."""
     text = piece.text
-    if text.endswith(("；", ";", "，", ",", "、")):
+    if text.endswith(("；", ";", "，", ",", "、", "：", ":")):
         return False, None
     marker = marker_at(text)
     if marker:
@@ -147,7 +487,11 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
         commas = sum(text.count(c) for c in "，,；;")
         if _BODY_HINTS.search(text) or commas > 1:
             return False, level
-        if piece.whole_line and text.endswith(("。", ".")) and commas:
+        if text.endswith(("。", ".")) and commas and (piece.whole_line or (
+            piece.run_together and len(text) > 24
+        )):
+            # A marked sentence with a comma is body, unless it is a short two-part title
+            # standing in run-together text (（一）加强统筹协调，强化落地实施。).
             return False, level
         return True, level
     if piece.whole_line and len(text) <= 60 and not re.search(r"[，,。；;：:]", text) and (
@@ -157,27 +501,78 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
     return False, None
 
 
-def segment(text: str) -> list[Clause]:
-    """Clauses of a cleaned text; ``start``/``end`` index into ``text``."""
+def _head_tail_kinds(clauses: list[Clause]) -> None:
+    """Mark the head block (title, document number, addressee line) and the tail pieces
+    (signature issuer, date, 此件 note, 抄送, 印发) as kinds ``head`` and ``tail`` (R3, R4)."""
+    for index, clause in enumerate(clauses[:10]):
+        text = clause.text
+        if text.endswith(("。", ".", "；", ";")) and not DOC_NUMBER.fullmatch(text):
+            break
+        before_is_number = all(DOC_NUMBER.fullmatch(c.text) for c in clauses[:index])
+        is_title = before_is_number and len(text) <= 90 and marker_at(text) is None and bool(
+            title_suffix(text) or (len(clauses) > 1 and DOC_NUMBER.fullmatch(clauses[1].text))
+        )
+        if is_title or DOC_NUMBER.fullmatch(text) or addressee_end(text) == len(text) or (
+            _ENACTMENT.fullmatch(text)
+        ):
+            clause.kind = "head"
+    for index, clause in enumerate(clauses):
+        text = clause.text
+        if len(text) > 200 or marker_at(text) is not None:
+            continue
+        if not _TAIL_CLAUSE.fullmatch(text):
+            continue
+        if re.fullmatch(_ISSUER, text):
+            # An issuer alone is a signature only over a date or another signature line.
+            following = clauses[index + 1].text if index + 1 < len(clauses) else ""
+            if not (_DATE_ONLY.fullmatch(following) or _TAIL_CLAUSE.fullmatch(following)):
+                continue
+            if following and re.fullmatch(_ISSUER, following) and index + 2 >= len(clauses):
+                continue
+        clause.kind = "tail"
+
+
+def segment(text: str, layout: str = "lines") -> list[Clause]:
+    """Clauses of a cleaned text; ``start``/``end`` index into ``text``. ``layout`` is what
+    inference.text.layout found: in ``flat`` text a marked clause counts as starting a line."""
     clauses: list[Clause] = []
     path: list[tuple[int, str]] = []
+    list_level: int | None = None  # marker level of the enumerated list being read, if any
     line_start = 0
     for line in text.split("\n"):
-        spans = split_line(line)
+        spans, run_in_starts = _split(line, head=line_start < _HEAD_WINDOW)
         pieces: list[_Piece] = []
         for start, end in spans:
             raw = line[start:end]
-            stripped = raw.strip()
+            # A clause never opens with a comma or colon left over from a broken line.
+            stripped = raw.strip().lstrip("，,、：:；;。").strip()
             if not stripped or _PUNCT_ONLY.match(stripped):
                 continue
             offset = line_start + start + raw.index(stripped[0])
-            pieces.append(_Piece(offset, offset + len(stripped), stripped, False, False))
+            piece = _Piece(offset, offset + len(stripped), stripped, False, False)
+            piece.run_in = start in run_in_starts
+            if (layout == "flat" or len(line) > _RUN_TOGETHER_LINE) and marker_at(stripped):
+                # Run-together text has lost its line starts: a marked clause opens one.
+                piece.line_first = piece.run_together = True
+            pieces.append(piece)
         if len(pieces) == 1:
             pieces[0].whole_line = True
         if pieces:
             pieces[0].line_first = True
         for piece in pieces:
             heading, level = _is_heading(piece)
+            if piece.run_in:
+                heading, level = True, (marker_at(piece.text) or (None, ""))[0]
+            marker = marker_at(piece.text)
+            if heading and marker and marker[0] == list_level:
+                heading = False  # a sibling of items that end in ；: a list, not titles
+            if marker and not heading and (
+                piece.text.endswith(("；", ";"))
+                or (clauses and clauses[-1].text.endswith(("附件：", "附件:")))
+            ):
+                list_level = marker[0]
+            elif heading and level is not None and list_level is not None and level < list_level:
+                list_level = None
             if heading:
                 # A heading's section is its parent path: siblings and deeper levels close.
                 path = [] if level is None else [(lv, t) for lv, t in path if lv < level]
@@ -195,4 +590,5 @@ def segment(text: str) -> list[Clause]:
                 )
             )
         line_start += len(line) + 1
+    _head_tail_kinds(clauses)
     return clauses

@@ -27,7 +27,7 @@ from inference.records import Clause, Entity
 from inference.schema import LabelSchema, default_schema
 
 _TYPE_KEYS = {"A": "AMOUNT", "G": "AGENCY"}
-_CLAUSE_HEADER = re.compile(r"^## (\d+) \[(heading|body)\] ?(.*)$")
+_CLAUSE_HEADER = re.compile(r"^## (\d+) \[(heading|body|head|tail)\] ?(.*)$")
 _DOC_HEADER = re.compile(r"^# doc: (\S+)(?: \| source: (.*))?$")
 
 

@@ -1,0 +1,274 @@
+"""Undo page layout between cleaning and segmentation (GUIDELINES §1, R1).
+
+Text copied out of a PDF is hard-wrapped at a fixed width: a line break there is not a clause
+boundary. This step looks at the line-length profile of one document, decides whether its lines
+are hard-wrapped, joins continuation lines, and drops page-number lines and running headers or
+footers. Real breaks stay: headings, list items, short lines, the lines of a signature block.
+
+It keeps the offset map: every character of the result carries the raw-input offset of the
+character it came from (a space put between two Latin characters maps to the first character of
+the joined line).
+
+``layout`` is ``lines`` (one paragraph a line), ``wrapped`` (hard-wrapped) or ``flat`` (the
+document runs together with (almost) no line breaks).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from inference.text.clean import MappedText
+from inference.text.segment import marker_at
+
+# —2—, - 3 -, -2-, 第 2 页 共 5 页, 2/5, Page 3.
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–－_~～·•]+\s*\d{1,4}\s*[-—–－_~～·•]+|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
+    r"|共\s*\d{1,4}\s*页\s*第\s*\d{1,4}\s*页|\d{1,4}\s*/\s*\d{1,4}|[Pp]age\s*\d{1,4}(?:\s*of\s*\d{1,4})?)$"
+)
+# A bare number on its own line is a page number only inside wrapped text.
+_BARE_NUMBER = re.compile(r"^\d{1,3}$")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_TERMINATORS = "。！？；!?;"
+_CLOSING = "）)》”’」】〕，、。；：！？,.;:!?"
+_LATIN = re.compile(r"[A-Za-z0-9]")
+# Lines wrapped at this many columns or more can be told from short lines.
+_MIN_WIDTH = 16
+_MAX_WIDTH = 80
+# Layout detection reads this many lines; a longer document keeps the decision.
+_PROFILE_LINES = 3000
+_FLAT_MIN_CHARS = 300
+_ISSUER_LINE = re.compile(
+    r"[\u4e00-\u9fff]{2,30}(?:人民政府|政府|办公厅|办公室|委员会|部|厅|局|委)"
+)
+_BLOCK = 20
+# A full line may fall this much short of the wrap width (indent, justification, a wide
+# character pushed to the next line).
+_SLACK = 3.5
+
+
+@dataclass
+class LayoutResult:
+    text: str
+    offsets: list[int]
+    layout: str
+    removed: dict[str, int]
+    error: str | None = None
+
+
+def lay_out(text: str, offsets: list[int], indents: list[bool] | None = None) -> LayoutResult:
+    """``apply_layout``, or the text as it is when layout detection breaks on an input nobody
+    foresaw: the document still gets its clauses (one a line), and ``error`` says why."""
+    try:
+        return apply_layout(text, offsets, indents)
+    except (ValueError, IndexError, KeyError, TypeError, RecursionError) as exc:
+        return LayoutResult(text, offsets, "lines", {}, f"{type(exc).__name__}: {exc}")
+
+
+def width(line: str) -> float:
+    """Display width: a CJK or full-width character counts 1, ASCII counts 1/2."""
+    return sum(0.5 if ord(ch) < 0x2000 else 1.0 for ch in line)
+
+
+def is_page_number(line: str, bare: bool = False) -> bool:
+    """``—2—``, ``第 2 页 共 5 页``…; with ``bare`` a lone number of up to three digits too."""
+    line = line.strip()
+    return bool(_PAGE_NUMBER.match(line) or (bare and _BARE_NUMBER.match(line)))
+
+
+def _block_width(widths: list[float]) -> tuple[float | None, int]:
+    """The width most lines of a block sit at (within -2/+1), and how many do."""
+    counts = Counter(round(w) for w in widths if _MIN_WIDTH <= w <= _MAX_WIDTH + 1)
+    best, best_near = None, 0
+    for candidate in counts:
+        near = sum(n for w, n in counts.items() if candidate - 2 <= w <= candidate + 1)
+        if near > best_near or (near == best_near and best is not None and candidate > best):
+            best, best_near = candidate, near
+    return (float(best) if best is not None else None), best_near
+
+
+def wrap_widths(lines: list[str]) -> list[float] | None:
+    """The width each line is wrapped at, or None when the text is not hard-wrapped.
+
+    Hard-wrapped text has most of its lines at one width (the paragraph's last line and the
+    headings are shorter, an indented first line two less), and most of those full lines end
+    in the middle of a sentence. The width is read per block of lines, because one PDF can
+    change page format (a wide annex after a narrow body).
+    """
+    widths = [width(line) for line in lines]
+    if len(lines) < 6 or sum(1 for w in widths if w >= _MIN_WIDTH) < 4:
+        return None
+    whole, _ = _block_width(widths)
+    per_line: list[float] = []
+    near_total, full, open_ended = 0, 0, 0
+    for block_start in range(0, len(lines), _BLOCK):
+        block = widths[block_start:block_start + _BLOCK]
+        block_width, near = _block_width(block)
+        if block_width is None or near < max(3, 0.4 * len(block)):
+            block_width = whole
+        else:
+            near_total += near
+        per_line += [block_width or 0.0] * len(block)
+    if whole is None or near_total < 0.4 * len(lines):
+        return None
+    for line, line_width, wrap in zip(lines, widths, per_line, strict=True):
+        if wrap - 2 <= line_width <= wrap + 1.5:
+            full += 1
+            open_ended += line[-1] not in _TERMINATORS
+    return per_line if open_ended >= 0.5 * full else None
+
+
+def _joiner(left: str, right: str) -> str:
+    """Nothing between CJK characters; one space between two Latin words. Two digits join
+    with nothing: a PDF breaks a number apart (``201`` / ``3年``), not two numbers."""
+    if left and right and _LATIN.match(left[-1]) and _LATIN.match(right[0]) and not (
+        left[-1].isdigit() and right[0].isdigit()
+    ):
+        return " "
+    return ""
+
+
+def _starts_paragraph(line: str, indented: bool, uses_indent: bool) -> bool:
+    if uses_indent and indented:
+        return True
+    marker = marker_at(line)
+    return marker is not None
+
+
+def _join(lines: list[MappedText], glue: list[bool]) -> MappedText:
+    """Lines joined: ``glue[i]`` says line i+1 continues line i."""
+    parts: list[str] = []
+    offsets: list[int] = []
+    for index, line in enumerate(lines):
+        if index:
+            sep = _joiner(lines[index - 1].text, line.text) if glue[index - 1] else "\n"
+            parts.append(sep)
+            offsets.extend([line.offsets[0] if line.offsets else 0] * len(sep))
+        parts.append(line.text)
+        offsets.extend(line.offsets)
+    return MappedText("".join(parts), offsets)
+
+
+def _sentence_runs_on(line: str, following: str) -> bool:
+    """In text with one paragraph a line, a stray hard break inside a sentence: the line stops
+    on a Chinese character in the middle of a clause that has begun (it holds a comma), and the
+    next line, not a new item, finishes the sentence.
+    ``…等有关部门应当按照各自`` / ``职责,共同做好专利保护工作。``"""
+    if len(line) < 12 or not _CJK_CHAR.match(line[-1]) or not _CJK_CHAR.match(following[:1]):
+        return False
+    marker = marker_at(line)
+    if marker is not None and not marker[1].startswith("第"):
+        return False
+    return (
+        any(ch in line for ch in "，,、") and len(following) >= 4
+        and following[-1] in "。；;" and marker_at(following) is None
+    )
+
+
+def _title_part(line: str) -> bool:
+    """A line that can be part of a title: short, no sentence punctuation, no marker."""
+    return 2 <= len(line) <= 40 and marker_at(line) is None and not any(
+        ch in line for ch in "。；，,：:！？!?"
+    )
+
+
+def _broken_titles(lines: list[MappedText]) -> list[int]:
+    """Indexes i where line i+1 continues a title broken over lines:
+    ``偃师市人民政府`` / ``关于印发偃师市技术转移体系建设实施`` / ``方案的通知``."""
+    from inference.text.segment import title_suffix
+
+    joins: list[int] = []
+    for index in range(len(lines) - 1):
+        first, second = lines[index].text, lines[index + 1].text
+        if not (_title_part(first) and _title_part(second)) or title_suffix(first) or (
+            first.endswith("日")
+        ):
+            continue  # a date above a title is not part of it
+        if _ISSUER_LINE.fullmatch(first):
+            # 浙江省科学技术厅 / 关于印发…的通知: the issuer heads its title; a signature
+            # over a title that does not start with 关于 is not part of it
+            if second.startswith("关于") and title_suffix(second):
+                joins.append(index)
+            continue
+        if title_suffix(second) and len(first) >= 6 and (
+            len(first) >= 12 or first.startswith("关于") or second.startswith(("关于", "的"))
+        ):
+            joins.append(index)
+            # an issuer line above 关于…: 偃师市人民政府 / 关于印发…
+            if index and _title_part(lines[index - 1].text) and first.startswith("关于") and (
+                _ISSUER_LINE.fullmatch(lines[index - 1].text)
+            ):
+                joins.append(index - 1)
+    return joins
+
+
+def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = None) -> LayoutResult:
+    """Undo hard wrapping in ``text`` (a cleaned text, one line per ``\\n``) whose characters
+    come from raw offsets ``offsets``; ``indents[i]`` says line i was indented in the raw input."""
+    mapped = MappedText(text, offsets)
+    lines = mapped.splitlines()
+    removed: dict[str, int] = {}
+
+    def drop(reason: str) -> None:
+        removed[reason] = removed.get(reason, 0) + 1
+
+    kept: list[MappedText] = []
+    kept_indent: list[bool] = []
+    for index, line in enumerate(lines):
+        if is_page_number(line.text):
+            drop("page_number")
+            continue
+        kept.append(line)
+        kept_indent.append(bool(indents and index < len(indents) and indents[index]))
+    texts = [line.text for line in kept]
+    total = sum(len(t) for t in texts)
+    if total and (len(texts) <= 2 or max(len(t) for t in texts) >= 0.5 * total) and (
+        total >= _FLAT_MIN_CHARS
+    ):
+        result = MappedText.join_lines(kept)
+        return LayoutResult(result.text, result.offsets, "flat", removed)
+
+    widths = wrap_widths(texts[:_PROFILE_LINES])
+    if widths is None:
+        glue = [_sentence_runs_on(kept[i].text, kept[i + 1].text) for i in range(len(kept) - 1)]
+        for index in _broken_titles(kept):
+            glue[index] = True
+        result = _join(kept, glue) if glue else MappedText.join_lines(kept)
+        return LayoutResult(result.text, result.offsets, "lines", removed)
+
+    # Wrapped: drop bare page numbers and running headers/footers (a short line that comes
+    # back three times or more), then join each full line to the next.
+    widths += [widths[-1]] * (len(texts) - len(widths))
+    counts = Counter(texts)
+    filtered: list[MappedText] = []
+    filtered_indent: list[bool] = []
+    filtered_width: list[float] = []
+    for line, indented, full_width in zip(kept, kept_indent, widths, strict=True):
+        if _BARE_NUMBER.match(line.text):
+            drop("page_number")
+            continue
+        if counts[line.text] >= 3 and width(line.text) < full_width - 2 and (
+            line.text[-1] not in _TERMINATORS and marker_at(line.text) is None
+        ):
+            drop("running_header")
+            continue
+        filtered.append(line)
+        filtered_indent.append(indented)
+        filtered_width.append(full_width)
+    uses_indent = sum(filtered_indent) >= 2
+    glue = []
+    for index in range(len(filtered) - 1):
+        current, following = filtered[index].text, filtered[index + 1].text
+        # Full by display width (a real PDF) or by characters (text wrapped at N characters).
+        is_full = max(width(current), len(current)) >= filtered_width[index] - _SLACK
+        if following and following[0] in _CLOSING:
+            glue.append(True)
+        elif not is_full or current[-1] in _TERMINATORS:
+            glue.append(False)
+        else:
+            glue.append(not _starts_paragraph(following, filtered_indent[index + 1], uses_indent))
+    for title_index in _broken_titles(filtered):
+        glue[title_index] = True
+    result = _join(filtered, glue)
+    return LayoutResult(result.text, result.offsets, "wrapped", removed)

@@ -1,0 +1,147 @@
+"""The layout step between cleaning and segmentation (inference/text/layout.py, GUIDELINES §1
+R1) and what the pipeline makes of PDF-wrapped, run-together and head/tail text."""
+
+from __future__ import annotations
+
+from inference.text.clean import clean_text
+from inference.text.ingest import RawDocument
+from inference.text.layout import apply_layout, is_page_number
+from inference.text.pipeline import build_document
+from training.eval.segment_eval import render_pdf
+
+# A paragraph as a PDF gives it: wrapped at 26 columns, paragraphs indented, page numbers.
+WRAPPED = "\n".join([
+    "  第一条为贯彻落实济南市人民政府与华为软件技术有限公",
+    "司签署的《三个创新中心落地战略合作框架协议》，确保财政资",
+    "—2—",
+    "金使用规范高效，制定本办法。",
+    "  第二条本办法所称资金是指市级财政安排的专项资金，用于支",
+    "持创新中心建设和运营，每年不超过5000万元，由市科技局负",
+    "责管理，市财政局负责监督，资金使用情况每年向社会公开。",
+    "  第三条申报单位应当在济南市注册，具有独立法人资格，近三",
+    "年内无重大违法违规记录，财务管理制度健全，按规定报送统计",
+    "数据，并承诺所报材料真实有效，不得重复申报其他市级资金。",
+])
+
+
+def laid_out(raw: str) -> tuple[str, str, list[int]]:
+    cleaned = clean_text(raw)
+    result = apply_layout(cleaned.text, cleaned.source_offsets, cleaned.line_indents)
+    return result.text, result.layout, result.offsets
+
+
+def test_wrapped_lines_are_joined_and_page_numbers_dropped() -> None:
+    text, layout, offsets = laid_out(WRAPPED)
+    assert layout == "wrapped"
+    lines = text.split("\n")
+    assert lines[0] == ("第一条为贯彻落实济南市人民政府与华为软件技术有限公司签署的《三个创新中心落地"
+                        "战略合作框架协议》，确保财政资金使用规范高效，制定本办法。")
+    assert len(lines) == 3 and all(line.startswith("第") for line in lines)
+    assert "—2—" not in text
+    # every character still points at the character it came from in the raw text
+    for index, ch in enumerate(text):
+        if ch != "\n":
+            assert WRAPPED[offsets[index]] == ch
+
+
+def test_pipeline_makes_one_clause_per_article_of_wrapped_text() -> None:
+    document = build_document(RawDocument("d", "d.txt", WRAPPED))
+    assert document.quality["layout"] == "wrapped"
+    assert document.quality["removed_lines"]["page_number"] == 1
+    assert [c.text[:4] for c in document.clauses] == ["第一条为", "第二条本", "第三条申"]
+    first = document.clauses[0]
+    assert WRAPPED[first.extra["source_start"]:first.extra["source_end"]].startswith("第一条")
+    assert WRAPPED[first.extra["source_end"] - 1] == "。"
+
+
+def test_one_paragraph_a_line_is_left_alone() -> None:
+    raw = "一、总体要求\n到2025年，建成示范区。\n加强组织领导，落实工作责任。\n强化督查考核。\n" * 3
+    text, layout, _ = laid_out(raw)
+    assert layout == "lines"
+    assert text == "\n".join(line for line in raw.split("\n") if line)
+
+
+def test_text_without_line_breaks_is_flat() -> None:
+    raw = "加强组织领导，落实工作责任，强化督查考核，确保各项任务落到实处。" * 12
+    assert laid_out(raw)[1] == "flat"
+
+
+def test_running_headers_and_bare_page_numbers_go_in_wrapped_text() -> None:
+    page = WRAPPED.replace("—2—", "济南市人民政府公报\n7").split("\n")
+    raw = "\n".join(page * 3)
+    text, layout, _ = laid_out(raw)
+    assert layout == "wrapped"
+    assert "济南市人民政府公报" not in text and "\n7\n" not in text
+
+
+def test_page_number_forms() -> None:
+    for line in ("—2—", "- 3 -", "-2-", "第 2 页 共 5 页", "第2页", "— 12 —"):
+        assert is_page_number(line), line
+    for line in ("2", "二、主要目标", "2019年"):
+        assert not is_page_number(line), line
+    assert is_page_number("2", bare=True)
+
+
+def test_a_title_broken_over_two_lines_is_one_head_clause() -> None:
+    raw = "关于印发偃师市技术转移体系建设实施\n方案的通知\n各镇人民政府，各有关单位：\n现将方案印发给你们，请认真贯彻执行。"
+    document = build_document(RawDocument("d", "d.txt", raw))
+    assert [(c.kind, c.text) for c in document.clauses[:2]] == [
+        ("head", "关于印发偃师市技术转移体系建设实施方案的通知"),
+        ("head", "各镇人民政府，各有关单位："),
+    ]
+
+
+def test_latin_words_keep_a_space_across_a_wrap_and_numbers_join() -> None:
+    # 34 columns: the two-space indent and 28 characters, then "Open" ends the first line;
+    # the second line ends inside 2019.
+    paragraph = ("本办法适用于在本市注册并开展开源软件研发的企业，支持企业" + "Open"
+                 + "Source项目建设，单个项目最高支持资金额度为二百万元，按照201" + "9年度预算执行，"
+                 + "资金由市财政局统一拨付到项目单位，项目单位应当按规定使用资金并接受监督检查。")
+    raw = "\n".join(render_pdf("\n".join([paragraph] * 4)).split("\n"))
+    assert "Open\nSource" in raw and "201\n9" in raw
+    text, layout, _ = laid_out(raw)
+    assert layout == "wrapped"
+    assert "OpenSource" not in text and "Open Source" in text and "2019年度" in text
+
+
+def test_a_single_huge_line_still_gives_clauses() -> None:
+    raw = "加强组织领导，落实工作责任。" * 700_000  # about 10 MB of UTF-8 on one line
+    document = build_document(RawDocument("big", "big.txt", raw))
+    assert document.quality["layout"] == "flat"
+    assert len(document.clauses) == 700_000
+
+
+def test_meta_from_the_text_and_input_fields_win() -> None:
+    raw = ("国务院关于促进稀土行业持续健康发展的若干意见国发〔2011〕12号各省、自治区、直辖市人民政府，"
+           "国务院各部委、各直属机构：稀土是不可再生的重要战略资源。国务院二○一一年五月十日")
+    document = build_document(RawDocument("d", "d.txt", raw))
+    assert document.meta["doc_number"] == "国发〔2011〕12号"
+    assert document.meta["written"] == "2011-05-10"
+    assert document.meta["issuer"] == "国务院"
+    with_fields = build_document(RawDocument("d", "d.jsonl", raw, meta={"title": "稀土意见"}))
+    assert with_fields.meta["title"] == "稀土意见"
+    assert with_fields.meta["detected"]["title"] == "国务院关于促进稀土行业持续健康发展的若干意见"
+    assert with_fields.meta["doc_number"] == "国发〔2011〕12号"
+
+
+def test_a_document_whose_layout_detection_breaks_still_gets_its_clauses(monkeypatch) -> None:
+    import inference.text.layout as layout
+
+    def broken(*args: object) -> None:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(layout, "apply_layout", broken)
+    document = build_document(RawDocument("d", "d.txt", WRAPPED))
+    assert document.quality["layout"] == "lines"
+    assert document.quality["layout_error"] == "IndexError: list index out of range"
+    assert len(document.clauses) == 10  # one a line, the page number too: nothing is lost
+
+
+def test_a_stray_break_inside_a_sentence_is_joined_in_one_paragraph_a_line_text() -> None:
+    raw = ("第十条 科技、经贸、公安、工商行政管理等有关部门应当按照各自\n职责,共同做好专利保护工作。\n"
+           "第十一条 专利管理部门负责专利纠纷的调处。\n二、主要目标\n到2025年，建成示范区。")
+    text, layout, _ = laid_out(raw)
+    assert layout == "lines"
+    assert text.split("\n") == [
+        "第十条科技、经贸、公安、工商行政管理等有关部门应当按照各自职责,共同做好专利保护工作。",
+        "第十一条专利管理部门负责专利纠纷的调处。", "二、主要目标", "到2025年，建成示范区。"]
