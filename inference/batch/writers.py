@@ -120,6 +120,10 @@ class JsonlWriter(_TextWriter):
     def write_record(self, record: dict[str, Any]) -> None:
         self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
+    def write_line(self, line: str) -> None:
+        """One line that is already JSON."""
+        self._handle.write(line + "\n")
+
     def write_documents(self, documents: Sequence[Document]) -> None:
         self._handle.write("".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n"
                                    for d in documents))
