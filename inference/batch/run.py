@@ -148,8 +148,12 @@ def _clause_records(handle: Iterable[bytes], in_path: str
             yield ErrorRecord(source=where, stage="ingest",
                               reason="JSON holds a lone surrogate escape: not valid Unicode")
             continue
-        except (ValueError, RecursionError) as exc:
-            yield ErrorRecord(source=where, stage="ingest", reason=reason(exc))
+        except ValueError as exc:  # invalid JSON, the int digit limit, not a clause record
+            yield ErrorRecord(source=where, stage="ingest", reason=str(exc))
+            continue
+        except RecursionError:
+            yield ErrorRecord(source=where, stage="ingest", reason="invalid JSON: nested too "
+                              "deeply")
             continue
         yield record, ClauseInput(record["text"], str(record.get("section") or ""),
                                   str(record.get("title") or ""))
