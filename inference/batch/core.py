@@ -109,9 +109,15 @@ def build_or_error(raw: RawDocument) -> Document | ErrorRecord:
         return _clean_error(raw, reason(exc))
 
 
+_READY = "ready"
+# A fresh worker imports the cleaning code before it is timed (seconds on a busy machine).
+_WORKER_START_SECONDS = 120.0
+
+
 def _worker_loop(connection: Any) -> None:
     """The worker process: build documents sent over ``connection`` until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    connection.send(_READY)  # imports done (this module imports the pipeline)
     while True:
         try:
             raw = connection.recv()
@@ -150,6 +156,9 @@ class DocumentBuilder:
         self._process.start()
         child.close()
         self._connection = parent
+        if not parent.poll(_WORKER_START_SECONDS) or parent.recv() != _READY:
+            self.close()
+            raise RuntimeError("the document cleaning process did not start")
 
     def _build_isolated(self, raw: RawDocument) -> Document | ErrorRecord:
         if self._process is None or not self._process.is_alive():
@@ -157,7 +166,6 @@ class DocumentBuilder:
         started = time.perf_counter()
         try:
             self._connection.send(raw)
-            # the worker's first document also pays for its imports
             if self._connection.poll(self.time_limit):
                 return self._connection.recv()
         except (EOFError, OSError) as exc:
@@ -174,8 +182,9 @@ class DocumentBuilder:
             if self._process.is_alive():
                 self._process.kill()
             self._process.join(timeout=5)
-            self._connection.close()
             self._process = None
+        if self._connection is not None:
+            self._connection.close()
             self._connection = None
 
 
