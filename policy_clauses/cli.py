@@ -287,8 +287,10 @@ def main(argv: list[str] | None = None) -> int:
         where = _traceback_file(args, text)
         if args.verbose:
             sys.stderr.write(text)
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"policy-clauses: unexpected error: {type(exc).__name__}: {first_line} (the "
+        message = " ".join(str(exc).split())
+        if len(message) > 400:
+            message = message[:400] + "…"
+        print(f"policy-clauses: unexpected error: {type(exc).__name__}: {message} (the "
               f"traceback is in {where}; rerun with -v to see it here)", file=sys.stderr)
         return EXIT_FAILED
 
