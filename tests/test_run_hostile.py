@@ -327,3 +327,11 @@ def test_quiet_silences_model_loading_bars_and_the_tokenizer_length_warning(tmp_
         assert not tokenizer_log.isEnabledFor(logging.WARNING)
     finally:
         hf_logging.enable_progress_bar()
+
+
+def test_utf16_jsonl_gets_one_clear_error_not_one_per_line(tmp_path):
+    path = tmp_path / "crawl.jsonl"
+    path.write_bytes(("\n".join(_doc_line(f"d{i}") for i in range(5)) + "\n")
+                     .encode("utf-16-le"))
+    (error,) = read_inputs([path])
+    assert isinstance(error, ErrorRecord) and "convert it to UTF-8" in error.reason

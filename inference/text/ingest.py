@@ -267,7 +267,7 @@ def jsonl_encoding(path: Path) -> str:
     if _looks_binary(head):
         raise InputError("binary file (NUL bytes), not text")
     try:
-        return _normal_encoding(decode_bytes(head, prefix=True)[1])
+        encoding = _normal_encoding(decode_bytes(head, prefix=True)[1])
     except InputError as whole_head:
         lines = head.splitlines(keepends=True)
         if len(head) == _SNIFF_BYTES and len(lines) > 1:
@@ -286,6 +286,11 @@ def jsonl_encoding(path: Path) -> str:
                 return "utf-8"
             raise whole_head
         return max(votes, key=lambda name: votes[name])
+    if encoding.startswith("utf-16"):
+        # lines are split on the newline byte, which UTF-16 spreads over two bytes
+        raise InputError(f"JSONL in {encoding} is not read line by line; convert it to UTF-8 "
+                         "(iconv -f UTF-16 -t UTF-8)")
+    return encoding
 
 
 def _read_bounded_line(handle: IO[bytes], max_bytes: int) -> tuple[bytes | None, int]:
