@@ -335,3 +335,13 @@ def test_utf16_jsonl_gets_one_clear_error_not_one_per_line(tmp_path):
                      .encode("utf-16-le"))
     (error,) = read_inputs([path])
     assert isinstance(error, ErrorRecord) and "convert it to UTF-8" in error.reason
+
+
+def test_an_error_record_quoting_a_lone_surrogate_is_still_written(tmp_path):
+    from inference.batch.run import ErrorSink
+
+    sink = ErrorSink(str(tmp_path / "errors.jsonl"))
+    sink.write(ErrorRecord(source="x.jsonl:3", doc_id="\ud800", stage="write", reason="bad"))
+    sink.close()
+    (record,) = _records(tmp_path / "errors.jsonl")
+    assert record["source"] == "x.jsonl:3" and record["doc_id"] == "\ud800"

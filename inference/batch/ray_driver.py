@@ -184,10 +184,9 @@ def run_ray(
         raise UserError("--engine ray needs Ray Data: pip install 'policy-clauses[scale]'"
                         ) from exc
     from inference.schema import default_schema
-    from inference.scoring.models import DEFAULT_MODEL_DIR
 
-    if model is None and not rules and not (DEFAULT_MODEL_DIR / "classifier").is_dir():
-        rules = True  # what load_scorer would fall back to, decided once for every actor
+    # Which scorer runs (the default model, a folder, the rules) is load_scorer's decision in
+    # each actor, exactly as in the local driver: no second copy of that rule here.
     if model is not None:
         model = str(Path(model).resolve())
     check_run_options(chunk_documents=chunk_documents, max_bytes=max_bytes)
