@@ -152,10 +152,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
                           fast=args.fast, address=args.address, num_actors=args.num_actors,
                           num_gpus=args.num_gpus, errors_path=args.errors,
                           output_format=args.output_format,
-                          chunk_documents=args.chunk_documents, max_bytes=args.max_bytes)
+                          chunk_documents=args.chunk_documents, max_bytes=args.max_bytes,
+                          document_seconds=args.document_seconds)
         return _finish(summary, "predict")
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f"--threads must be at least 1, not {args.threads}")
     if args.model is not None and not Path(args.model).is_dir():
         raise UserError(f"--model {args.model}: no such folder (give a model folder with "
                         "classifier/ and tagger/, or --rules for the rule baseline)")

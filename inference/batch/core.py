@@ -103,9 +103,7 @@ def build_or_error(raw: RawDocument) -> Document | ErrorRecord:
     """``build_document``, with any failure turned into an error record."""
     try:
         return build_document(raw)
-    except Exception as exc:  # one bad document must not end the run
-        return _clean_error(raw, reason(exc))
-    except RecursionError as exc:
+    except Exception as exc:  # one bad document must not end the run (RecursionError too)
         return _clean_error(raw, reason(exc))
 
 

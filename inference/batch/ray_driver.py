@@ -176,6 +176,7 @@ def run_ray(
     chunk_documents: int = 64,
     max_bytes: int = DEFAULT_MAX_BYTES,
     shard_lines: int = SHARD_LINES,
+    document_seconds: float = DEFAULT_DOCUMENT_SECONDS,
 ) -> RunSummary:
     """Run ``predict`` through Ray Data and write the local engine's formats on the driver."""
     try:
@@ -214,7 +215,8 @@ def run_ray(
             ctx = ray.data.DataContext.get_current()
             ctx.enable_progress_bars = False
             dataset = ray.data.from_items(shards, override_num_blocks=min(len(shards), 200))
-            dataset = dataset.flat_map(read_shard, fn_kwargs={"max_bytes": max_bytes})
+            dataset = dataset.flat_map(read_shard, fn_kwargs={
+                "max_bytes": max_bytes, "document_seconds": document_seconds})
             # Each actor reserves one CPU (the rest stay free for the read/clean tasks, or a
             # pool could starve them) and runs torch on its share of the cluster's cores.
             threads = max(1, cpus // actors)
