@@ -345,3 +345,10 @@ def test_an_error_record_quoting_a_lone_surrogate_is_still_written(tmp_path):
     sink.close()
     (record,) = _records(tmp_path / "errors.jsonl")
     assert record["source"] == "x.jsonl:3" and record["doc_id"] == "\ud800"
+
+
+def test_an_unwritable_output_is_one_line(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    assert main(["segment", str(EXAMPLES), "-o", str(tmp_path / "afile" / "out.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "unexpected" not in err and "Traceback" not in err

@@ -358,7 +358,10 @@ class RunCore:
         self.errors_path = errors_path
         self.summary = RunSummary()
         self.started = time.perf_counter()
-        self._lock = OutputLock(out).acquire() if out != "-" else None
+        try:
+            self._lock = OutputLock(out).acquire() if out != "-" else None
+        except OSError as exc:
+            raise UserError(f"cannot write beside {out}: {exc.strerror or exc}") from exc
         try:
             self.checkpoint = start_or_resume(job, out, errors_path, fmt, resume)
         except BaseException:
@@ -384,6 +387,10 @@ class RunCore:
             self.errors = ErrorSink(errors_path, append=append)
             if self.marker is not None:
                 self._save_checkpoint()  # before the first record: see the class doc
+        except OSError as exc:
+            self.close()
+            raise UserError(f"cannot write {exc.filename or out}: {exc.strerror or exc}"
+                            ) from exc
         except BaseException:
             self.close()
             raise
