@@ -382,6 +382,9 @@ class RunCore:
         append = self.checkpoint is not None
         if self.checkpoint is None:
             self.checkpoint = Checkpoint(job=job)
+            if self.marker is not None and self.marker.exists():
+                # before the output is truncated: a stale checkpoint must never describe it
+                self.marker.unlink()
         try:
             self.writer = open_writer(fmt, out, label_names, append=append)
             self.errors = ErrorSink(errors_path, append=append)
