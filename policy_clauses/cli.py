@@ -2,15 +2,23 @@
 
 Each command parses its arguments, calls one library function with keyword arguments and
 prints a summary. The library raises; only this module turns errors into messages and exit
-codes (0: the run completed, even with per-document errors; 1: nothing could run; 2: usage;
-130: interrupted by Ctrl-C after writing the chunks finished so far).
+codes (0: the run completed, even with per-document errors; 1: nothing could run, or a bad
+option or path; 2: usage; 130: interrupted by Ctrl-C after writing the chunks finished so far).
+
+A ``UserError`` is one line. Any other exception is a bug or an outside failure: one line on
+screen that says where its traceback went (the run's errors file, else a file in the temp
+folder), and the traceback itself on screen too with ``-v``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +30,26 @@ log = logging.getLogger("policy_clauses")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
 
 
 def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,12 +69,12 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--errors", metavar="ERRORS.jsonl", default=None,
                         help="where error records go (default: OUT.errors.jsonl beside the "
                         "output, or stderr when the output is stdout)")
-    parser.add_argument("--max-bytes", type=int, default=20 * 1024 * 1024,
+    parser.add_argument("--max-bytes", type=_positive_int, default=20 * 1024 * 1024,
                         help="refuse a file (or a JSONL line) larger than this (default 20 MB)")
-    parser.add_argument("--chunk-documents", type=int, default=64,
+    parser.add_argument("--chunk-documents", type=_positive_int, default=64,
                         help="documents scored and written together (default 64): the unit of "
                         "batching, flushing, resume and Ctrl-C")
-    parser.add_argument("--chunk-clauses", type=int, default=4096,
+    parser.add_argument("--chunk-clauses", type=_positive_int, default=4096,
                         help="also close a chunk once it holds this many clauses (default "
                         "4096), so a few huge documents cannot blow the memory bound")
     parser.add_argument("--resume", action="store_true",
@@ -54,6 +82,10 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
                         "file are cut back to the last completed chunk (OUT.progress.json) and "
                         "the inputs already done are skipped; same PATHs and options needed; "
                         "starts fresh when there is nothing to resume (jsonl and csv only)")
+    parser.add_argument("--document-seconds", type=_positive_float, default=60.0,
+                        metavar="S",
+                        help="time limit for cleaning and segmenting one document (default "
+                        "60); a document over it becomes an error record and the run goes on")
     parser.add_argument("--no-progress", "--quiet", dest="no_progress", action="store_true",
                         help="no progress bar (it is shown only when stderr is a terminal)")
 
@@ -86,8 +118,22 @@ def cmd_segment(args: argparse.Namespace) -> int:
                             chunk_documents=args.chunk_documents,
                             chunk_clauses=args.chunk_clauses, max_bytes=args.max_bytes,
                             output_format=args.output_format, resume=args.resume,
-                            progress=_progress(args))
+                            progress=_progress(args), document_seconds=args.document_seconds)
     return _finish(summary, "segment")
+
+
+def _quiet_model_loading(args: argparse.Namespace) -> None:
+    """transformers' "Loading weights" bars go with -q; its tokenizer warning "Token indices
+    sequence length is longer than the specified maximum" always goes: the tagger scores long
+    clauses in windows, so the length it warns about is handled."""
+    logging.getLogger("transformers.tokenization_utils_base").setLevel(logging.ERROR)
+    if getattr(args, "quiet", False) or args.no_progress:
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        try:
+            from transformers.utils import logging as hf_logging
+        except ImportError:  # the rule baseline needs no transformers
+            return
+        hf_logging.disable_progress_bar()
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -109,9 +155,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
                           fast=args.fast, address=args.address, num_actors=args.num_actors,
                           num_gpus=args.num_gpus, errors_path=args.errors,
                           output_format=args.output_format,
-                          chunk_documents=args.chunk_documents, max_bytes=args.max_bytes)
+                          chunk_documents=args.chunk_documents, max_bytes=args.max_bytes,
+                          document_seconds=args.document_seconds)
         return _finish(summary, "predict",
                        model_identity(resolve_model(args.model, rules=args.rules), args.fast))
+    _quiet_model_loading(args)
     threads = configure_threads(args.threads)
     scorer = load_scorer(args.model, rules=args.rules, fast=args.fast)
     identity = (scorer.name, scorer.version)
@@ -126,7 +174,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                             chunk_documents=args.chunk_documents,
                             chunk_clauses=args.chunk_clauses, max_bytes=args.max_bytes,
                             output_format=args.output_format, resume=args.resume,
-                            progress=_progress(args))
+                            progress=_progress(args), document_seconds=args.document_seconds)
     return _finish(summary, "predict", identity)
 
 
@@ -169,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "or AVX-512 BF16, test micro-F1 within 0.5 point); int8: dynamic int8 "
                          "quantisation (costs 2-3 points); see benchmarks/README.md. "
                          "Default none (float32)")
-    predict.add_argument("--threads", type=int, default=None,
+    predict.add_argument("--threads", type=_positive_int, default=None,
                          help="torch intra-op threads (default: the cores this process may use; "
                          "inter-op threads are 1)")
     predict.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -198,6 +246,30 @@ def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     return training_cli.registrations()
 
 
+def _traceback_file(args: argparse.Namespace, text: str) -> str:
+    """Where an unexpected error's traceback is kept: the run's errors file (as one JSON
+    record), else a file in the temp folder. Returns the place, for the message."""
+    errors = getattr(args, "errors", None)
+    output = getattr(args, "output", None)
+    if errors is None and output not in (None, "-"):
+        from inference.batch.sinks import default_errors_path
+
+        errors = default_errors_path(output)
+    if errors is not None and not Path(errors).is_dir():
+        record = {"source": "policy-clauses", "doc_id": None, "stage": "crash",
+                  "error": text.strip().splitlines()[-1], "traceback": text}
+        try:
+            with open(errors, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, ensure_ascii=True) + "\n")
+            return errors
+        except OSError:
+            pass
+    handle, path = tempfile.mkstemp(prefix="policy-clauses-traceback-", suffix=".txt")
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -211,12 +283,20 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"policy-clauses: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"policy-clauses: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except KeyboardInterrupt:
         print("policy-clauses: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug or an outside failure: keep its traceback
+        text = traceback.format_exc()
+        where = _traceback_file(args, text)
+        if args.verbose:
+            sys.stderr.write(text)
+        message = " ".join(str(exc).split())
+        if len(message) > 400:
+            message = message[:400] + "…"
+        print(f"policy-clauses: unexpected error: {type(exc).__name__}: {message} (the "
+              f"traceback is in {where}; rerun with -v to see it here)", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def entry_point() -> None:

@@ -7,41 +7,44 @@ then streams shards through two stages:
 1. read → clean → segment (stateless CPU tasks; the same ``ingest``/``pipeline`` code as the
    local engine, so sources, ids and clauses are identical);
 2. score (``map_batches`` over an actor pool: each actor loads the model once, uses a GPU when
-   the cluster has one, and scores a batch of documents with ``run.score_chunk``, so a failing
+   the cluster has one, and scores a batch of documents with ``core.score_chunk``, so a failing
    document becomes an error record and the rest of its batch is still scored).
 
-Results stream back to the driver, which writes them with the local engine's writers (same
-formats, same error file); record order may differ from the local engine's.
+Results stream back to the driver, which writes them through the same ``core.RunCore`` as the
+local engine (same writers, formats, error file and lock); record order may differ from the
+local engine's.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from inference.batch.run import (
-    ErrorSink,
+from inference.batch.core import (
+    DEFAULT_DOCUMENT_SECONDS,
+    DocumentBuilder,
+    RunCore,
     RunSummary,
-    _build_or_error,
-    default_errors_path,
+    check_output_paths,
+    check_run_options,
+    output_files,
     score_chunk,
 )
-from inference.batch.writers import format_for_path, open_writer
+from inference.batch.sinks import default_errors_path
+from inference.batch.writers import format_for_path
+from inference.errors import UserError
 from inference.records import Document, ErrorRecord
 from inference.text.ingest import (
-    _SNIFF_BYTES,
     DEFAULT_MAX_BYTES,
-    JSONL_SUFFIXES,
+    STDIN,
     InputError,
-    _looks_binary,
-    decode_bytes,
-    expand_paths,
-    iter_jsonl_lines,
+    jsonl_encoding,
+    read_jsonl_range,
     read_path,
+    resolve_inputs,
+    suffix_is_jsonl,
 )
 
 log = logging.getLogger(__name__)
@@ -52,76 +55,43 @@ SHARD_LINES = 256
 # ----------------------------------------------------------------------------- planning
 
 
-def _jsonl_encoding(path: Path) -> str:
-    """The encoding ``ingest`` would use for a JSONL file; raises InputError as it would."""
-    with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    if not head:
-        raise InputError("empty file")
-    if _looks_binary(head):
-        raise InputError("binary file (NUL bytes), not text")
-    encoding = decode_bytes(head, prefix=True)[1]
-    return "utf-8" if encoding == "utf-8-sig" else encoding
-
-
-def plan_shards(paths: list[str], shard_lines: int = SHARD_LINES
+def plan_shards(paths: list[str], shard_lines: int = SHARD_LINES,
+                outputs: list[str] | None = None
                 ) -> tuple[list[dict[str, Any]], list[ErrorRecord]]:
     """Shards (file, byte range, first line number) and the errors found while planning."""
     shards: list[dict[str, Any]] = []
     errors: list[ErrorRecord] = []
-    for raw in paths:
-        if raw == "-":
-            raise ValueError("--engine ray reads files and directories, not stdin; save the "
-                             "JSONL to a file first")
-        for item in expand_paths([raw]):
-            if isinstance(item, ErrorRecord):
-                errors.append(item)
-                continue
-            if item.suffix.lower() not in JSONL_SUFFIXES:
-                shards.append({"path": str(item), "encoding": "", "start": 0, "end": -1,
-                               "lineno": 0})
-                continue
-            try:
-                encoding = _jsonl_encoding(item)
-            except (InputError, OSError) as exc:
-                errors.append(ErrorRecord(source=str(item), stage="ingest", reason=str(exc)))
-                continue
-            offset, lineno, count, start, first = 0, 1, 0, 0, 1
-            with item.open("rb") as handle:
-                for line in handle:
-                    offset += len(line)
-                    count += 1
-                    lineno += 1
-                    if count == shard_lines:
-                        shards.append({"path": str(item), "encoding": encoding, "start": start,
-                                       "end": offset, "lineno": first})
-                        start, first, count = offset, lineno, 0
-            if count:
-                shards.append({"path": str(item), "encoding": encoding, "start": start,
-                               "end": offset, "lineno": first})
-    return shards, errors
-
-
-def _read_jsonl_range(shard: dict[str, Any], max_bytes: int) -> Iterator[Any]:
-    """``ingest``'s JSONL line loop over one byte range (same sources: ``path:line``)."""
-    source, encoding = shard["path"], shard["encoding"]
-    with open(source, "rb") as handle:
-        handle.seek(shard["start"])
-        data = handle.read(shard["end"] - shard["start"])
-    for lineno, raw_line in enumerate(data.splitlines(keepends=True), start=shard["lineno"]):
-        where = f"{source}:{lineno}"
-        if len(raw_line) > max_bytes:
-            yield ErrorRecord(source=where, stage="ingest",
-                              reason=f"line is {len(raw_line) / 2**20:.1f} MiB, over the "
-                              f"{max_bytes / 2**20:.0f} MiB limit")
+    if STDIN in paths:
+        raise UserError("--engine ray reads files and directories, not stdin; save the JSONL to "
+                        "a file first")
+    for item in resolve_inputs(paths, outputs=outputs or []):
+        if isinstance(item, ErrorRecord):
+            errors.append(item)
+            continue
+        assert isinstance(item, Path)
+        if not suffix_is_jsonl(item):
+            shards.append({"path": str(item), "encoding": "", "start": 0, "end": -1,
+                           "lineno": 0})
             continue
         try:
-            line = raw_line.decode(encoding).lstrip("\ufeff")
-        except UnicodeDecodeError as exc:
-            yield ErrorRecord(source=where, stage="ingest",
-                              reason=f"bytes undecodable as {encoding} ({exc.reason})")
+            encoding = jsonl_encoding(item)
+        except (InputError, OSError) as exc:
+            errors.append(ErrorRecord(source=str(item), stage="ingest", reason=str(exc)))
             continue
-        yield from iter_jsonl_lines([line], where, first_lineno=lineno, name_lines=False)
+        offset, lineno, count, start, first = 0, 1, 0, 0, 1
+        with item.open("rb") as handle:
+            for line in handle:
+                offset += len(line)
+                count += 1
+                lineno += 1
+                if count == shard_lines:
+                    shards.append({"path": str(item), "encoding": encoding, "start": start,
+                                   "end": offset, "lineno": first})
+                    start, first, count = offset, lineno, 0
+        if count:
+            shards.append({"path": str(item), "encoding": encoding, "start": start,
+                           "end": offset, "lineno": first})
+    return shards, errors
 
 
 def _row(item: Document | ErrorRecord) -> dict[str, Any]:
@@ -130,14 +100,21 @@ def _row(item: Document | ErrorRecord) -> dict[str, Any]:
     return {"error": "", "doc": json.dumps(item.to_dict(), ensure_ascii=False)}
 
 
-def read_shard(shard: dict[str, Any], max_bytes: int = DEFAULT_MAX_BYTES) -> list[dict[str, Any]]:
-    """Stage 1: a shard → rows of cleaned, segmented documents (or errors), as JSON strings."""
-    items = (_read_jsonl_range(shard, max_bytes) if shard["end"] >= 0
-             else read_path(Path(shard["path"]), max_bytes))
-    rows = []
-    for item in items:
-        rows.append(_row(item if isinstance(item, ErrorRecord) else _build_or_error(item)))
-    return rows
+def read_shard(shard: dict[str, Any], max_bytes: int = DEFAULT_MAX_BYTES,
+               document_seconds: float = DEFAULT_DOCUMENT_SECONDS) -> list[dict[str, Any]]:
+    """Stage 1: a shard → rows of cleaned, segmented documents (or errors), as JSON strings.
+
+    The same reader and builder as the local driver, over the shard's byte range."""
+    path = Path(shard["path"])
+    items = (read_jsonl_range(path, shard["encoding"], max_bytes, start=shard["start"],
+                              end=shard["end"], first_lineno=shard["lineno"])
+             if shard["end"] >= 0 else read_path(path, max_bytes))
+    builder = DocumentBuilder(document_seconds)
+    try:
+        return [_row(item if isinstance(item, ErrorRecord) else builder(item))
+                for item in items]
+    finally:
+        builder.close()
 
 
 def _error_from_dict(data: dict[str, Any]) -> ErrorRecord:
@@ -199,21 +176,26 @@ def run_ray(
     chunk_documents: int = 64,
     max_bytes: int = DEFAULT_MAX_BYTES,
     shard_lines: int = SHARD_LINES,
+    document_seconds: float = DEFAULT_DOCUMENT_SECONDS,
 ) -> RunSummary:
     """Run ``predict`` through Ray Data and write the local engine's formats on the driver."""
     try:
         import ray
     except ImportError as exc:
-        raise ValueError("--engine ray needs Ray Data: pip install 'policy-clauses[scale]'"
-                         ) from exc
+        raise UserError("--engine ray needs Ray Data: pip install 'policy-clauses[scale]'"
+                        ) from exc
     from inference.schema import default_schema
     from inference.scoring.models import resolve_model
 
-    # decided once on the driver, so every actor loads the same folder (or the rules)
+    # Which scorer runs is decided once, here, by the same rule load_scorer follows, so every
+    # actor loads the same folder (or the rules) whatever its working directory.
     folder = resolve_model(model, rules=rules)
     model = None if folder is None else str(folder.resolve())
-    summary = RunSummary()
-    started = time.perf_counter()
+    check_run_options(chunk_documents=chunk_documents, max_bytes=max_bytes)
+    fmt = format_for_path(out, output_format)
+    errors_path = errors_path or default_errors_path(out)
+    check_output_paths(out, errors_path)
+    label_names = default_schema().label_names
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  logging_level=logging.WARNING)
@@ -221,21 +203,21 @@ def run_ray(
     cpus = int(ray.cluster_resources().get("CPU", 1))
     actors = num_actors or (max(1, int(_cluster_gpus(ray) // gpus)) if gpus
                             else max(1, cpus // 2))
-    shards, plan_errors = plan_shards([str(p) for p in paths], shard_lines)
+    shards, plan_errors = plan_shards([str(p) for p in paths], shard_lines,
+                                      outputs=output_files(out, errors_path))
     log.info("ray: %d shards, %d scoring actors, %.2g GPU each", len(shards), actors, gpus)
 
-    fmt = format_for_path(out, output_format)
-    writer = open_writer(fmt, out, default_schema().label_names)
-    errors = ErrorSink(errors_path or default_errors_path(out))
-    try:
+    core = RunCore(out=out, fmt=fmt, errors_path=errors_path, label_names=label_names,
+                   job={}, resume=False, resumable=False, progress=False, desc="predict")
+    with core:
         for error in plan_errors:
-            summary.add_error(error)
-            errors.write(error)
+            core.error(error)
         if shards:
             ctx = ray.data.DataContext.get_current()
             ctx.enable_progress_bars = False
             dataset = ray.data.from_items(shards, override_num_blocks=min(len(shards), 200))
-            dataset = dataset.flat_map(read_shard, fn_kwargs={"max_bytes": max_bytes})
+            dataset = dataset.flat_map(read_shard, fn_kwargs={
+                "max_bytes": max_bytes, "document_seconds": document_seconds})
             # Each actor reserves one CPU (the rest stay free for the read/clean tasks, or a
             # pool could starve them) and runs torch on its share of the cluster's cores.
             threads = max(1, cpus // actors)
@@ -248,18 +230,10 @@ def run_ray(
                                               batch_format="default"):
                 for error, doc in zip(batch["error"], batch["doc"], strict=True):
                     if error:
-                        record = _error_from_dict(json.loads(error))
-                        summary.add_error(record)
-                        errors.write(record)
+                        core.write(_error_from_dict(json.loads(error)), 0)
                         continue
                     document = Document.from_dict(json.loads(doc))
-                    writer.write_documents([document])
-                    summary.documents += 1
-                    summary.clauses += len(document.clauses)
-                writer.flush()
-                errors.flush()
-    finally:
-        writer.close()
-        errors.close()
-        summary.seconds = time.perf_counter() - started
-    return summary
+                    core.write(document, len(document.clauses))
+                core.commit(len(batch["doc"]))
+        core.finished = True
+    return core.summary

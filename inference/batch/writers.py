@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from inference.errors import UserError
 from inference.records import Document
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -35,7 +36,7 @@ def format_for_path(path: str, given: str | None) -> str:
     else JSONL."""
     if given:
         if given not in FORMATS:
-            raise ValueError(f"unknown output format {given!r}; expected one of {FORMATS}")
+            raise UserError(f"unknown output format {given!r}; expected one of {FORMATS}")
         return given
     suffix = Path(path).suffix.lower()
     return {".csv": "csv", ".parquet": "parquet"}.get(suffix, "jsonl")
@@ -120,13 +121,37 @@ class JsonlWriter(_TextWriter):
     def write_record(self, record: dict[str, Any]) -> None:
         self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
+    def write_line(self, line: str) -> None:
+        """One line that is already JSON."""
+        self._handle.write(line + "\n")
+
     def write_documents(self, documents: Sequence[Document]) -> None:
         self._handle.write("".join(json.dumps(d.to_dict(), ensure_ascii=False) + "\n"
                                    for d in documents))
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading ``'`` (the usual
+    neutralisation: shown as text, the quote hidden); everything else is returned as is."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: neutralise_formula(value) for key, value in row.items()}
+
+
 class CsvWriter(_TextWriter):
-    """Clause rows as CSV with a header line (written once, also across a resume)."""
+    """Clause rows as CSV with a header line (written once, also across a resume).
+
+    Text cells that start with ``= + - @`` (or a tab or carriage return) get a leading ``'``
+    so that a spreadsheet does not run them; JSONL and Parquet keep the text exact.
+    """
 
     def __init__(self, path: str | Path, label_names: Sequence[str], append: bool = False) -> None:
         has_header = append and Path(path).is_file() and Path(path).stat().st_size > 0
@@ -141,11 +166,11 @@ class CsvWriter(_TextWriter):
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=self._columns)
         for document in documents:
-            writer.writerows(clause_rows(document, self.label_names))
+            writer.writerows(_csv_row(row) for row in clause_rows(document, self.label_names))
         self._handle.write(buffer.getvalue())
 
     def write_record(self, record: dict[str, Any]) -> None:
-        self._csv.writerow({k: record.get(k) for k in self._columns})
+        self._csv.writerow(_csv_row({k: record.get(k) for k in self._columns}))
 
 
 class ParquetWriter:
@@ -156,10 +181,10 @@ class ParquetWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ValueError("--format parquet needs pyarrow: pip install "
-                             "'policy-clauses[export]'") from exc
+            raise UserError("--format parquet needs pyarrow: pip install "
+                            "'policy-clauses[export]'") from exc
         if str(path) == "-":
-            raise ValueError("--format parquet cannot write to stdout; give -o FILE.parquet")
+            raise UserError("--format parquet cannot write to stdout; give -o FILE.parquet")
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.label_names = list(label_names)
@@ -202,7 +227,7 @@ def open_writer(fmt: str, path: str, label_names: Sequence[str], *,
         return CsvWriter(path, label_names, append=append)
     if fmt == "parquet":
         if append:
-            raise ValueError("a Parquet output cannot be resumed; use --format jsonl or csv")
+            raise UserError("a Parquet output cannot be resumed; use --format jsonl or csv")
         return ParquetWriter(path, label_names)
     raise ValueError(f"unknown output format {fmt!r}; expected one of {FORMATS}")
 
@@ -215,4 +240,4 @@ def truncate_to(path: str, size: int) -> None:
 
 
 __all__ = ["FORMATS", "CsvWriter", "JsonlWriter", "ParquetWriter", "clause_rows",
-           "format_for_path", "open_writer", "truncate_to"]
+           "format_for_path", "neutralise_formula", "open_writer", "truncate_to"]
