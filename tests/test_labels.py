@@ -100,3 +100,23 @@ def test_labels_stats_prints_a_row_per_split(capsys):
     assert lines[0].startswith("| | documents | clauses | goal")
     assert [line.split(" | ")[0] for line in lines[2:]] == ["| train", "| dev", "| test",
                                                             "| all"]
+
+
+def test_extend_splits_keeps_old_assignments_and_fills_dev_and_test() -> None:
+    old = {"train": ["a", "b"], "dev": ["c"], "test": ["d"]}
+    new = {f"n{i}": (f"corpus{i % 3}/lines", 100) for i in range(40)}
+    extended = data.extend_splits(old, new, {"dev": 1000, "test": 800},
+                                  {"train": 500, "dev": 200, "test": 300})
+    for name, ids in old.items():
+        assert set(ids) <= set(extended[name])
+    assigned = [d for ids in extended.values() for d in ids]
+    assert sorted(assigned) == sorted([*"abcd", *new])
+    added = {name: 100 * len(set(ids) - set(old[name])) for name, ids in extended.items()}
+    assert added["dev"] >= 800 and added["test"] >= 500
+    assert added["train"] >= 4000 - 800 - 500 - 200  # the rest, give or take a document
+    # every stratum reaches dev and test, not only the first in order
+    for split in ("dev", "test"):
+        assert {new[d][0] for d in set(extended[split]) - set(old[split])} == {
+            "corpus0/lines", "corpus1/lines", "corpus2/lines"}
+    assert data.extend_splits(old, new, {"dev": 1000, "test": 800},
+                              {"train": 500, "dev": 200, "test": 300}) == extended

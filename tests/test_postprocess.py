@@ -91,12 +91,12 @@ def test_the_shipped_model_emits_no_malformed_span_on_the_test_split():
 
     if not gold.GOLD_PATH.is_file() or not gold.SPLITS_PATH.is_file():
         pytest.fail("labels/gold.jsonl and labels/splits.json must be committed")
-    records = gold.records_for_split(gold.read_jsonl(gold.GOLD_PATH), "test",
+    records = gold.records_for_split(gold.read_gold(gold.GOLD_PATH), "test",
                                      gold.load_splits())
     assert len(records) > 500
     scorer = load_scorer(DEFAULT_MODEL_DIR)
-    texts = [r["text"] for r in records]
-    predictions = scorer.predict([ClauseInput(text=t, section=r.get("section", "") or "")
+    texts = [r.text for r in records]
+    predictions = scorer.predict([ClauseInput(text=t, section=r.section or "")
                                   for t, r in zip(texts, records, strict=True)])
     tokenizer = scorer.tagger.tokenizer
     malformed, spans = [], 0

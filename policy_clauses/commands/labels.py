@@ -65,7 +65,62 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _document_strata(doc_ids: set[str]) -> dict[str, str]:
+    """corpus/layout of each document of labels/documents.jsonl, as the pipeline sees it."""
+    from inference.records import ErrorRecord
+    from inference.text.ingest import iter_jsonl_lines
+    from inference.text.pipeline import build_document
+
+    strata = {}
+    with data.DOCUMENTS_PATH.open(encoding="utf-8") as handle:
+        for raw in iter_jsonl_lines(handle, str(data.DOCUMENTS_PATH)):
+            if isinstance(raw, ErrorRecord) or raw.doc_id not in doc_ids:
+                continue
+            layout = build_document(raw).quality.get("layout", "lines")
+            strata[raw.doc_id] = f"{raw.meta.get('corpus', 'unknown')}/{layout}"
+    return strata
+
+
+def extend_split_manifest(min_clauses: int) -> dict[str, list[str]]:
+    """Assign the gold documents that no split holds yet; existing assignments stay."""
+    manifest = json.loads(data.SPLITS_PATH.read_text(encoding="utf-8"))
+    splits = data.load_splits()
+    records = data.read_gold(data.GOLD_PATH)
+    assigned = {d for ids in splits.values() for d in ids}
+    clauses: Counter[str] = Counter(r.doc_id for r in records)
+    new = {d for d in clauses if d not in assigned}
+    if not new:
+        return splits
+    strata = _document_strata(new)
+    current = {name: sum(clauses[d] for d in ids) for name, ids in splits.items()}
+    extended = data.extend_splits(splits, {d: (strata.get(d, "unknown"), clauses[d])
+                                           for d in new},
+                                  {"dev": min_clauses, "test": min_clauses}, current)
+    manifest["splits"] = extended
+    manifest["gold_sha256"] = data.file_sha256(data.GOLD_PATH)
+    manifest.setdefault("sources", {}).update(
+        {r.doc_id: "unknown" if r.corpus is None else r.corpus for r in records
+         if r.doc_id in new})
+    manifest["sources"] = dict(sorted(manifest["sources"].items()))
+    manifest.setdefault("extensions", []).append({
+        "documents": sorted(new),
+        "method": (f"labels splits --extend --min-clauses {min_clauses}: documents already "
+                   "assigned keep their split; new documents are taken round-robin over "
+                   "corpus/layout strata (fixed order: sha256 of the id) and each goes to the "
+                   "split furthest below its share, dev and test getting what they lack to "
+                   f"reach {min_clauses} clauses and train the rest; label counts and model "
+                   "results play no part"),
+    })
+    data.SPLITS_PATH.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
+                                encoding="utf-8")
+    return extended
+
+
 def cmd_splits(args: argparse.Namespace) -> int:
+    if args.extend:
+        extended = extend_split_manifest(args.min_clauses)
+        print({name: len(ids) for name, ids in extended.items()})
+        return 0
     if data.SPLITS_PATH.exists() and not args.force:
         print(f"{data.SPLITS_PATH} exists; the test split must not move (use --force to remake)",
               file=sys.stderr)
@@ -155,6 +210,12 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                         help="choose the seed that balances label shares across splits "
                         "(from label counts only)")
     splits.add_argument("--force", action="store_true", help="overwrite an existing manifest")
+    splits.add_argument("--extend", action="store_true",
+                        help="assign gold documents no split holds yet, keeping every existing "
+                        "assignment (the old test documents stay in test)")
+    splits.add_argument("--min-clauses", type=int, default=1500,
+                        help="--extend: grow dev and test to at least this many clauses "
+                        "(default 1500)")
     splits.set_defaults(func=cmd_splits)
 
     stats = commands.add_parser("stats", help="counts per split, label and entity type")

@@ -117,6 +117,46 @@ def make_splits(doc_sources: dict[str, str], seed: int = 13, test_share: float =
     return {name: sorted(ids) for name, ids in splits.items()}
 
 
+def extend_splits(splits: dict[str, list[str]], new_documents: dict[str, tuple[str, int]],
+                  min_clauses: dict[str, int], current_clauses: dict[str, int]
+                  ) -> dict[str, list[str]]:
+    """Add documents to existing splits without moving any document already assigned (so
+    figures on the old test split stay comparable).
+
+    ``new_documents`` maps doc_id → (stratum, clauses); the stratum is corpus and layout.
+    dev and test get what they lack to reach ``min_clauses``, train the rest, and each
+    stratum is divided in those shares on its own: its documents, in a fixed order (sha256 of
+    the id), each go to the split furthest below its share within the stratum, so every split
+    draws from every stratum that is large enough."""
+    by_stratum: dict[str, list[str]] = defaultdict(list)
+    for doc_id, (stratum, _) in new_documents.items():
+        by_stratum[stratum].append(doc_id)
+    total = sum(clauses for _, clauses in new_documents.values())
+    wanted = {name: max(0, min_clauses.get(name, 0) - current_clauses.get(name, 0))
+              for name in ("dev", "test")}
+    wanted["train"] = max(0, total - sum(wanted.values()))
+    share = {name: wanted[name] / max(1, sum(wanted.values())) for name in SPLIT_NAMES}
+    out = {name: list(ids) for name, ids in splits.items()}
+    overall = {name: 0 for name in SPLIT_NAMES}
+    for stratum in sorted(by_stratum):
+        docs = sorted(by_stratum[stratum], key=lambda d: hashlib.sha256(d.encode()).hexdigest())
+        local = {name: 0 for name in SPLIT_NAMES}
+        done = 0
+        for doc_id in docs:
+            clauses = new_documents[doc_id][1]
+            done += clauses
+            overall_done = sum(overall.values()) + clauses
+
+            # below its share in this stratum first, then overall (for small strata)
+            lack = {n: share[n] * done - local[n] + 0.5 * (share[n] * overall_done - overall[n])
+                    for n in SPLIT_NAMES}
+            name = max(SPLIT_NAMES, key=lambda n: (lack[n], n == "train"))
+            out[name].append(doc_id)
+            local[name] += clauses
+            overall[name] += clauses
+    return {name: sorted(ids) for name, ids in out.items()}
+
+
 def choose_balanced_seed(records: Sequence[GoldClause], seeds: range = range(200),
                          test_share: float = 0.22, dev_share: float = 0.17) -> int:
     """The split seed whose test and dev splits hold each label and entity type closest to
