@@ -257,6 +257,8 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
             try:
                 configs[key] = ProjectConfig.parse(config, schema)
             except ConfigMismatchError as exc:
+                # Label Studio shows only "400 Bad Request" and points at this console
+                log.warning("refused a labeling config: %s", exc)
                 raise HTTPProblem(400, str(exc)) from exc
         return configs[key]
 
