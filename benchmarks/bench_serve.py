@@ -98,7 +98,8 @@ def start_server(model: str | None, rules: bool, fast: str, threads: int, args: 
                "--threads", str(threads), "--fast", fast,
                "--max-queue-clauses", str(args.max_queue_clauses),
                "--reviewed-out", str(workdir / "reviewed.jsonl")]
-    command += ["--rules"] if rules else (["--model", model] if model else [])
+    command += ["--rules"] if rules else (["--model", str(Path(model).resolve())] if model
+                                          else [])
     process = subprocess.Popen(command, cwd=workdir, env=dict(os.environ, PYTHONPATH=str(ROOT)),
                                stdout=subprocess.DEVNULL, stderr=(workdir / "serve.log").open("w"),
                                start_new_session=True)

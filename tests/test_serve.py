@@ -375,3 +375,17 @@ def test_reviewed_annotations_never_go_into_gold(tmp_path):
     gold = tmp_path / "gold.jsonl"
     with pytest.raises(ValueError, match="gold file"):
         create_app(RuleScorer(), ServeSettings(reviewed_out=gold, gold_path=gold))
+
+
+def test_ls_predict_takes_more_tasks_than_the_queue_holds_in_pieces(tmp_path):
+    exported, tasks = _ls_tasks()
+    tasks = tasks[:10]
+    config = labeling_config()
+    with _client(RuleScorer(), tmp_path, max_queue_clauses=4, max_batch_clauses=3) as client:
+        answer = client.post("/predict", json={"tasks": tasks, "label_config": config})
+        stats = client.app.state.batcher.stats
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["result"] for r in results] == [t["predictions"][0]["result"]
+                                              for t in exported[:10]]
+    assert stats.batches == 4 and stats.largest_batch == 3

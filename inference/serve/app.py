@@ -197,6 +197,20 @@ PREDICT_BODY_SCHEMA = {
 }
 
 
+def _pieces(documents: list[Document], max_clauses: int) -> list[list[Document]]:
+    """Consecutive groups of documents of at most ``max_clauses`` clauses (a larger document
+    is a group of its own)."""
+    pieces: list[list[Document]] = []
+    size = 0
+    for document in documents:
+        if not pieces or size + len(document.clauses) > max_clauses:
+            pieces.append([])
+            size = 0
+        pieces[-1].append(document)
+        size += len(document.clauses)
+    return pieces
+
+
 def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
                schema: LabelSchema | None = None) -> FastAPI:
     """The FastAPI app around one loaded scorer. Its batcher thread stops at shutdown."""
@@ -254,6 +268,8 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
     def project_config(config: Any) -> ProjectConfig:
         key = config_key(config) if isinstance(config, str) else ""
         if key not in configs:
+            if len(configs) >= 64:  # projects come and go; parsing again is cheap
+                configs.clear()
             try:
                 configs[key] = ProjectConfig.parse(config, schema)
             except ConfigMismatchError as exc:
@@ -309,8 +325,18 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
 
         built = await run_in_threadpool(documents)
         good = [d for d in built if isinstance(d, Document)]
-        done = await scored(submit("documents", good)) if good else []
-        scored_by_doc = {id(doc): result for doc, result in zip(good, done, strict=True)}
+        # Label Studio sends every selected task in one request and cannot split it: score it
+        # in batch-sized pieces, one after the other, so it never needs more queue than that
+        scored_by_doc: dict[int, Document | ErrorRecord] = {}
+        for piece in _pieces(good, settings.max_batch_clauses):
+            try:
+                done = await scored(submit("documents", piece))
+            except HTTPProblem as problem:
+                if problem.status != 413:
+                    raise
+                done = [ErrorRecord(source=d.source, doc_id=d.doc_id, stage="predict",
+                                    reason=problem.detail) for d in piece]
+            scored_by_doc.update((id(d), r) for d, r in zip(piece, done, strict=True))
         results: list[dict[str, Any]] = []
         for item in built:
             outcome = scored_by_doc.get(id(item), item)
