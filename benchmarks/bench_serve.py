@@ -246,6 +246,9 @@ def main() -> int:
             assert warm.getresponse().read()
             result = load(port, requests, args.clients, args.deadline)
             rss = peak_rss_mb(process.pid)
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            probe.request("GET", "/health")
+            batches = json.loads(probe.getresponse().read())["batches"]
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             try:
@@ -294,6 +297,7 @@ def main() -> int:
         "unsent_requests": result["unsent"],
         "labels_agree_with_predict": f"{agree}/{n}",
         "server_peak_rss_mb": round(rss, 1) if rss else None,
+        "server_batches": batches,
         "load_seconds": round(result["wall"], 2),
     }
     print("| measure | value |\n|---|---|")

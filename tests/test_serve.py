@@ -232,7 +232,8 @@ def test_schema_and_model_version_name_the_folder_not_a_path(tiny_model, tmp_pat
     version = body["model_version"]
     assert version.startswith("tiny-") and len(version) == len("tiny-") + 8
     assert str(tmp_path) not in json.dumps(body) and str(tiny_model) not in json.dumps(health)
-    assert health == {"status": "UP", "model_version": version, "queued_clauses": 0}
+    assert health["status"] == "UP" and health["model_version"] == version
+    assert health["queued_clauses"] == 0 and health["batches"]["clauses"] == 0
     assert set(body["model_card"]) == {"classifier", "tagger"}
     assert set(body["thresholds"]) == {d["name"] for d in body["labels"]}
 
@@ -389,3 +390,21 @@ def test_ls_predict_takes_more_tasks_than_the_queue_holds_in_pieces(tmp_path):
     assert [r["result"] for r in results] == [t["predictions"][0]["result"]
                                               for t in exported[:10]]
     assert stats.batches == 4 and stats.largest_batch == 3
+
+
+def test_reviewed_annotations_survive_a_restart_and_a_broken_store_is_named(tmp_path):
+    exported, tasks = _ls_tasks()
+    out = tmp_path / "ls.jsonl"
+    event = _webhook_event("ANNOTATION_CREATED", tasks[1], 5,
+                           exported[1]["predictions"][0]["result"])
+    with _client(RuleScorer(), tmp_path, reviewed_out=out) as client:
+        assert client.post("/webhook", json=event).status_code == 200
+    later = _webhook_event("ANNOTATION_CREATED", tasks[2], 6,
+                           exported[2]["predictions"][0]["result"])
+    with _client(RuleScorer(), tmp_path, reviewed_out=out) as client:
+        assert client.post("/webhook", json=later).json()["records"] == 2
+    assert {r["clause_id"] for r in _jsonl(out)} == {tasks[1]["data"]["clause_id"],
+                                                    tasks[2]["data"]["clause_id"]}
+    out.with_name("ls.tasks.json").write_text("{broken", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"ls\.tasks\.json: not a JSON list"):
+        create_app(RuleScorer(), ServeSettings(reviewed_out=out))

@@ -216,11 +216,11 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
     """The FastAPI app around one loaded scorer. Its batcher thread stops at shutdown."""
     settings = settings or ServeSettings()
     schema = schema or default_schema()
-    batcher = Batcher(scorer, max_batch_clauses=settings.max_batch_clauses,
-                      max_queue_clauses=settings.max_queue_clauses)
+    reviews = ReviewStore(settings.reviewed_out, gold_path=settings.gold_path)
     version = model_version_of(scorer)
     thresholds = scorer_thresholds(scorer, schema.label_names)
-    reviews = ReviewStore(settings.reviewed_out, gold_path=settings.gold_path)
+    batcher = Batcher(scorer, max_batch_clauses=settings.max_batch_clauses,
+                      max_queue_clauses=settings.max_queue_clauses)
     configs: dict[str, ProjectConfig] = {}
 
     from contextlib import asynccontextmanager
@@ -284,7 +284,7 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
     async def health() -> dict[str, Any]:
         """Liveness for Label Studio (and load balancers); needs no token."""
         return {"status": "UP", "model_version": version,
-                "queued_clauses": batcher.pending_clauses}
+                "queued_clauses": batcher.pending_clauses, "batches": batcher.stats.to_dict()}
 
     @app.post("/setup", tags=["Label Studio ML backend"],
               openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
@@ -305,7 +305,7 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
               openapi_extra={"requestBody": {"content": {"application/json": {"schema": {
                   "type": "object", "properties": {"tasks": {"type": "array"},
                                                    "label_config": {"type": "string"}}}}}}})
-    async def predict_tasks(request: Request) -> dict[str, Any]:
+    async def predict_tasks(request: Request) -> Response:
         """One prediction per task, in order. A task that cannot be predicted gets
         ``{"error": reason}`` without ``result``: Label Studio skips it and keeps the others."""
         body = _object(await _read_json(request, settings.max_body_bytes), "predict")
@@ -347,7 +347,8 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
                 continue
             results.append(task_prediction(outcome, config, model_version=version,
                                            thresholds=thresholds))
-        return {"results": results, "model_version": version}
+        # a Response as is: no second pass through FastAPI's encoder for large answers
+        return UTF8JSONResponse({"results": results, "model_version": version})
 
     @app.post("/webhook", tags=["Label Studio ML backend"])
     async def webhook(request: Request) -> dict[str, Any]:
@@ -384,7 +385,7 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
     @app.post("/v1/predict", tags=["API"],
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": PREDICT_BODY_SCHEMA}}}})
-    async def predict_v1(request: Request) -> dict[str, Any]:
+    async def predict_v1(request: Request) -> Response:
         """``records``: exactly what ``predict`` (documents) or ``predict --clauses`` (clause
         records) writes; ``errors``: what it would write to its errors file. Item N (from 1) is
         named ``SOURCE:N`` as line N of a JSONL file would be (``source`` defaults to
@@ -403,8 +404,10 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
         if not isinstance(source, str):
             raise HTTPProblem(400, "v1/predict: 'source' must be a string")
         if kind == "clauses":
-            return await _predict_clauses(items, source)
-        return await _predict_documents(items, source)
+            answer = await _predict_clauses(items, source)
+        else:
+            answer = await _predict_documents(items, source)
+        return UTF8JSONResponse(answer)
 
     async def _predict_clauses(items: list[Any], source: str) -> dict[str, Any]:
         errors: list[dict[str, Any]] = []

@@ -206,7 +206,15 @@ class ReviewStore:
         self._lock = threading.Lock()
         self._tasks: dict[str, dict[str, Any]] = {}
         if self.tasks_path.is_file():
-            for task in json.loads(self.tasks_path.read_text(encoding="utf-8")):
+            try:
+                tasks = json.loads(self.tasks_path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ValueError(f"{self.tasks_path}: not a JSON list of annotated tasks ({exc}); "
+                                 "move it away or give another --reviewed-out") from exc
+            if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
+                raise ValueError(f"{self.tasks_path}: expected a JSON list of annotated tasks; "
+                                 "move it away or give another --reviewed-out")
+            for task in tasks:
                 self._tasks[str(task.get("id"))] = task
 
     def apply(self, payload: dict[str, Any]) -> dict[str, Any]:
