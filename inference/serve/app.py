@@ -25,6 +25,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,8 +223,6 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
     batcher = Batcher(scorer, max_batch_clauses=settings.max_batch_clauses,
                       max_queue_clauses=settings.max_queue_clauses)
     configs: dict[str, ProjectConfig] = {}
-
-    from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
