@@ -67,7 +67,8 @@ def scored_documents(
     if from_predictions is not None:
         scorer = load_scorer(model, fast=fast) if model else None
         documents, errors = read_predictions(Path(from_predictions))
-        version = str(record_model_version(documents) or (scorer.name if scorer else "predictions"))
+        version = str(record_model_version(documents)
+                      or (scorer.version if scorer else "predictions"))
         return ScoredInputs(documents, errors, version, scorer_thresholds(scorer, names))
     scorer = load_scorer(model, rules=rules, fast=fast)
     for chunk in chunked(iter_documents(paths), chunk_documents):

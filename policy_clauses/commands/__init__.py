@@ -11,7 +11,8 @@ Register = Callable[[argparse._SubParsersAction], None]
 
 
 def registrations() -> list[Register]:
-    from policy_clauses.commands import card, labels, review, train
+    from policy_clauses.commands import card, labels, review, serve, train
     from training.fit import backbone
 
-    return [labels.add_cli, backbone.add_cli, train.add_cli, review.add_cli, card.add_cli]
+    return [labels.add_cli, backbone.add_cli, train.add_cli, review.add_cli, card.add_cli,
+            serve.add_cli]
