@@ -109,9 +109,7 @@ TARGETS = {"lines": (0.98, 0.97), "wrapped (all)": (0.96, 0.95), "flat (all)": (
 def test_the_segmenter_meets_the_layout_targets_on_the_hand_reference() -> None:
     from training.eval.segment_eval import SEGMENTATION_DIR, document_layouts
 
-    if not document_layouts(SEGMENTATION_DIR):
-        pytest.skip("labels/segmentation predates GUIDELINES §1 R1-R5 (no layout per document): "
-                    "the re-segmented reference comes with the segref branch")
+    assert document_layouts(SEGMENTATION_DIR), "labels/segmentation/sources.jsonl needs layouts"
     result = score_directory()
     assert result["documents"] >= 17
     for layout, (clause_f1, kind_accuracy) in TARGETS.items():
@@ -125,3 +123,27 @@ def test_the_segmenter_meets_the_boundary_target_on_the_hand_reference() -> None
     result = score_directory(synthetic=False)
     assert result["documents"] >= 5 and result["clauses"] >= 250
     assert result["boundary"]["f1"] >= 0.95, result["per_document"]
+
+
+# labels/segmentation_heldout: 6 documents segmented by hand by an annotator who had not seen
+# the segmenter, AFTER the segmenter was developed against labels/segmentation, and never used
+# to change it. It shows what the figures above are worth on documents nobody tuned for. The
+# floors are the figures measured when it was made (real documents: clause F1 0.938, kind
+# accuracy 0.912; synthetic renderings: wrapped 0.800, flat 0.747), below the issue-11
+# targets: a regression guard, not a target met.
+HELD_OUT_FLOORS = {"(real)": (0.93, 0.90), "wrapped (synthetic)": (0.79, 0.89),
+                   "flat (synthetic)": (0.74, 0.93)}
+
+
+def test_held_out_reference_does_not_regress() -> None:
+    from training.eval.segment_eval import SEGMENTATION_DIR
+
+    held_out = SEGMENTATION_DIR.parent / "segmentation_heldout"
+    result = score_directory(held_out)
+    assert result["documents"] == 6
+    real = score_directory(held_out, synthetic=False)
+    rows = {"(real)": {"clause": real["clause"], "kind_accuracy": real["kind_accuracy"]},
+            **result["by_layout"]}
+    for layout, (clause_f1, kind_accuracy) in HELD_OUT_FLOORS.items():
+        assert rows[layout]["clause"]["f1"] >= clause_f1, (layout, rows[layout])
+        assert rows[layout]["kind_accuracy"] >= kind_accuracy, (layout, rows[layout])
