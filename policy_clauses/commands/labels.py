@@ -95,7 +95,8 @@ def extend_split_manifest(min_clauses: int) -> dict[str, list[str]]:
     current = {name: sum(clauses[d] for d in ids) for name, ids in splits.items()}
     extended = data.extend_splits(splits, {d: (strata.get(d, "unknown"), clauses[d])
                                            for d in new},
-                                  {"dev": min_clauses, "test": min_clauses}, current)
+                                  {"dev": min_clauses, "test": min_clauses}, current,
+                                  existing_corpus=dict(manifest.get("sources", {})))
     manifest["splits"] = extended
     manifest["gold_sha256"] = data.file_sha256(data.GOLD_PATH)
     manifest.setdefault("sources", {}).update(

@@ -118,8 +118,8 @@ def make_splits(doc_sources: dict[str, str], seed: int = 13, test_share: float =
 
 
 def extend_splits(splits: dict[str, list[str]], new_documents: dict[str, tuple[str, int]],
-                  min_clauses: dict[str, int], current_clauses: dict[str, int]
-                  ) -> dict[str, list[str]]:
+                  min_clauses: dict[str, int], current_clauses: dict[str, int],
+                  existing_corpus: dict[str, str] | None = None) -> dict[str, list[str]]:
     """Add documents to existing splits without moving any document already assigned (so
     figures on the old test split stay comparable).
 
@@ -154,6 +154,34 @@ def extend_splits(splits: dict[str, list[str]], new_documents: dict[str, tuple[s
             out[name].append(doc_id)
             local[name] += clauses
             overall[name] += clauses
+    # Every corpus with two or more documents (``existing_corpus`` names the old ones') reaches
+    # test, with its smallest new document if the shares sent none there, so test-split
+    # figures can be read per corpus.
+    corpus_of = {**(existing_corpus or {}),
+                 **{d: stratum.split("/")[0] for d, (stratum, _) in new_documents.items()}}
+    for corpus in sorted(set(corpus_of.values())):
+        mine = [d for d in corpus_of if corpus_of[d] == corpus]
+        in_train = [d for d in mine if d in out["train"] and d in new_documents]
+        if len(mine) >= 2 and not any(d in out["test"] for d in mine) and in_train:
+            pick = min(in_train, key=lambda d: (new_documents[d][1], d))
+            out["train"].remove(pick)
+            out["test"].append(pick)
+            overall["train"] -= new_documents[pick][1]
+            overall["test"] += new_documents[pick][1]
+    # Shares land close to the minimum, not always on it: top dev and test up from the new
+    # train documents, the smallest document that closes the gap (else the largest), so the
+    # minimum holds and as little as possible moves.
+    new_in_train = [d for d in out["train"] if d in new_documents]
+    for name in ("dev", "test"):
+        while wanted[name] > overall[name] and new_in_train:
+            gap = wanted[name] - overall[name]
+            closing = [d for d in new_in_train if new_documents[d][1] >= gap]
+            pick = (min(closing, key=lambda d: (new_documents[d][1], d)) if closing
+                    else max(new_in_train, key=lambda d: (new_documents[d][1], d)))
+            new_in_train.remove(pick)
+            out["train"].remove(pick)
+            out[name].append(pick)
+            overall[name] += new_documents[pick][1]
     return {name: sorted(ids) for name, ids in out.items()}
 
 
