@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inference.errors import UserError
 from inference.records import Entity
 from inference.schema import LabelSchema, default_schema
 
@@ -27,7 +28,7 @@ OPTIONAL_FIELDS = ("annotator", "corpus", "weak", "labeler", "source", "reviewed
                    "review_source", "title")
 
 
-class GoldRecordError(ValueError):
+class GoldRecordError(UserError, ValueError):
     """A clause record that cannot be read as a ``GoldClause`` (missing or mistyped fields,
     a malformed entity); the message says which."""
 

@@ -286,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("policy-clauses: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `policy-clauses ... -o - | head`: the reader left; not an error of ours. Point stdout
+        # at devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # a bug or an outside failure: keep its traceback
         text = traceback.format_exc()
         where = _traceback_file(args, text)

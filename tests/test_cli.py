@@ -107,3 +107,22 @@ def test_help_on_every_command(command):
     run = subprocess.run([sys.executable, "-m", "policy_clauses.cli", *command, "--help"],
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert run.returncode == 0 and "usage: policy-clauses" in run.stdout
+
+
+def test_a_config_typo_is_one_line_not_an_unexpected_error(tmp_path, capsys):
+    # training's ConfigError is a UserError: the message names the key, no traceback pointer
+    code = main(["train", "classifier", "--config", "configs/classifier.yaml", "--train.lrr",
+                 "1e-5", "--output.dir", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "lrr" in err and "unexpected error" not in err
+
+
+def test_a_closed_pipe_ends_the_run_quietly():
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        f"{sys.executable} -m policy_clauses.cli segment examples -o - --no-progress | head -c 10",
+        shell=True, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from inference.errors import UserError
 from inference.gold import GoldClause
 from inference.records import Entity
 from inference.schema import default_schema
@@ -193,5 +194,5 @@ def test_evaluate_matches_predict_path(tmp_path: Path) -> None:
 
 
 def test_missing_gold_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="labels build"):
+    with pytest.raises(UserError, match="labels build"):
         evaluate("rules", "test", gold_path=tmp_path / "none.jsonl", splits_path=SPLITS)

@@ -446,6 +446,8 @@ class RunCore:
                 self.writer.write_documents([result])
             else:
                 self.writer.write_record(result)
+        except BrokenPipeError:
+            raise  # the reader of the output went away: nothing more can be written anywhere
         except Exception as exc:
             self.error(ErrorRecord(source=str(getattr(result, "source", "?")),
                                    doc_id=getattr(result, "doc_id", None), stage="write",

@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inference.errors import UserError
 from inference.gold import validate_records, write_jsonl
 from inference.schema import LabelSchema
 
 
-class ReviewImportError(ValueError):
+class ReviewImportError(UserError, ValueError):
     """A file that is not the export it was said to be."""
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inference.errors import UserError
 from inference.gold import GoldClause
 from inference.records import Clause, Entity
 from inference.schema import LabelSchema, default_schema
@@ -31,7 +32,7 @@ _CLAUSE_HEADER = re.compile(r"^## (\d+) \[(heading|body|head|tail)\] ?(.*)$")
 _DOC_HEADER = re.compile(r"^# doc: (\S+)(?: \| source: (.*))?$")
 
 
-class SheetError(ValueError):
+class SheetError(UserError, ValueError):
     """A sheet line that cannot be turned into a record; names the doc, clause and reason."""
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from inference.errors import UserError
 from inference.gold import GoldClause
 from inference.records import Clause
 from inference.schema import default_schema
@@ -71,7 +72,7 @@ def evaluate(model: str | Path, split: str, *, gold_path: Path = gold_data.GOLD_
 
     for path in (gold_path, splits_path):
         if not Path(path).is_file():
-            raise FileNotFoundError(f"{path} not found (give --gold/--splits, or build the gold "
+            raise UserError(f"{path} not found (give --gold/--splits, or build the gold "
                                     "data with 'policy-clauses labels build' and 'labels splits')")
     records = gold_data.read_gold(Path(gold_path))
     subset = gold_data.records_for_split(records, split, gold_data.load_splits(Path(splits_path)))

@@ -32,11 +32,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from inference.errors import UserError
 from inference.scoring.encoding import CONTEXT_MODES
 from training.paths import PROJECT_ROOT, for_record, from_cwd, from_root
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A config file or override that does not fit the schema; the message says what to fix."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inference.errors import UserError
 from inference.gold import GoldClause
 from inference.records import Entity
 from inference.schema import LabelSchema, default_schema
@@ -145,7 +146,7 @@ class TrainingData:
 def _read_checked(path: Path) -> list[GoldClause]:
     records, problems = gold_data.check_records(gold_data.read_jsonl(path), str(path))
     if problems:
-        raise ValueError(f"{path}: {len(problems)} problem(s), first: {problems[0]} "
+        raise UserError(f"{path}: {len(problems)} problem(s), first: {problems[0]} "
                          "(run 'policy-clauses labels validate')")
     return records
 
@@ -156,7 +157,7 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
     ``with_titles`` reads document titles from ``documents_path`` (for title context)."""
     for path in (section.gold_path, section.splits_path):
         if not Path(path).is_file():
-            raise FileNotFoundError(
+            raise UserError(
                 f"{path} not found: build the gold data first ('policy-clauses labels build', "
                 "'policy-clauses labels splits') or set data.gold_path / data.splits_path")
     records = _read_checked(Path(section.gold_path))
@@ -165,7 +166,7 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
     dev = gold_data.records_for_split(records, section.dev_split, splits)
     test = gold_data.records_for_split(records, "test", splits)
     if not train:
-        raise ValueError(f"split {section.train_split!r} of {section.splits_path} has no clauses "
+        raise UserError(f"split {section.train_split!r} of {section.splits_path} has no clauses "
                          f"in {section.gold_path}")
     weak: list[GoldClause] = []
     manifest = data_manifest(section)
