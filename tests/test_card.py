@@ -232,3 +232,18 @@ def test_card_page_renders_in_headless_chromium(tmp_path) -> None:
     channels = len(rows[0]) // width
     colours = {row[i:i + 3] for row in rows[::7] for i in range(0, len(row), channels * 11)}
     assert len(colours) > 20, "the screenshot is blank or nearly so"
+
+
+def test_a_threshold_and_a_cap_a_verb_away_are_not_sums_paid() -> None:
+    def amount(text: str, surface: str) -> dict:
+        start = text.index(surface)
+        return {"start": start, "end": start + len(surface), "type": "AMOUNT", "text": surface}
+
+    text = "对年度技术交易额超1亿元的企业，给予20万元奖励，同一单位年度最高奖励100万元。"
+    clause = {"clause_id": 0, "text": text, "labels": ["incentive"],
+              "entities": [amount(text, "1亿元"), amount(text, "20万元"),
+                           amount(text, "100万元")]}
+    card = build_card({"doc_id": "x", "meta": {}, "clauses": [clause]})
+    (item,) = card["money"]["items"]
+    assert [a["kind"] for a in item["amounts"]] == ["floor", "fixed", "cap"]
+    assert item.get("total_yuan") in (None, 200_000)

@@ -135,3 +135,18 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(capsys):
     shown.close()
     err = capsys.readouterr().err
     assert err.startswith("\rpredict") and "clauses/s" in err and "3doc" in err
+
+
+def test_clause_records_get_amount_values_and_times_like_documents(tmp_path):
+    from policy_clauses.cli import main
+
+    clauses = tmp_path / "c.jsonl"
+    clauses.write_text(json.dumps({"text": "对新认定的企业给予50万元奖励，到2025年底前完成。",
+                                   "id": "k1"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert main(["predict", "--rules", "--clauses", str(clauses), "-o", str(out),
+                 "--no-progress"]) == 0
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    (amount,) = [e for e in record["entities"] if e["type"] == "AMOUNT"]
+    assert amount["text"] == "50万元" and amount["yuan"] == [500000, 500000]
+    assert [(t["kind"], t["to"]) for t in record["times"]] == [("deadline", "2025-12-31")]

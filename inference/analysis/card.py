@@ -16,9 +16,11 @@ from inference.analysis.duties import document_duties
 from inference.analysis.money import AmountValue, amount_in_context
 from inference.analysis.times import find_times, parse_document_date
 
-_CAP_BEFORE = re.compile(r"(?:最高|最多|不超过|不高于|上限为?|封顶|最高不超过|累计最高)\s*$")
+# A cap word may stand a verb away from the sum (同一单位年度最高奖励100万元).
+_CAP_BEFORE = re.compile(r"(?:最高|最多|不超过|不高于|上限为?|封顶|最高不超过|累计最高)"
+                         r"(?:给予|奖励|补助|补贴|资助|支持|可获|可达|可享受){0,2}\s*$")
 _CAP_AFTER = re.compile(r"^\s*(?:以内|以下|为限|封顶|\(含\)以内)")
-_FLOOR_BEFORE = re.compile(r"(?:不低于|不少于|最低|超过|达到|突破)\s*$")
+_FLOOR_BEFORE = re.compile(r"(?:不低于|不少于|最低|超过|达到|突破|超|逾|高于|大于)\s*$")
 _FLOOR_AFTER = re.compile(r"^\s*(?:以上|及以上|起)")
 _ALTERNATIVES = re.compile(r"分别|或")
 _RECIPIENT = re.compile(r"(?:对|向|为)([^，。；,;]{2,40}?)[，,]?\s*"

@@ -21,10 +21,11 @@ from typing import IO, Any
 from inference.batch.sinks import STDERR
 from inference.batch.writers import RESUMABLE_FORMATS, truncate_to
 from inference.errors import UserError
+from inference.text.ingest import PROGRESS_FILE_SUFFIX
 
 log = logging.getLogger(__name__)
 
-PROGRESS_SUFFIX = ".progress.json"
+PROGRESS_SUFFIX = PROGRESS_FILE_SUFFIX
 LOCK_SUFFIX = ".lock"
 
 

@@ -45,7 +45,7 @@ from inference.batch.sinks import ErrorSink, JsonlSink, default_errors_path
 from inference.batch.writers import format_for_path
 from inference.errors import UserError
 from inference.records import Document, ErrorRecord
-from inference.scoring.components import ClauseInput, ClauseScorer
+from inference.scoring.components import ClauseInput, ClauseScorer, annotate_record
 from inference.text.ingest import DEFAULT_MAX_BYTES, resolve_inputs
 
 log = logging.getLogger(__name__)
@@ -204,11 +204,7 @@ def run_clauses(
                                   doc_id=record.get("doc_id"), stage="predict",
                                   reason=reason(prediction)), 0
                 continue
-            record = dict(record)
-            record["labels"] = sorted(prediction.labels)
-            record["scores"] = {k: round(float(v), 4) for k, v in prediction.scores.items()}
-            record["entities"] = [e.to_dict() for e in prediction.entities]
-            yield record, 1
+            yield annotate_record(record, prediction), 1
 
     with core:
         try:

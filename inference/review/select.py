@@ -76,7 +76,7 @@ def scored_documents(
         errors += [item for item in chunk if isinstance(item, ErrorRecord)]
         for result in score_chunk(scorer, docs):
             (errors if isinstance(result, ErrorRecord) else documents).append(result)
-    return ScoredInputs(documents, errors, scorer.name, scorer_thresholds(scorer, names))
+    return ScoredInputs(documents, errors, scorer.version, scorer_thresholds(scorer, names))
 
 
 # The stage of a warning about a dropped field (the document itself is kept).

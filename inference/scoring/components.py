@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from inference.records import Clause, Entity
 from inference.scoring.enrich import enrich_clauses
@@ -71,3 +71,29 @@ def annotate_clauses(scorer: ClauseScorer, clauses: Sequence[Clause], title: str
     times such as 年底前."""
     inputs = [ClauseInput.from_clause(clause, title) for clause in clauses]
     set_annotations(clauses, scorer.predict(inputs), document_date)
+
+
+def annotate_record(record: dict[str, Any], prediction: ClauseScores) -> dict[str, Any]:
+    """A clause record (``predict --clauses``, ``POST /v1/predict`` with clauses) with its
+    ``labels``, ``scores`` and ``entities`` set, enriched as ``set_annotations`` enriches a
+    document's clauses (AMOUNT values; ``times`` resolved against the record's own
+    ``published``/``written`` date when it carries one)."""
+    clause = Clause(clause_id=0, start=0, end=len(str(record.get("text", ""))), kind="body",
+                    section="", text=str(record.get("text", "")))
+    set_annotations([clause], [prediction], record_date(record))
+    out = dict(record)
+    out["labels"] = clause.labels
+    out["scores"] = {k: round(float(v), 4) for k, v in (clause.scores or {}).items()}
+    out["entities"] = [e.to_dict() for e in clause.entities or []]
+    if clause.times:
+        out["times"] = [dict(t) for t in clause.times]
+    return out
+
+
+def record_date(record: dict[str, Any]) -> str | None:
+    """The ISO date a clause record carries for relative times, if any."""
+    for name in ("published", "written", "date"):
+        value = record.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None

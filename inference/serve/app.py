@@ -36,7 +36,7 @@ from fastapi.responses import JSONResponse, Response
 from inference.records import Document, ErrorRecord
 from inference.review.select import scorer_thresholds
 from inference.schema import LabelSchema, default_schema
-from inference.scoring.components import ClauseInput, ClauseScorer, ClauseScores
+from inference.scoring.components import ClauseInput, ClauseScorer, ClauseScores, annotate_record
 from inference.serve.batching import (
     DEFAULT_MAX_BATCH_CLAUSES,
     DEFAULT_MAX_QUEUE_CLAUSES,
@@ -104,12 +104,8 @@ def model_card(scorer: ClauseScorer) -> dict[str, Any]:
 
 
 def clause_record(record: dict[str, Any], prediction: ClauseScores) -> dict[str, Any]:
-    """The line ``predict --clauses`` writes for an input record (inference.batch.run)."""
-    out = dict(record)
-    out["labels"] = sorted(prediction.labels)
-    out["scores"] = {k: round(float(v), 4) for k, v in prediction.scores.items()}
-    out["entities"] = [e.to_dict() for e in prediction.entities]
-    return out
+    """The line ``predict --clauses`` writes for an input record (one function for both)."""
+    return annotate_record(record, prediction)
 
 
 @dataclass

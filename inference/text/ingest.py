@@ -459,13 +459,20 @@ def _same_file(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
+# A run's side files: error records (OUT.errors.jsonl) and its checkpoint. Neither is ever a
+# document, so a directory's expansion skips the first and never matches the second.
+ERRORS_FILE_SUFFIX = ".errors.jsonl"
+PROGRESS_FILE_SUFFIX = ".progress.json"
+
+
 def expand_paths(
     paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()
 ) -> Iterator[Path | ErrorRecord]:
     """Files named, and the supported files under directories named (recursive, sorted).
 
     ``exclude``: files never taken from a directory (a run's own output, errors and progress
-    files, so a run over DIR with -o DIR/out.jsonl does not read what it writes).
+    files, so a run over DIR with -o DIR/out.jsonl does not read what it writes). Error files
+    of any run (``*.errors.jsonl``) are never taken from a directory either.
     """
     excluded = {os.path.realpath(p) for p in exclude}
     for raw in paths:
@@ -473,6 +480,7 @@ def expand_paths(
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if (child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES
+                        and not child.name.endswith(ERRORS_FILE_SUFFIX)
                         and os.path.realpath(child) not in excluded):
                     yield child
         elif path.is_file():
@@ -491,6 +499,10 @@ def resolve_inputs(
     (UserError) when named as an input, since opening them for writing would destroy the input.
     """
     outputs = [Path(p) for p in outputs]
+    # An existing output file inside an input directory is skipped as an input only when it
+    # is this run's own earlier output (its progress file is there: a rerun or a resume).
+    # Otherwise it is somebody's document that the run would overwrite.
+    earlier_run = any(p.name.endswith(PROGRESS_FILE_SUFFIX) and p.is_file() for p in outputs)
     resolved: list[Path | ErrorRecord | str] = []
     for raw in paths:
         if str(raw) == STDIN:
@@ -502,8 +514,24 @@ def resolve_inputs(
             if clash is not None:
                 raise UserError(f"{path} is both an input and an output of this run; writing "
                                 "it would destroy the input: choose another -o/--errors path")
+        elif path.is_dir() and not earlier_run:
+            inside = [out for out in outputs
+                      if out.is_file() and out.suffix.lower() in SUPPORTED_SUFFIXES
+                      and _is_within(out, path)]
+            if inside:
+                raise UserError(f"{inside[0]} is a file of the input directory {path}, and this "
+                                "run would overwrite it: choose an -o/--errors path that is not "
+                                "an existing input")
         resolved.extend(expand_paths([path], exclude=outputs))
     return resolved
+
+
+def _is_within(file: Path, directory: Path) -> bool:
+    try:
+        Path(os.path.realpath(file)).relative_to(os.path.realpath(directory))
+    except ValueError:
+        return False
+    return True
 
 
 def read_resolved(
