@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from inference.scoring.rules import RuleScorer
 from policy_clauses.cli import main
 from tests.conftest import EXAMPLES, ROOT
 
@@ -163,7 +164,7 @@ def test_clause_tasks_round_trip_through_label_studio(label_studio, tmp_path):
         got = by_clause[sent["data"]["clause_id"]]
         assert len(got["predictions"]) == 1
         prediction = got["predictions"][0]
-        assert prediction["model_version"] == "rules"
+        assert prediction["model_version"] == RuleScorer().version
         assert prediction["result"] == sent["predictions"][0]["result"]
         assert prediction["score"] == pytest.approx(sent["predictions"][0]["score"])
 
