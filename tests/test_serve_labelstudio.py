@@ -24,6 +24,7 @@ import urllib.request
 
 import pytest
 
+from inference.scoring.rules import RuleScorer
 from policy_clauses.cli import main
 from tests.conftest import EXAMPLES, ROOT
 from tests.test_labelstudio_integration import LS_BIN, LS_VENV, label_studio  # noqa: F401
@@ -120,7 +121,7 @@ def test_label_studio_gets_predictions_and_the_webhook_stores_annotations(
     status, backend = _connect(label_studio, project, url)
     assert status == 201, backend
     assert backend["state"] == "CO", backend  # connected: /health and /setup answered
-    assert backend["model_version"] == "rules"
+    assert backend["model_version"] == RuleScorer().version
     # the webhook Label Studio registered for the backend needs the token too
     hooks = label_studio.call("GET", f"/api/webhooks?project={project}")
     (hook,) = [h for h in hooks if h["url"].rstrip("/") == url + "/webhook"]
@@ -140,7 +141,7 @@ def test_label_studio_gets_predictions_and_the_webhook_stores_annotations(
     for sent in exported:
         task = stored[sent["data"]["clause_id"]]
         (prediction,) = task["predictions"]
-        assert prediction["model_version"] == "rules"
+        assert prediction["model_version"] == RuleScorer().version
         assert prediction["result"] == sent["predictions"][0]["result"]
         assert prediction["score"] == pytest.approx(sent["predictions"][0]["score"])
         text = task["data"]["text"]
