@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -27,6 +24,7 @@ import pytest
 from inference.scoring.rules import RuleScorer
 from policy_clauses.cli import main
 from tests.conftest import EXAMPLES, ROOT
+from tests.helpers.servers import free_port, serving
 
 LS_VENV = Path(os.environ.get("LS_VENV", ROOT / ".venv-ls"))
 LS_BIN = LS_VENV / "bin" / "label-studio"
@@ -39,12 +37,6 @@ pytestmark = [
                        reason=f"Label Studio is not installed in {LS_VENV}; run "
                        "scripts/setup_labelstudio.sh"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LabelStudio:
@@ -80,41 +72,19 @@ class LabelStudio:
 @pytest.fixture(scope="module")
 def label_studio(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("ls-data")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, LABEL_STUDIO_BASE_DATA_DIR=str(data_dir), HOME=str(data_dir),
                LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK="true")
-    log = (data_dir / "server.log").open("w")
     # legacy "Authorization: Token" auth is off by default since 1.2x; --enable-legacy-api-token
     # turns it on for the organization created at first start.
-    process = subprocess.Popen(
-        [str(LS_BIN), "start", "--no-browser", "--data-dir", str(data_dir),
-         "--internal-host", "127.0.0.1", "--host", f"http://127.0.0.1:{port}",
-         "--port", str(port), "--username", USER, "--password", "secret-pass-123",
-         "--user-token", TOKEN, "--enable-legacy-api-token"],
-        cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    command = [str(LS_BIN), "start", "--no-browser", "--data-dir", str(data_dir),
+               "--internal-host", "127.0.0.1", "--host", f"http://127.0.0.1:{port}",
+               "--port", str(port), "--username", USER, "--password", "secret-pass-123",
+               "--user-token", TOKEN, "--enable-legacy-api-token"]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"label-studio exited: {(data_dir / 'server.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("label-studio did not answer /health within 240 s")
-            time.sleep(2)
+    with serving(command, url=url, name="label-studio", cwd=data_dir, env=env,
+                 log_path=data_dir / "server.log", seconds=240, poll=2):
         yield LabelStudio(url)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 def _export(tmp_path: Path, mode: str, *extra: str) -> tuple[list[dict], str]:

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -27,6 +24,7 @@ import pytest
 from inference.scoring.rules import RuleScorer
 from policy_clauses.cli import main
 from tests.conftest import EXAMPLES, ROOT
+from tests.helpers.servers import free_port, serving
 from tests.test_labelstudio_integration import LS_BIN, LS_VENV, label_studio  # noqa: F401
 
 pytest.importorskip("fastapi")
@@ -42,48 +40,20 @@ pytestmark = [
 SERVE_TOKEN = "serve-test-token"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """``policy-clauses serve`` in its own process: (url, reviewed-annotations path)."""
     folder = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port = free_port()
     reviewed = folder / "reviewed.jsonl"
-    log = (folder / "serve.log").open("w")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("POLICY_CLAUSES_TOKEN", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "policy_clauses.cli", "serve", "--rules", "--port", str(port),
-         "--token", SERVE_TOKEN, "--reviewed-out", str(reviewed), "--threads", "1"],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    command = [sys.executable, "-m", "policy_clauses.cli", "serve", "--rules", "--port", str(port),
+               "--token", SERVE_TOKEN, "--reviewed-out", str(reviewed), "--threads", "1"]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited: {(folder / 'serve.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("serve did not answer /health within 60 s")
-            time.sleep(0.5)
+    with serving(command, url=url, name="serve", cwd=folder, env=env,
+                 log_path=folder / "serve.log", seconds=60, poll=0.5):
         yield url, reviewed, folder / "serve.log"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
 
 
 def _raw(ls, method: str, path: str, body=None) -> tuple[int, object]:
