@@ -213,7 +213,7 @@ def test_enrichment_resolves_relative_times_with_the_document_date() -> None:
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not found; apt-get install -y chromium "
                     "chromium-driver")
 def test_card_page_renders_in_headless_chromium(tmp_path) -> None:
-    from tests.test_render import _chromium, _png_pixels
+    from tests.test_render import _chromium, assert_page_screenshot
 
     card = build_card(_gold_document("seed-003", title="偃师市技术转移体系建设实施方案",
                                      issuer="偃师市人民政府", published="2019-06-01"))
@@ -223,15 +223,7 @@ def test_card_page_renders_in_headless_chromium(tmp_path) -> None:
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count('class="dot"') == sum(1 for t in card["targets"] if t["due"])
     assert dom.stdout.count("<tr><th>") >= len(card["agencies"])
-    shot = tmp_path / "shot.png"
-    done = _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1000,1400",
-                     "--hide-scrollbars", page.as_uri())
-    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
-    width, height, rows = _png_pixels(shot.read_bytes())
-    assert (width, height) == (1000, 1400)
-    channels = len(rows[0]) // width
-    colours = {row[i:i + 3] for row in rows[::7] for i in range(0, len(row), channels * 11)}
-    assert len(colours) > 20, "the screenshot is blank or nearly so"
+    assert_page_screenshot(tmp_path, page)
 
 
 def test_a_threshold_and_a_cap_a_verb_away_are_not_sums_paid() -> None:

@@ -116,6 +116,11 @@ def test_chromium_renders_the_page(tmp_path):
     dom = _chromium(tmp_path, "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert len(re.findall(r'<span class="clause[ "]', dom.stdout)) == len(document["clauses"])
+    assert_page_screenshot(tmp_path, page)
+
+
+def assert_page_screenshot(tmp_path: Path, page: Path) -> None:
+    """Headless Chromium screenshots ``page`` at 1000x1400, and the picture is not blank."""
     shot = tmp_path / "shot.png"
     done = _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1000,1400",
                      "--hide-scrollbars", page.as_uri())
