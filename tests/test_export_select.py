@@ -50,3 +50,18 @@ def test_thresholds_come_from_the_scorer():
     names = list(THRESHOLDS)
     assert scorer_thresholds(RuleScorer(threshold=0.4), names) == dict.fromkeys(names, 0.4)
     assert scorer_thresholds(None, names) == dict.fromkeys(names, 0.5)
+
+
+def test_select_counts_must_be_positive(tmp_path, capsys):
+    import pytest
+
+    from policy_clauses.cli import main
+    from tests.conftest import EXAMPLES
+
+    base = ["export", "doccano", str(EXAMPLES / "seed_000_154b73dca2851f36.txt"), "--rules",
+            "-o", str(tmp_path / "x.jsonl"), "--task", "classification"]
+    with pytest.raises(SystemExit) as stop:
+        main([*base, "--select", "uncertain", "5", "--per-document", "-1"])
+    assert stop.value.code == 2 and "≥ 1" in capsys.readouterr().err
+    assert main([*base, "--select", "uncertain", "0"]) == 1
+    assert not (tmp_path / "x.jsonl").exists()

@@ -34,11 +34,22 @@ def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
                         "(--model DIR then only supplies the thresholds)")
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (a count of clauses)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return value
+
+
 def _add_select_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--select", nargs=2, metavar=("uncertain", "N"), default=None,
                         help="export only the N clauses the model is least sure of, spread "
                         "across documents")
-    parser.add_argument("--per-document", type=int, default=None, metavar="K",
+    parser.add_argument("--per-document", type=_positive_int, default=None, metavar="K",
                         help="with --select: at most K clauses from one document")
 
 
@@ -80,8 +91,9 @@ def _selection(args: argparse.Namespace, scored):
     if args.select is None:
         return None
     how, count = args.select
-    if how != "uncertain" or not count.isdigit():
-        raise UserError(f"--select expects 'uncertain N', got {' '.join(args.select)!r}")
+    if how != "uncertain" or not count.isdigit() or int(count) < 1:
+        raise UserError(f"--select expects 'uncertain N' with N ≥ 1, got "
+                        f"{' '.join(args.select)!r}")
     return select_uncertain(scored.documents, int(count), scored.thresholds,
                             per_document=args.per_document)
 
