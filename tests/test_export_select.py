@@ -8,6 +8,8 @@ from inference.records import Clause, Document, Entity
 from inference.review.select import scorer_thresholds, select_uncertain
 from inference.review.uncertainty import clause_margin
 from inference.scoring.rules import RuleScorer
+from policy_clauses.cli import main
+from tests.conftest import EXAMPLES
 
 THRESHOLDS = {"goal": 0.5, "incentive": 0.3, "responsibility": 0.5, "timeline": 0.5,
               "principle": 0.5}
@@ -53,11 +55,6 @@ def test_thresholds_come_from_the_scorer():
 
 
 def test_select_counts_must_be_positive(tmp_path, capsys):
-    import pytest
-
-    from policy_clauses.cli import main
-    from tests.conftest import EXAMPLES
-
     base = ["export", "doccano", str(EXAMPLES / "seed_000_154b73dca2851f36.txt"), "--rules",
             "-o", str(tmp_path / "x.jsonl"), "--task", "classification"]
     with pytest.raises(SystemExit) as stop:
