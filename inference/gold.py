@@ -159,8 +159,19 @@ def _overlapping(spans: list[tuple[int, int]]) -> bool:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    """Every JSON object of a JSONL file; a line that is not JSON is a ``GoldRecordError``
+    naming the file and line."""
+    records = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise GoldRecordError(f"{path}:{number}: not a JSON object per line "
+                                      f"({type(exc).__name__})") from exc
+    return records
 
 
 def read_gold(path: Path) -> list[GoldClause]:

@@ -239,3 +239,15 @@ def test_a_threshold_and_a_cap_a_verb_away_are_not_sums_paid() -> None:
     (item,) = card["money"]["items"]
     assert [a["kind"] for a in item["amounts"]] == ["floor", "fixed", "cap"]
     assert item.get("total_yuan") in (None, 200_000)
+
+
+def test_labels_that_are_not_a_list_and_formula_cells_in_the_report(tmp_path) -> None:
+    from inference.analysis.corpus_report import write_csv
+
+    clause = {"clause_id": 0, "text": "各单位要抓好落实。", "labels": "goal", "entities": []}
+    card = build_card({"doc_id": "x", "meta": {"issuer": "=1+1"}, "clauses": [clause]})
+    assert card["counts"] == {"clauses": 1}  # no label read one letter at a time
+    assert any("not a list" in note for note in card["missing"])
+    out = tmp_path / "t.csv"
+    write_csv((["issuer", "clauses"], [["=HYPERLINK(\"x\")", 1]]), out)
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("\"'=HYPERLINK")

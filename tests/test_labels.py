@@ -3,6 +3,7 @@ and the segmenter (``policy-clauses labels validate`` runs here)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -120,3 +121,34 @@ def test_extend_splits_keeps_old_assignments_and_fills_dev_and_test() -> None:
             "corpus0/lines", "corpus1/lines", "corpus2/lines"}
     assert data.extend_splits(old, new, {"dev": 1000, "test": 800},
                               {"train": 500, "dev": 200, "test": 300}) == extended
+
+
+def test_validate_names_a_line_that_is_not_json(tmp_path, capsys):
+    from policy_clauses.cli import main
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"doc_id": "x"}\nnot json\n', encoding="utf-8")
+    assert main(["labels", "validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:2: not a JSON object per line" in err and "unexpected" not in err
+
+
+def test_extend_refuses_gold_documents_missing_from_documents_jsonl(tmp_path, monkeypatch):
+    import shutil
+
+    from inference.errors import UserError
+    from policy_clauses.commands.labels import extend_split_manifest
+
+    for name in ("gold.jsonl", "splits.json", "documents.jsonl"):
+        shutil.copy(data.LABELS_DIR / name, tmp_path / name)
+    ghost = {"doc_id": "ghost-001", "clause_id": 0, "kind": "body", "section": "",
+             "text": "各单位要抓好落实。", "labels": [], "entities": []}
+    with (tmp_path / "gold.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(ghost, ensure_ascii=False) + "\n")
+    monkeypatch.setattr(data, "GOLD_PATH", tmp_path / "gold.jsonl")
+    monkeypatch.setattr(data, "SPLITS_PATH", tmp_path / "splits.json")
+    monkeypatch.setattr(data, "DOCUMENTS_PATH", tmp_path / "documents.jsonl")
+    before = (tmp_path / "splits.json").read_bytes()
+    with pytest.raises(UserError, match="ghost-001"):
+        extend_split_manifest(1500)
+    assert (tmp_path / "splits.json").read_bytes() == before

@@ -408,3 +408,17 @@ def test_reviewed_annotations_survive_a_restart_and_a_broken_store_is_named(tmp_
     out.with_name("ls.tasks.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(ValueError, match=r"ls\.tasks\.json: not a JSON list"):
         create_app(RuleScorer(), ServeSettings(reviewed_out=out))
+
+
+def test_lone_surrogates_and_deep_nesting_are_400_and_do_not_poison_the_webhook(tmp_path):
+    with _client(RuleScorer(), tmp_path) as client:
+        bad = '{"clauses": [{"text": "\\ud800给予50万元"}]}'
+        answer = client.post("/v1/predict", content=bad,
+                             headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400 and "surrogate" in answer.text
+        deep = '{"clauses": ' + "[" * 100_000 + "]" * 100_000 + "}"
+        answer = client.post("/v1/predict", content=deep,
+                             headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400 and "nested" in answer.text
+        good = client.post("/v1/predict", json={"clauses": [{"text": "给予50万元奖励。"}]})
+        assert good.status_code == 200

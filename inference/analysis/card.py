@@ -174,8 +174,12 @@ def build_card(document: dict[str, Any]) -> dict[str, Any]:
 
     counts: Counter[str] = Counter()
     targets, principles, money = [], [], []
+    malformed_labels = 0
     for clause in clauses:
         labels = clause.get("labels") or []
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            malformed_labels += 1  # e.g. "goal" as a bare string: read as no labels
+            labels = []
         counts.update(labels)
         clause_id = clause.get("clause_id")
         if "goal" in labels:
@@ -186,6 +190,9 @@ def build_card(document: dict[str, Any]) -> dict[str, Any]:
             principles.append({"clause_id": clause_id, "text": clause["text"]})
         if "incentive" in labels:
             money.append(_money_item(clause))
+    if malformed_labels:
+        missing.append(f"labels on {malformed_labels} clauses are not a list of names: "
+                       "read as none")
     targets.sort(key=lambda t: (t["due"] is None, t["due"] or "", t["clause_id"] or 0))
 
     duties = document_duties([dict(c, entities=c.get("entities") or []) for c in clauses])

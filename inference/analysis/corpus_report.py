@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.analysis.card import build_card
+from inference.batch.writers import neutralise_formula
 
 UNKNOWN = "(unknown)"
 
@@ -149,8 +150,9 @@ def write_csv(table: Table, path: Path) -> None:
     header, rows = table
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+        # the cells hold crawl text (issuers, agency names): no spreadsheet formulas
+        writer.writerow([neutralise_formula(cell) for cell in header])
+        writer.writerows([neutralise_formula(cell) for cell in row] for row in rows)
 
 
 # ----------------------------------------------------------------------------- plots

@@ -150,12 +150,24 @@ async def _read_json(request: Request, limit: int) -> Any:
     if not body:
         raise HTTPProblem(400, "empty body: expected a JSON object")
     try:
-        return json.loads(body.decode("utf-8"))  # RFC 8259: JSON over HTTP is UTF-8
+        value = json.loads(body.decode("utf-8"))  # RFC 8259: JSON over HTTP is UTF-8
     except UnicodeDecodeError as exc:
         raise HTTPProblem(400, f"body is not UTF-8: {exc.reason} at byte {exc.start}") from exc
     except json.JSONDecodeError as exc:
         raise HTTPProblem(400, f"body is not JSON: {exc.msg} at line {exc.lineno} column "
                           f"{exc.colno}") from exc
+    except RecursionError as exc:
+        raise HTTPProblem(400, "body is not JSON this server reads: nested too deeply") from exc
+    try:
+        # An escaped lone surrogate (\ud800) parses but is no text: nothing holding it could
+        # be written as UTF-8 later (answers, the reviewed-annotations file), so refuse it here.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise HTTPProblem(400, "body holds a lone surrogate (an escaped \\ud800-\\udfff that is "
+                          "not half of a pair): not valid Unicode text") from exc
+    except RecursionError as exc:
+        raise HTTPProblem(400, "body is not JSON this server reads: nested too deeply") from exc
+    return value
 
 
 def _object(body: Any, what: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from inference.errors import UserError
 from inference.schema import default_schema
 from training.data import gold as data
 from training.data.sheets import read_sheet_file
@@ -47,7 +48,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if not path.is_file():
             problems.append(f"{path}: no such file")
             continue
-        records, found = data.check_records(data.read_jsonl(path), str(path))
+        try:
+            raw = data.read_jsonl(path)
+        except data.GoldRecordError as exc:
+            problems.append(str(exc))
+            continue
+        records, found = data.check_records(raw, str(path))
         problems += found
         if path.resolve() == data.GOLD_PATH.resolve():
             gold_ids = {r.doc_id for r in records}
@@ -84,7 +90,7 @@ def _document_strata(doc_ids: set[str]) -> dict[str, str]:
 def extend_split_manifest(min_clauses: int) -> dict[str, list[str]]:
     """Assign the gold documents that no split holds yet; existing assignments stay."""
     manifest = json.loads(data.SPLITS_PATH.read_text(encoding="utf-8"))
-    splits = data.load_splits()
+    splits = data.load_splits(data.SPLITS_PATH)
     records = data.read_gold(data.GOLD_PATH)
     assigned = {d for ids in splits.values() for d in ids}
     clauses: Counter[str] = Counter(r.doc_id for r in records)
@@ -92,6 +98,11 @@ def extend_split_manifest(min_clauses: int) -> dict[str, list[str]]:
     if not new:
         return splits
     strata = _document_strata(new)
+    missing = sorted(new - set(strata))
+    if missing:
+        raise UserError(f"{len(missing)} gold document(s) not in {data.DOCUMENTS_PATH}, first "
+                        f"{missing[0]}: add them there (or drop their clauses) and run "
+                        "'policy-clauses labels validate' before extending the splits")
     current = {name: sum(clauses[d] for d in ids) for name, ids in splits.items()}
     extended = data.extend_splits(splits, {d: (strata.get(d, "unknown"), clauses[d])
                                            for d in new},
