@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 QUOTAS = {"st_policies": 28, "mee_documents": 20, "govcn_documents": 10, "st_laws": 8,
           "city_work_reports_2024": 3, "national_work_reports": 2, "jiangxi_notices": 8,
           "digital_plans": 1}
+# Round 3: small money-dense documents, for AMOUNT spans (the scarcest entity) and documents.
+QUOTAS_AMOUNT = {"st_policies": 12, "mee_documents": 14, "govcn_documents": 6, "st_laws": 2,
+                 "jiangxi_notices": 2}
 
 
 def main() -> None:
@@ -33,16 +36,21 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="score the chosen documents (proposals)")
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "data" / "corpus")
     parser.add_argument("--max-clauses", type=int, default=350)
+    parser.add_argument("--focus", choices=("labels", "amount"), default="labels",
+                        help="labels: rare-label cues (round 2); amount: AMOUNT mentions per "
+                        "clause, with the round-3 quotas")
     args = parser.parse_args()
 
     def ids(path: Path) -> set[str]:
         return {json.loads(line)["id"] for line in path.open(encoding="utf-8") if line.strip()}
 
-    exclude = ids(DOCUMENTS_PATH) | ids(LABELS_DIR / "segmentation" / "sources.jsonl")
+    exclude = (ids(DOCUMENTS_PATH) | ids(LABELS_DIR / "segmentation" / "sources.jsonl")
+               | ids(LABELS_DIR / "segmentation_heldout" / "sources.jsonl"))
     configure_threads(None)
     scorer = load_scorer(args.model, fast="bf16") if args.model else None
-    chosen, documents = run_round(sorted(args.corpus.glob("*.jsonl")), exclude, QUOTAS,
-                                  max_clauses=args.max_clauses, scorer=scorer)
+    quotas = QUOTAS_AMOUNT if args.focus == "amount" else QUOTAS
+    chosen, documents = run_round(sorted(args.corpus.glob("*.jsonl")), exclude, quotas,
+                                  max_clauses=args.max_clauses, focus=args.focus, scorer=scorer)
     texts = {}
     for path in sorted(args.corpus.glob("*.jsonl")):
         for line in path.open(encoding="utf-8"):

@@ -33,3 +33,13 @@ def test_describe_segments_like_labels_validate_and_counts_rule_cues() -> None:
     assert candidate.clauses == len(document.clauses) >= 3
     assert candidate.layout == "lines" and candidate.amount_mentions >= 1
     assert candidate.rule_cues.get("incentive", 0) >= 1
+
+
+def test_amount_focus_ranks_by_money_mentions() -> None:
+    pool = [Candidate(doc_id="cues", corpus="a", layout="lines", clauses=20, characters=800,
+                      rule_cues={"goal": 10}, amount_mentions=0),
+            Candidate(doc_id="money", corpus="a", layout="lines", clauses=20, characters=800,
+                      rule_cues={}, amount_mentions=8)]
+    assert [c.doc_id for c in choose(pool, {"a": 1}, min_clauses=12, max_clauses=60)] == ["cues"]
+    chosen = choose(pool, {"a": 1}, min_clauses=12, max_clauses=60, focus="amount")
+    assert [c.doc_id for c in chosen] == ["money"] and "amount density 0.40" in chosen[0].reason

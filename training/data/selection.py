@@ -53,6 +53,14 @@ class Candidate:
         rare = sum(self.rule_cues.get(label, 0) for label in RARE_LABELS)
         return (rare + 0.5 * self.amount_mentions) / max(1, self.clauses)
 
+    @property
+    def amount_density(self) -> float:
+        return self.amount_mentions / max(1, self.clauses)
+
+    def density(self, focus: str) -> float:
+        """What a round ranks by: ``labels`` (rare-label cues plus money) or ``amount``."""
+        return self.amount_density if focus == "amount" else self.cue_density
+
 
 def read_corpus(paths: Iterable[Path], exclude: set[str]) -> Iterable[tuple[str, dict[str, Any]]]:
     """(corpus name, record) for every corpus document whose id is not in ``exclude``."""
@@ -94,7 +102,8 @@ def describe(corpus: str, record: dict[str, Any], rules: ClauseScorer) -> tuple[
 
 
 def choose(candidates: Sequence[Candidate], quotas: dict[str, int], *, min_clauses: int,
-           max_clauses: int, layout_share: float = 0.3) -> list[Candidate]:
+           max_clauses: int, layout_share: float = 0.3, focus: str = "labels"
+           ) -> list[Candidate]:
     """Per corpus, the ``quota`` candidates of the right size with the densest cues, with at
     least ``layout_share`` of each corpus's picks from its non-``lines`` layouts when it has
     them (PDF-wrapped and flat text are where the models meet unfamiliar input)."""
@@ -104,19 +113,19 @@ def choose(candidates: Sequence[Candidate], quotas: dict[str, int], *, min_claus
             by_corpus[candidate.corpus].append(candidate)
     chosen: list[Candidate] = []
     for corpus, quota in quotas.items():
-        pool = sorted(by_corpus.get(corpus, []), key=lambda c: (-c.cue_density, c.doc_id))
+        pool = sorted(by_corpus.get(corpus, []), key=lambda c: (-c.density(focus), c.doc_id))
         other_layout = [c for c in pool if c.layout != "lines"]
         want_other = min(len(other_layout), round(quota * layout_share))
         picks = other_layout[:want_other]
         for candidate in picks:
             candidate.reason = (f"{corpus}, layout {candidate.layout} (layout coverage), "
-                                f"rare-label/AMOUNT cue density {candidate.cue_density:.2f}")
+                                f"{focus} density {candidate.density(focus):.2f}")
         for candidate in pool:
             if len(picks) >= quota:
                 break
             if candidate not in picks:
-                candidate.reason = (f"{corpus}, layout {candidate.layout}, rare-label/AMOUNT cue "
-                                    f"density {candidate.cue_density:.2f} (rank in corpus "
+                candidate.reason = (f"{corpus}, layout {candidate.layout}, {focus} density "
+                                    f"{candidate.density(focus):.2f} (rank in corpus "
                                     f"{pool.index(candidate) + 1} of {len(pool)})")
                 picks.append(candidate)
         chosen += picks
@@ -140,7 +149,7 @@ def add_model_uncertainty(candidate: Candidate, document: Document, scorer: Clau
 
 
 def run_round(corpus_paths: Sequence[Path], exclude: set[str], quotas: dict[str, int], *,
-              min_clauses: int = 12, max_clauses: int = 160,
+              min_clauses: int = 12, max_clauses: int = 160, focus: str = "labels",
               scorer: ClauseScorer | None = None) -> tuple[list[Candidate], dict[str, Document]]:
     """Describe every candidate, choose per quota, and score the chosen with ``scorer``."""
     rules = RuleScorer()
@@ -152,7 +161,8 @@ def run_round(corpus_paths: Sequence[Path], exclude: set[str], quotas: dict[str,
         candidate, document = describe(corpus, record, rules)
         candidates.append(candidate)
         documents[candidate.doc_id] = document
-    chosen = choose(candidates, quotas, min_clauses=min_clauses, max_clauses=max_clauses)
+    chosen = choose(candidates, quotas, min_clauses=min_clauses, max_clauses=max_clauses,
+                    focus=focus)
     kept = {c.doc_id: documents[c.doc_id] for c in chosen}
     if scorer is not None:
         for candidate in chosen:
