@@ -150,3 +150,20 @@ def test_clause_records_get_amount_values_and_times_like_documents(tmp_path):
     (amount,) = [e for e in record["entities"] if e["type"] == "AMOUNT"]
     assert amount["text"] == "50万元" and amount["yuan"] == [500000, 500000]
     assert [(t["kind"], t["to"]) for t in record["times"]] == [("deadline", "2025-12-31")]
+
+
+def test_predict_counts_relative_times_from_the_same_document_date_as_card(tmp_path):
+    from inference.analysis.times import document_date
+    from policy_clauses.cli import main
+
+    # published is not a date; the corpus's own `date` field is: both predict and card use it
+    meta = {"published": "2022.0", "date": "2021-03-05"}
+    assert str(document_date(meta)) == "2021-03-05"
+    crawl = tmp_path / "c.jsonl"
+    crawl.write_text(json.dumps({"id": "d1", "text": "各单位要在年底前完成改造。", **meta},
+                                ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert main(["predict", "--rules", str(crawl), "-o", str(out), "--no-progress"]) == 0
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    times = [t for c in record["clauses"] for t in c.get("times", [])]
+    assert [(t["kind"], t["to"]) for t in times] == [("deadline", "2021-12-31")]

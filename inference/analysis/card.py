@@ -14,7 +14,8 @@ from typing import Any
 
 from inference.analysis.duties import document_duties
 from inference.analysis.money import AmountValue, amount_in_context
-from inference.analysis.times import find_times, parse_document_date
+from inference.analysis.times import document_date as date_of_document
+from inference.analysis.times import find_times
 
 # A cap word may stand a verb away from the sum (同一单位年度最高奖励100万元).
 _CAP_BEFORE = re.compile(r"(?:最高|最多|不超过|不高于|上限为?|封顶|最高不超过|累计最高)"
@@ -157,7 +158,7 @@ def build_card(document: dict[str, Any]) -> dict[str, Any]:
         entities = clause.get("entities")
         clause["entities"] = [e for e in entities or [] if isinstance(e, dict) and {
             "start", "end", "type", "text"} <= set(e)] if isinstance(entities, list) else None
-    document_date = parse_document_date(meta)
+    document_date = date_of_document(meta)
     if document_date is None:
         missing.append("document date (meta.published/written): relative times unresolved")
     without_labels = sum(1 for c in clauses if c.get("labels") is None)

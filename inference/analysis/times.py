@@ -131,6 +131,15 @@ def parse_document_date(meta: dict[str, Any] | None) -> date | None:
     return None
 
 
+def document_date(meta: dict[str, Any] | None) -> date | None:
+    """The date a document's relative times (年底前, 三年内) count from: its own fields
+    (``parse_document_date``), else what was read from its head and tail (``meta["detected"]``,
+    inference.text.docmeta). One rule for ``predict``, ``serve`` and ``card``."""
+    detected = (meta or {}).get("detected")
+    return parse_document_date(meta) or parse_document_date(
+        detected if isinstance(detected, dict) else None)
+
+
 def _add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import multiprocessing
 import os
@@ -24,6 +25,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from inference.analysis.times import document_date
 from inference.batch.checkpoint import (
     Checkpoint,
     OutputLock,
@@ -250,29 +252,17 @@ def chunk_documents_by(items: Iterable[Document | ErrorRecord], max_documents: i
 def _score_documents(scorer: ClauseScorer, documents: list[Document]) -> None:
     clauses: list[Clause] = []
     inputs: list[ClauseInput] = []
-    dates: list[str | None] = []
+    dates: list[datetime.date | None] = []
     for document in documents:
         document.scorer = scorer_identity(scorer)
         title = str(document.meta.get("title", ""))
-        date = document_date(document)
+        counted_from = document_date(document.meta)
         for clause in document.clauses:
             clauses.append(clause)
             inputs.append(ClauseInput.from_clause(clause, title))
-            dates.append(date)
+            dates.append(counted_from)
     if inputs:
         set_annotations(clauses, scorer.predict(inputs), dates)
-
-
-def document_date(document: Document) -> str | None:
-    """The date relative times (年底前, 三年内) count from: the document's publication or
-    signature date, from its own fields or, failing those, as read from its text."""
-    detected = document.meta.get("detected")
-    for source in (document.meta, detected if isinstance(detected, dict) else {}):
-        for name in ("published", "written"):
-            value = source.get(name)
-            if isinstance(value, str) and value:
-                return value
-    return None
 
 
 def score_chunk(

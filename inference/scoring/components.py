@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from inference.analysis.times import parse_document_date
 from inference.records import Clause, Entity
 from inference.scoring.enrich import enrich_clauses
 
@@ -77,10 +78,10 @@ def annotate_record(record: dict[str, Any], prediction: ClauseScores) -> dict[st
     """A clause record (``predict --clauses``, ``POST /v1/predict`` with clauses) with its
     ``labels``, ``scores`` and ``entities`` set, enriched as ``set_annotations`` enriches a
     document's clauses (AMOUNT values; ``times`` resolved against the record's own
-    ``published``/``written`` date when it carries one)."""
+    ``published``/``written``/``date`` when it carries one, as for a document)."""
     clause = Clause(clause_id=0, start=0, end=len(str(record.get("text", ""))), kind="body",
                     section="", text=str(record.get("text", "")))
-    set_annotations([clause], [prediction], record_date(record))
+    set_annotations([clause], [prediction], parse_document_date(record))
     out = dict(record)
     out["labels"] = clause.labels
     out["scores"] = {k: round(float(v), 4) for k, v in (clause.scores or {}).items()}
@@ -88,12 +89,3 @@ def annotate_record(record: dict[str, Any], prediction: ClauseScores) -> dict[st
     if clause.times:
         out["times"] = [dict(t) for t in clause.times]
     return out
-
-
-def record_date(record: dict[str, Any]) -> str | None:
-    """The ISO date a clause record carries for relative times, if any."""
-    for name in ("published", "written", "date"):
-        value = record.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return None

@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from inference.batch.core import document_date
+from inference.analysis.times import document_date
 from inference.batch.run import score_inputs
 from inference.records import Clause, Document, ErrorRecord
 from inference.scoring.components import (
@@ -98,7 +98,7 @@ def _document_results(documents: Sequence[Document],
             continue
         clauses: list[Clause] = list(document.clauses)
         document.scorer = scorer_identity(scorer)
-        set_annotations(clauses, mine, document_date(document))  # type: ignore[arg-type]
+        set_annotations(clauses, mine, document_date(document.meta))  # type: ignore[arg-type]
         out.append(document)
     return out
 
