@@ -24,22 +24,12 @@ from pathlib import Path
 
 from inference import __version__
 from inference.errors import UserError
-from inference.scoring.runtime import FAST_MODES
+from policy_clauses.arguments import add_scorer_arguments, positive_int
 
 log = logging.getLogger("policy_clauses")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def _positive_float(text: str) -> float:
@@ -69,12 +59,12 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--errors", metavar="ERRORS.jsonl", default=None,
                         help="where error records go (default: OUT.errors.jsonl beside the "
                         "output, or stderr when the output is stdout)")
-    parser.add_argument("--max-bytes", type=_positive_int, default=20 * 1024 * 1024,
+    parser.add_argument("--max-bytes", type=positive_int, default=20 * 1024 * 1024,
                         help="refuse a file (or a JSONL line) larger than this (default 20 MB)")
-    parser.add_argument("--chunk-documents", type=_positive_int, default=64,
+    parser.add_argument("--chunk-documents", type=positive_int, default=64,
                         help="documents scored and written together (default 64): the unit of "
                         "batching, flushing, resume and Ctrl-C")
-    parser.add_argument("--chunk-clauses", type=_positive_int, default=4096,
+    parser.add_argument("--chunk-clauses", type=positive_int, default=4096,
                         help="also close a chunk once it holds this many clauses (default "
                         "4096), so a few huge documents cannot blow the memory bound")
     parser.add_argument("--resume", action="store_true",
@@ -207,17 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--clauses", metavar="IN.jsonl", default=None,
                          help="label clause records (one JSON object with 'text' per line; "
                          "other fields kept) instead of documents; - for stdin")
-    which = predict.add_mutually_exclusive_group()
-    which.add_argument("--model", metavar="DIR", default=None,
-                       help="model folder (classifier/ and tagger/); default "
-                       "$POLICY_CLAUSES_MODEL, else models/default of a source checkout")
-    which.add_argument("--rules", action="store_true", help="use the rule baseline")
-    predict.add_argument("--fast", choices=FAST_MODES, default="none",
-                         help="bf16: both models in bfloat16 (about 3x faster on CPUs with AMX "
-                         "or AVX-512 BF16, test micro-F1 within 0.5 point); int8: dynamic int8 "
-                         "quantisation (costs 2-3 points); see benchmarks/README.md. "
-                         "Default none (float32)")
-    predict.add_argument("--threads", type=_positive_int, default=None,
+    add_scorer_arguments(predict)
+    predict.add_argument("--threads", type=positive_int, default=None,
                          help="torch intra-op threads (default: the cores this process may use; "
                          "inter-op threads are 1)")
     predict.add_argument("--engine", choices=("local", "ray"), default="local",

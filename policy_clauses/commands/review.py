@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from inference.scoring.runtime import FAST_MODES
+from policy_clauses.arguments import add_scorer_arguments, positive_int
 
 DEFAULT_CONFIG_PATH = (Path(__file__).resolve().parents[2] / "labels"
                        / "labelstudio_config.xml")
@@ -22,34 +22,17 @@ DEFAULT_CONFIG_PATH = (Path(__file__).resolve().parents[2] / "labels"
 def _add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="crawl inputs as for predict (files, directories, - for stdin)")
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--model", metavar="DIR", default=None,
-                       help="model folder (classifier/ and tagger/); default as for predict "
-                       "($POLICY_CLAUSES_MODEL, else models/default of a source checkout)")
-    which.add_argument("--rules", action="store_true", help="use the rule baseline")
-    parser.add_argument("--fast", choices=FAST_MODES, default="none",
-                        help="the model's fast path, as for predict (bf16, int8); default none")
+    add_scorer_arguments(parser)
     parser.add_argument("--from-predictions", metavar="PRED.jsonl", default=None,
                         help="use an existing 'predict' output instead of scoring PATHs "
                         "(--model DIR then only supplies the thresholds)")
-
-
-def _positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1 (a count of clauses)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
-    return value
 
 
 def _add_select_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--select", nargs=2, metavar=("uncertain", "N"), default=None,
                         help="export only the N clauses the model is least sure of, spread "
                         "across documents")
-    parser.add_argument("--per-document", type=_positive_int, default=None, metavar="K",
+    parser.add_argument("--per-document", type=positive_int, default=None, metavar="K",
                         help="with --select: at most K clauses from one document")
 
 

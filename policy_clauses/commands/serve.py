@@ -11,6 +11,8 @@ import logging
 import os
 from pathlib import Path
 
+from policy_clauses.arguments import add_scorer_arguments, positive_int
+
 log = logging.getLogger(__name__)
 
 
@@ -55,19 +57,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def add_cli(commands: argparse._SubParsersAction) -> None:
-    from inference.scoring.runtime import FAST_MODES
-
     serve = commands.add_parser(
         "serve", help="pre-annotation server: Label Studio ML backend and a JSON API",
         description="Hold the model once and serve it: Label Studio's ML backend protocol "
         "(/health, /setup, /predict, /webhook), POST /v1/predict, GET /v1/schema; OpenAPI at "
         "/docs. See the README, 'Pre-annotation in Label Studio'.")
-    which = serve.add_mutually_exclusive_group()
-    which.add_argument("--model", metavar="DIR", default=None,
-                       help="model folder (classifier/ and tagger/), default models/default")
-    which.add_argument("--rules", action="store_true", help="use the rule baseline")
-    serve.add_argument("--fast", choices=FAST_MODES, default="none",
-                       help="as for predict: bf16 or int8 fast paths (default none)")
+    add_scorer_arguments(serve)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default 127.0.0.1: this machine only; put a "
                        "reverse proxy in front rather than binding 0.0.0.0)")
@@ -86,7 +81,7 @@ def add_cli(commands: argparse._SubParsersAction) -> None:
                        "Retry-After (default 8192)")
     serve.add_argument("--max-batch-clauses", type=int, default=512,
                        help="clauses scored in one call across requests (default 512)")
-    serve.add_argument("--threads", type=int, default=None,
+    serve.add_argument("--threads", type=positive_int, default=None,
                        help="torch intra-op threads (default: the cores this process may use)")
     serve.add_argument("--proxy-headers", action="store_true",
                        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (behind a "

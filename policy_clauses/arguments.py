@@ -1,0 +1,35 @@
+"""Command-line arguments several commands share, defined once so their names, checks and
+help stay the same everywhere: whole-number counts, and which scorer runs (``--model``,
+``--rules``, ``--fast``) for predict, the review exports and serve."""
+
+from __future__ import annotations
+
+import argparse
+
+from inference.scoring.runtime import FAST_MODES
+
+MODEL_HELP = ("model folder (classifier/ and tagger/); default $POLICY_CLAUSES_MODEL, else "
+              "models/default of a source checkout")
+FAST_HELP = ("bf16: both models in bfloat16 (about 3x faster on CPUs with AMX or AVX-512 BF16, "
+             "test micro-F1 within 0.5 point); int8: dynamic int8 quantisation (costs 2-3 "
+             "points); see benchmarks/README.md. Default none (float32)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (a count, a number of threads)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (≥ 1), not {value}")
+    return value
+
+
+def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model DIR`` | ``--rules``, and ``--fast MODE``: resolved by
+    ``inference.scoring.models.load_scorer``."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--model", metavar="DIR", default=None, help=MODEL_HELP)
+    which.add_argument("--rules", action="store_true", help="use the rule baseline")
+    parser.add_argument("--fast", choices=FAST_MODES, default="none", help=FAST_HELP)
