@@ -36,7 +36,7 @@ from fastapi.responses import JSONResponse, Response
 from inference.records import Document, ErrorRecord
 from inference.review.select import scorer_thresholds
 from inference.schema import LabelSchema, default_schema
-from inference.scoring.components import ClauseInput, ClauseScorer, ClauseScores, annotate_record
+from inference.scoring.components import ClauseInput, ClauseScorer, annotate_record
 from inference.serve.batching import (
     DEFAULT_MAX_BATCH_CLAUSES,
     DEFAULT_MAX_QUEUE_CLAUSES,
@@ -82,13 +82,6 @@ class UTF8JSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def model_version_of(scorer: ClauseScorer) -> str:
-    """The scorer's version as every output names it (``inference.scoring.models.
-    model_identity``): the model folder's name and a short hash of its weights, or
-    ``rules@VERSION``. Never a local path."""
-    return scorer.version
-
-
 def model_card(scorer: ClauseScorer) -> dict[str, Any]:
     """The figures the model folders carry (dev metrics, thresholds, backbone)."""
     card: dict[str, Any] = {}
@@ -101,11 +94,6 @@ def model_card(scorer: ClauseScorer) -> dict[str, Any]:
                                                      "max_length", "context")
                           if key in meta}
     return card
-
-
-def clause_record(record: dict[str, Any], prediction: ClauseScores) -> dict[str, Any]:
-    """The line ``predict --clauses`` writes for an input record (one function for both)."""
-    return annotate_record(record, prediction)
 
 
 @dataclass
@@ -213,7 +201,7 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
     settings = settings or ServeSettings()
     schema = schema or default_schema()
     reviews = ReviewStore(settings.reviewed_out, gold_path=settings.gold_path)
-    version = model_version_of(scorer)
+    version = scorer.version  # the scorer's identity, as predict and export name it
     thresholds = scorer_thresholds(scorer, schema.label_names)
     batcher = Batcher(scorer, max_batch_clauses=settings.max_batch_clauses,
                       max_queue_clauses=settings.max_queue_clauses)
@@ -425,7 +413,7 @@ def create_app(scorer: ClauseScorer, settings: ServeSettings | None = None,
                                           reason=f"{type(prediction).__name__}: {prediction}"
                                           ).to_dict())
                 continue
-            records.append(clause_record(record, prediction))
+            records.append(annotate_record(record, prediction))
         return {"model_version": version, "records": records, "errors": errors}
 
     async def _predict_documents(items: list[Any], source: str) -> dict[str, Any]:
