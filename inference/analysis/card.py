@@ -16,6 +16,7 @@ from inference.analysis.duties import document_duties
 from inference.analysis.money import AmountValue, amount_in_context
 from inference.analysis.times import document_date as date_of_document
 from inference.analysis.times import find_times
+from inference.text.docmeta import find_doc_number
 
 # A cap word may stand a verb away from the sum (同一单位年度最高奖励100万元).
 _CAP_BEFORE = re.compile(r"(?:最高|最多|不超过|不高于|上限为?|封顶|最高不超过|累计最高)"
@@ -26,7 +27,6 @@ _FLOOR_AFTER = re.compile(r"^\s*(?:以上|及以上|起)")
 _ALTERNATIVES = re.compile(r"分别|或")
 _RECIPIENT = re.compile(r"(?:对|向|为)([^，。；,;]{2,40}?)[，,]?\s*"
                         r"(?:分别|可|按规定|按|一次性|择优)*(?:给予|奖励|补助|补贴|资助|享受)")
-_DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,4}\s*号")
 _CONTEXT = 8
 
 
@@ -134,11 +134,13 @@ def _due(times: list[dict[str, Any]]) -> str | None:
 
 
 def _number(meta: dict[str, Any], clauses: list[dict[str, Any]], text: str) -> str | None:
-    if meta.get("doc_number"):
-        return str(meta["doc_number"])
-    head = text[:400] or "".join(str(c.get("text", "")) for c in clauses[:3])[:400]
-    match = _DOC_NUMBER.search(head)
-    return re.sub(r"\s+", "", match.group()) if match else None
+    """The document number: its own field, else what segmentation read from its head, else
+    the same reading (inference.text.docmeta) of an older predict file's text."""
+    detected = meta.get("detected") if isinstance(meta.get("detected"), dict) else {}
+    number = meta.get("doc_number") or detected.get("doc_number")
+    if number:
+        return str(number)
+    return find_doc_number(text or "".join(str(c.get("text", "")) for c in clauses[:3]))
 
 
 def build_card(document: dict[str, Any]) -> dict[str, Any]:
