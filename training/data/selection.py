@@ -58,7 +58,11 @@ class Candidate:
         return self.amount_mentions / max(1, self.clauses)
 
     def density(self, focus: str) -> float:
-        """What a round ranks by: ``labels`` (rare-label cues plus money) or ``amount``."""
+        """What a round ranks by: ``labels`` (rare-label cues plus money), ``amount`` (money
+        mentions per clause) or ``money`` (money mentions in all: subsidy lists and budgets of
+        any length, where the per-clause density of a long document hides its many sums)."""
+        if focus == "money":
+            return float(self.amount_mentions)
         return self.amount_density if focus == "amount" else self.cue_density
 
 
