@@ -44,6 +44,12 @@ def main() -> None:
                         help="labels: rare-label cues (round 2); amount: AMOUNT mentions per "
                         "clause, with the round-3 quotas; money: AMOUNT mentions in all, with "
                         "the round-4 quotas")
+    parser.add_argument("--exclude", type=Path, nargs="*", default=[],
+                        help="more documents files (documents.jsonl of rounds not yet in the "
+                        "gold data) whose documents must not be chosen again")
+    parser.add_argument("--quota", action="append", default=[], metavar="CORPUS=N",
+                        help="documents to choose from CORPUS (repeatable); replaces the "
+                        "focus's quotas")
     args = parser.parse_args()
 
     def ids(path: Path) -> set[str]:
@@ -51,9 +57,13 @@ def main() -> None:
 
     exclude = (ids(DOCUMENTS_PATH) | ids(LABELS_DIR / "segmentation" / "sources.jsonl")
                | ids(LABELS_DIR / "segmentation_heldout" / "sources.jsonl"))
+    for path in args.exclude:
+        exclude |= ids(path)
     configure_threads(None)
     scorer = load_scorer(args.model, fast="bf16") if args.model else None
     quotas = {"amount": QUOTAS_AMOUNT, "money": QUOTAS_MONEY}.get(args.focus, QUOTAS)
+    if args.quota:
+        quotas = {name: int(count) for name, count in (q.split("=", 1) for q in args.quota)}
     chosen, documents = run_round(sorted(args.corpus.glob("*.jsonl")), exclude, quotas,
                                   max_clauses=args.max_clauses, focus=args.focus, scorer=scorer)
     texts = {}
