@@ -70,3 +70,50 @@ def encode_for_tagger(
         list(texts), truncation=True, max_length=max_length, stride=stride,
         return_overflowing_tokens=True, return_offsets_mapping=True,
     )
+
+
+def cap_contexts(tokenizer: Any, contexts: Sequence[str], max_tokens: int) -> list[str]:
+    """Contexts cut (at a token end) to at most ``max_tokens`` tokens: in a shared-encoder
+    window the context rides along with every window of the clause, so it gets a fixed
+    budget instead of whatever room the clause leaves."""
+    if max_tokens <= 0:
+        return ["" for _ in contexts]
+    encoded = tokenizer(list(contexts), add_special_tokens=False, return_offsets_mapping=True)
+    out = []
+    for context, offsets in zip(contexts, encoded["offset_mapping"], strict=True):
+        out.append(context if len(offsets) <= max_tokens else context[:offsets[max_tokens - 1][1]])
+    return out
+
+
+def encode_joint(
+    tokenizer: Any, texts: Sequence[str], contexts: Sequence[str], *, max_length: int,
+    stride: int, max_context_tokens: int,
+) -> dict[str, Any]:
+    """Clause windows for a shared-encoder model: each window is (clause piece, context), so
+    one encoder pass feeds both the label head (the first window's [CLS]) and the tag head
+    (the clause tokens of every window).
+
+    Returns ``input_ids``, ``offset_mapping`` (context and special tokens as ``(0, 0)``, so
+    only clause characters are tagged) and ``overflow_to_sample_mapping`` as lists. A clause
+    longer than one window continues in windows that share ``stride`` tokens, as
+    ``encode_for_tagger`` does; with no context at all (mode ``none``) windows are single
+    sequences."""
+    capped = cap_contexts(tokenizer, contexts, max_context_tokens)
+    if not any(capped):
+        encoded = tokenizer(list(texts), truncation=True, max_length=max_length, stride=stride,
+                            return_overflowing_tokens=True, return_offsets_mapping=True)
+        return {"input_ids": [list(ids) for ids in encoded["input_ids"]],
+                "offset_mapping": [[tuple(o) for o in offsets]
+                                   for offsets in encoded["offset_mapping"]],
+                "overflow_to_sample_mapping": list(encoded["overflow_to_sample_mapping"])}
+    encoded = tokenizer(list(texts), capped, truncation="only_first", max_length=max_length,
+                        stride=stride, return_overflowing_tokens=True,
+                        return_offsets_mapping=True)
+    offsets_out = []
+    for window, offsets in enumerate(encoded["offset_mapping"]):
+        sequence = encoded.sequence_ids(window)
+        offsets_out.append([tuple(o) if seq == 0 else (0, 0)
+                            for o, seq in zip(offsets, sequence, strict=True)])
+    return {"input_ids": [list(ids) for ids in encoded["input_ids"]],
+            "offset_mapping": offsets_out,
+            "overflow_to_sample_mapping": list(encoded["overflow_to_sample_mapping"])}

@@ -8,7 +8,7 @@ default (a classifier saved without thresholds must not serve at 0.5).
 What the code checks when it opens a part (``open_part``), each failure a ``ModelFolderError``
 (a ``UserError``) naming the folder and the fix:
 
-- the metadata's ``format_version`` is ``FORMAT_VERSION`` (the layout of this file);
+- the metadata's ``format_version`` is one of ``READABLE_VERSIONS`` (the layout of this file);
 - its ``schema_version`` and label set match labels/schema.yaml (``ModelMismatchError``);
 - ``config.json``, ``tokenizer.json`` and a readable, non-empty ``model.safetensors`` exist.
 """
@@ -27,8 +27,11 @@ from inference.schema import LabelSchema
 
 META_FILE = "policy_clauses.json"
 # Version 1: the untyped metadata of policy-clauses 0.1 (read with defaults). Version 2: this
-# module's models. Bump it whenever a field is added, removed or changes meaning.
-FORMAT_VERSION = 2
+# module's models. Version 3: adds ``shared_encoder`` (parts trained as one shared-encoder
+# model); a version-2 folder is a version-3 folder without it, so both are read. Bump it
+# whenever a field is added, removed or changes meaning.
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 WEIGHTS_FILE = "model.safetensors"
 REQUIRED_FILES = ("config.json", "tokenizer.json", WEIGHTS_FILE)
 PARTS = ("classifier", "tagger")
@@ -76,8 +79,22 @@ class TrainingSummary(_Strict):
     history: list[EpochRow]
 
 
+class SharedEncoderMeta(_Strict):
+    """Both parts were trained as one model: one encoder, a label head and a tag head. The
+    parts' encoder weights are the same tensors (``encoder_sha256``), so a scorer may run the
+    encoder once per clause; its inputs are then (clause piece, context) windows
+    (``inference.scoring.encoding.encode_joint``) with these settings."""
+
+    encoder_sha256: str
+    context: Literal["none", "section", "title", "both"]
+    max_context_tokens: int = Field(ge=0)
+    max_length: int = Field(gt=0)
+    stride: int = Field(ge=0)
+
+
 class _PartMeta(_Strict):
     format_version: int
+    shared_encoder: SharedEncoderMeta | None = None
     schema_version: int
     backbone: str
     max_length: int = Field(gt=0)
@@ -146,11 +163,12 @@ def parse_meta(data: Any, where: str) -> ClassifierMeta | TaggerMeta:
     if not isinstance(data, dict):
         raise ModelFolderError(f"{where}: expected a JSON object; {RETRAIN}")
     found = data.get("format_version")
-    if found != FORMAT_VERSION:
+    if found not in READABLE_VERSIONS:
         written = ("has no format_version (written by policy-clauses 0.1)" if found is None
                    else f"has format version {found!r}")
         raise ModelFolderError(
-            f"{where} {written}; this code reads version {FORMAT_VERSION}: {RETRAIN}, or use "
+            f"{where} {written}; this code reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}: {RETRAIN}, or use "
             "the policy-clauses version that wrote it")
     try:
         return _PART_META.validate_python(data)

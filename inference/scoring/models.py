@@ -230,21 +230,68 @@ def tagger_entities(
             for text, windows in zip(texts, per_text, strict=True)]
 
 
+class SharedEncoderModel:
+    """Both parts of a shared-encoder model run as one (``inference.scoring.joint``): the
+    classifier's encoder once per window, its label head and the tagger's tag head on top."""
+
+    def __init__(self, classifier: ClassifierModel, tagger_folder: Path, tags: list[str],
+                 settings: Any, fast: str) -> None:
+        from inference.scoring.joint import JointModule, load_tag_head
+
+        self.settings = settings
+        self.tags = tags
+        self.tokenizer = classifier.tokenizer
+        self.device = classifier.device
+        sequence_model = classifier.model
+        head = load_tag_head(tagger_folder, sequence_model.config.hidden_size, len(tags))
+        dtype = next(sequence_model.parameters()).dtype
+        self.module = JointModule(sequence_model, head.to(dtype)).eval().to(self.device)
+        if fast == "int8":
+            self.module.tag_head = apply_fast_path(self.module.tag_head, fast)
+
+    def predict(self, inputs: Sequence[ClauseInput]) -> tuple[list[list[float]],
+                                                               list[list[Entity]]]:
+        from inference.scoring.joint import joint_scores
+
+        contexts = [format_context(i.section, i.title, self.settings.context) for i in inputs]
+        return joint_scores(self.module, self.tokenizer, [i.text for i in inputs], contexts,
+                            self.tags, self.settings, device=self.device)
+
+
 class ModelScorer:
-    """Fine-tuned classifier + tagger as a clause scorer (built by ``load_scorer``)."""
+    """Fine-tuned classifier + tagger as a clause scorer (built by ``load_scorer``). Parts
+    trained as one shared-encoder model run as one (one encoder pass per clause); other
+    parts run one after the other."""
 
     def __init__(self, folder: Path, schema: LabelSchema | None = None, device: str = "cpu",
                  fast: str = "none") -> None:
+        from inference.scoring.joint import shared_settings
+
         self.schema = schema or default_schema()
         self.classifier = ClassifierModel(folder / "classifier", self.schema, device, fast)
-        self.tagger = TaggerModel(folder / "tagger", self.schema, device, fast)
+        tagger_meta = open_part(folder / "tagger", "tagger", self.schema)
+        settings = shared_settings(self.classifier.meta, tagger_meta)
+        self.shared: SharedEncoderModel | None = None
+        self.tagger: TaggerModel | None = None
+        if settings is not None:
+            assert isinstance(tagger_meta, TaggerMeta)
+            check_labels(tagger_meta.tags, self.schema.bio_tags, folder / "tagger",
+                         "tags (policy_clauses.json)")
+            self.shared = SharedEncoderModel(self.classifier, folder / "tagger",
+                                             list(tagger_meta.tags), settings, fast)
+        else:
+            self.tagger = TaggerModel(folder / "tagger", self.schema, device, fast)
         self.name, self.version = model_identity(folder, fast)
         self.thresholds = dict(zip(self.classifier.labels, self.classifier.thresholds,
                                    strict=True))
 
     def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]:
-        probs = self.classifier.predict_proba(inputs)
-        entities = self.tagger.predict_entities([item.text for item in inputs])
+        if self.shared is not None:
+            probs, entities = self.shared.predict(inputs)
+        else:
+            assert self.tagger is not None
+            probs = self.classifier.predict_proba(inputs)
+            entities = self.tagger.predict_entities([item.text for item in inputs])
         out = []
         for row, ents in zip(probs, entities, strict=True):
             scores = dict(zip(self.classifier.labels, row, strict=True))

@@ -64,6 +64,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         headline = (f"dev micro-F1 {dev.micro_f1 if dev else nan:.4f} (at 0.5: "
                     f"{nan if at_default is None else at_default:.4f}), "
                     f"macro-F1 {dev.macro_f1 if dev else nan:.4f}")
+    elif args.task == "joint":
+        from training.fit.joint import train_joint
+
+        result = train_joint(config, resume=args.resume)
+        dev = result.dev_metrics
+        nan = float("nan")
+        headline = (f"dev label micro-F1 {dev.labels.micro_f1 if dev else nan:.4f}, entity F1 "
+                    f"{dev.entities.micro.f1 if dev else nan:.4f}")
     else:
         from training.fit.tagger import train_tagger
 
@@ -98,18 +106,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
-        "train", help="fine-tune the clause classifier or the entity tagger",
+        "train", help="fine-tune the shared-encoder model, or the clause classifier or the "
+        "entity tagger alone",
         description="Fine-tune a model from a YAML config; any config field can be overridden "
         "on the command line as --SECTION.FIELD VALUE (e.g. --train.lr 3e-5 "
         "--model.backbone models/backbone/e5-small-trim). The model folder gets the resolved "
         "config, thresholds, data hashes, dev metrics and a model card.")
     tasks = train.add_subparsers(dest="task", metavar="TASK", parser_class=_OverridesParser)
-    for task, what in (("classifier", "multi-label clause classifier"),
+    for task, what in (("joint", "shared-encoder model (labels and entities, one encoder)"),
+                       ("classifier", "multi-label clause classifier"),
                        ("tagger", "AMOUNT/AGENCY token tagger")):
         parser = tasks.add_parser(
             task, help=f"train the {what}", allow_abbrev=False,
             formatter_class=argparse.RawDescriptionHelpFormatter,
-            description=f"Train the {what} (saved to OUTPUT.DIR/{task}).",
+            description=f"Train the {what} (saved to OUTPUT.DIR/"
+            f"{'classifier and OUTPUT.DIR/tagger' if task == 'joint' else task}).",
             epilog=_fields_epilog(task))
         parser.add_argument("--config", "-c",
                             default=str(PROJECT_ROOT / "configs" / f"{task}.yaml"),

@@ -82,6 +82,21 @@ class TaggerModelSection(ModelSection):
         "(training and inference use the same windows).")
 
 
+class JointModelSection(ClassifierModelSection):
+    stride: int = Field(
+        32, ge=0,
+        description="Tokens shared by consecutive windows of a clause longer than one window "
+        "(training and inference use the same windows).")
+    max_context_tokens: int = Field(
+        24, ge=0,
+        description="Tokens of context (heading path/title) paired with every window; the "
+        "clause gets the rest of max_length.")
+    context_dropout: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="Share of training clauses seen without their context, so both heads also "
+        "work on a bare clause (tagger/ alone in pipeline(), clauses without a heading).")
+
+
 class DataSection(_Section):
     gold_path: Path = Field(Path("labels/gold.jsonl"),
                             description="Gold clause records (GUIDELINES §4, one per line).")
@@ -139,6 +154,17 @@ class ClassifierTrainSection(TrainSection):
                              "tune (no positives there).")
 
 
+class JointTrainSection(ClassifierTrainSection):
+    tag_loss_weight: float = Field(
+        1.0, gt=0,
+        description="Weight of the tag loss (token cross-entropy) against the label loss "
+        "(binary cross-entropy) in the shared encoder's objective.")
+    select_by: Literal["mean", "labels", "entities"] = Field(
+        "mean",
+        description="Dev score that picks the best epoch: the mean of label micro-F1 and "
+        "entity micro-F1, or one of them.")
+
+
 class OutputSection(_Section):
     dir: Path = Field(
         Path("models/default"),
@@ -176,10 +202,21 @@ class TaggerConfig(_Section):
     output: OutputSection = Field(default_factory=OutputSection, description="Where results go.")
 
 
-AnyConfig = ClassifierConfig | TaggerConfig
-CONFIG_CLASSES: dict[str, type[ClassifierConfig] | type[TaggerConfig]] = {
+class JointConfig(_Section):
+    task: Literal["joint"] = Field("joint", description="What this config trains.")
+    model: JointModelSection = Field(default_factory=JointModelSection,
+                                     description="Backbone, input format and windowing.")
+    data: DataSection = Field(default_factory=DataSection, description="Training data.")
+    train: JointTrainSection = Field(default_factory=JointTrainSection,
+                                     description="Optimisation.")
+    output: OutputSection = Field(default_factory=OutputSection, description="Where results go.")
+
+
+AnyConfig = ClassifierConfig | TaggerConfig | JointConfig
+CONFIG_CLASSES: dict[str, type[ClassifierConfig] | type[TaggerConfig] | type[JointConfig]] = {
     "classifier": ClassifierConfig,
     "tagger": TaggerConfig,
+    "joint": JointConfig,
 }
 
 

@@ -57,8 +57,10 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int
 
 
 def is_head_parameter(name: str) -> bool:
-    """Parameters that start untrained: the pooler and the classification layer."""
-    return name.startswith(("classifier.", "score.")) or ".pooler." in name
+    """Parameters that start untrained: the pooler, the classification layer, and the tag
+    head of a shared-encoder model (whose classifier sits under ``sequence_model.``)."""
+    name = name.removeprefix("sequence_model.")
+    return name.startswith(("classifier.", "score.", "tag_head.")) or ".pooler." in name
 
 
 def build_optimizer(model: Any, train: TrainSection) -> Any:

@@ -1,0 +1,113 @@
+"""The shared-encoder model on a tiny random backbone: one encoder pass serves both heads,
+the saved parts are standard folders that pipeline() opens, and the scorer run as one model
+gives what the two saved parts give run through the same windows."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+import torch
+
+from inference.schema import default_schema
+from inference.scoring.components import ClauseInput
+from inference.scoring.encoding import encode_joint
+from inference.scoring.joint import JointModule, load_tag_head
+from inference.scoring.model_folder import META_FILE, read_meta
+from inference.scoring.models import load_scorer
+from tests.fixtures.tiny_training import build_tiny_backbone, char_tokenizer, tiny_config
+from training.fit.joint import train_joint
+
+TEXT = "对符合条件的项目给予支持，由省财政厅负责，单个项目最高补助500万元。"
+
+
+@lru_cache(maxsize=1)
+def _trained(root: str) -> tuple[Path, object]:
+    backbone = build_tiny_backbone(Path(root) / "backbone", extra_texts=(TEXT,))
+    out = Path(root) / "model"
+    result = train_joint(tiny_config("joint", backbone, out, train__epochs=30,
+                                     train__select_best=False, train__tune_thresholds=False))
+    return out, result
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, object]:
+    return _trained(str(tmp_path_factory.mktemp("joint")))
+
+
+def test_context_tokens_are_never_tagged_and_windows_share_stride() -> None:
+    tokenizer = char_tokenizer([TEXT, "二、支持政策"])
+    encoded = encode_joint(tokenizer, [TEXT], ["二、支持政策"], max_length=20, stride=4,
+                           max_context_tokens=3)
+    assert len(encoded["input_ids"]) > 2
+    for ids, offsets in zip(encoded["input_ids"], encoded["offset_mapping"], strict=True):
+        tokens = tokenizer.convert_ids_to_tokens(ids)
+        # the capped context (3 characters) ends every window, untagged
+        assert tokens[-4:-1] == ["二", "、", "支"]
+        assert all(o == (0, 0) for o in offsets[-4:])
+        real = [o for o in offsets if o[0] < o[1]]
+        assert "".join(TEXT[s:e] for s, e in real) in TEXT
+    covered = {s for offsets in encoded["offset_mapping"] for s, e in offsets if s < e}
+    assert covered == set(range(len(TEXT)))
+
+
+def test_saved_parts_share_the_encoder_and_open_in_pipeline(trained) -> None:
+    from transformers import pipeline
+
+    folder, _ = trained
+    classifier, tagger = read_meta(folder / "classifier"), read_meta(folder / "tagger")
+    assert classifier.shared_encoder is not None
+    assert classifier.shared_encoder == tagger.shared_encoder
+    assert json.loads((folder / "tagger" / META_FILE).read_text())["format_version"] == 3
+    labels = pipeline("text-classification", model=str(folder / "classifier"), top_k=None,
+                      function_to_apply="sigmoid")([TEXT])[0]
+    assert {row["label"] for row in labels} == set(default_schema().label_names)
+    pipeline("token-classification", model=str(folder / "tagger"))(TEXT)
+
+
+def test_one_pass_gives_what_the_two_standard_parts_give(trained) -> None:
+    """The scorer's single pass equals the classifier folder's logits and the tagger
+    folder's logits on the same window: the shared encoder is really shared."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    folder, _ = trained
+    scorer = load_scorer(folder)
+    assert scorer.shared is not None and scorer.tagger is None
+    classifier = AutoModelForSequenceClassification.from_pretrained(folder / "classifier").eval()
+    tagger = AutoModelForTokenClassification.from_pretrained(folder / "tagger").eval()
+    ids = torch.tensor([scorer.shared.tokenizer(TEXT)["input_ids"]])
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        label_logits, tag_logits = scorer.shared.module(ids, mask)
+        assert torch.allclose(label_logits, classifier(input_ids=ids, attention_mask=mask).logits,
+                              atol=1e-5)
+        assert torch.allclose(tag_logits, tagger(input_ids=ids, attention_mask=mask).logits,
+                              atol=1e-5)
+    prediction = scorer.predict([ClauseInput(TEXT, section="二、支持政策")])[0]
+    assert set(prediction.scores) == set(default_schema().label_names)
+
+
+def test_training_fits_the_train_clauses(trained) -> None:
+    """Overfitting the fixture's train split: the objective really trains both heads."""
+    _, result = trained
+    history = result.fit.history
+    assert history[-1]["loss"] < 0.5 * history[0]["loss"]
+
+
+def test_a_tag_head_of_the_wrong_shape_is_refused(trained, tmp_path) -> None:
+    from inference.scoring.model_folder import ModelFolderError
+
+    folder, _ = trained
+    with pytest.raises(ModelFolderError, match="tag head of shape"):
+        load_tag_head(folder / "tagger", hidden_size=33, n_tags=5)
+
+
+def test_joint_module_head_parameters_get_the_head_learning_rate() -> None:
+    from training.fit.loop import is_head_parameter
+
+    assert is_head_parameter("tag_head.weight")
+    assert is_head_parameter("sequence_model.classifier.weight")
+    assert not is_head_parameter("sequence_model.bert.encoder.layer.0.output.dense.weight")
+    assert JointModule.__name__ == "JointModule"
