@@ -50,6 +50,9 @@ def main() -> None:
     parser.add_argument("--quota", action="append", default=[], metavar="CORPUS=N",
                         help="documents to choose from CORPUS (repeatable); replaces the "
                         "focus's quotas")
+    parser.add_argument("--only", nargs="*", default=None, metavar="DOC_ID",
+                        help="choose among these documents only (a round picked by hand, e.g. "
+                        "from a ranking of rule cues); quotas still apply per corpus")
     args = parser.parse_args()
 
     def ids(path: Path) -> set[str]:
@@ -59,6 +62,9 @@ def main() -> None:
                | ids(LABELS_DIR / "segmentation_heldout" / "sources.jsonl"))
     for path in args.exclude:
         exclude |= ids(path)
+    if args.only is not None:
+        exclude |= {doc_id for path in sorted(args.corpus.glob("*.jsonl"))
+                    for doc_id in ids(path)} - set(args.only)
     configure_threads(None)
     scorer = load_scorer(args.model, fast="bf16") if args.model else None
     quotas = {"amount": QUOTAS_AMOUNT, "money": QUOTAS_MONEY}.get(args.focus, QUOTAS)
