@@ -15,7 +15,7 @@ EXTRAS ?= train,export,scale,serve,analysis,dev
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 comma := ,
 
-.PHONY: setup demo test lint bench backbone check-corpus model clean-venv
+.PHONY: setup demo test lint bench backbone check-corpus model model-separate clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,8 @@ BACKBONE_DIR := models/backbone
 SHARED_CORPUS := $(wildcard ../shared/data/corpus/*.jsonl)
 TRIM_CORPUS ?= $(SHARED_CORPUS) labels/documents.jsonl
 
-backbone: $(BACKBONE_DIR)/e5-small-trim-l12/config.json $(BACKBONE_DIR)/e5-small-trim/config.json
+backbone: $(BACKBONE_DIR)/e5-small-trim-l12/config.json $(BACKBONE_DIR)/e5-small-trim/config.json \
+	$(BACKBONE_DIR)/e5-small-trim-l4/config.json
 
 # The shipped vocabulary was trimmed to ../shared/data/corpus plus labels/documents.jsonl;
 # without the shared corpus the result would be a different (smaller) vocabulary.
@@ -68,7 +69,15 @@ $(BACKBONE_DIR)/e5-small-trim-l12/config.json: | setup check-corpus
 $(BACKBONE_DIR)/e5-small-trim/config.json: | setup check-corpus
 	$(BIN)/policy-clauses backbone --out $(@D) --trim-to-corpus $(TRIM_CORPUS) --layers 6
 
-model: setup backbone
+$(BACKBONE_DIR)/e5-small-trim-l4/config.json: | setup check-corpus
+	$(BIN)/policy-clauses backbone --out $(@D) --trim-to-corpus $(TRIM_CORPUS) --layers 4
+
+model: setup $(BACKBONE_DIR)/e5-small-trim-l4/config.json
+	$(BIN)/policy-clauses train joint --config configs/joint.yaml
+
+# The round-1 pair (a 12-layer classifier and a 6-layer tagger, trained apart): still trainable,
+# no longer the default.
+model-separate: setup backbone
 	$(BIN)/policy-clauses train classifier --config configs/classifier.yaml
 	$(BIN)/policy-clauses train tagger --config configs/tagger.yaml
 

@@ -93,6 +93,17 @@ def render_card(meta: dict[str, Any]) -> str:
             f"{100 * alignment.get('round_trip_share', 0.0):.2f}% "
             f"({alignment.get('round_trip_lost', 0)} of {alignment.get('entities', 0)})",
         ]
+    shared = meta.get("shared_encoder")
+    if shared:
+        lines += [
+            "- shared encoder: trained together with the other part (one encoder, a label head "
+            "and a tag head; `policy-clauses predict` runs the encoder once per clause). Inputs "
+            f"are (clause piece, context) windows of {shared.get('max_length')} tokens with "
+            f"stride {shared.get('stride')}; context `{shared.get('context')}`, at most "
+            f"{shared.get('max_context_tokens')} tokens. Alone (e.g. in `pipeline()`) the part "
+            "sees the bare clause, which training also showed it (context dropout).",
+        ]
+    task = "joint" if shared else kind
     training = meta.get("training", {})
     lines += [
         "",
@@ -130,8 +141,8 @@ def render_card(meta: dict[str, Any]) -> str:
         "it can be passed back as it is (the backbone folder must exist: `make backbone`):",
         "",
         f"    python -c \"import json, sys; print(json.dumps(json.load(open(sys.argv[1]))"
-        f"['config']))\" DIR/{kind}/{META_FILE} > {kind}.yaml",
-        f"    policy-clauses train {kind} --config {kind}.yaml --output.dir OUT",
+        f"['config']))\" DIR/{kind}/{META_FILE} > {task}.yaml",
+        f"    policy-clauses train {task} --config {task}.yaml --output.dir OUT",
         "",
     ]
     return "\n".join(lines)
@@ -143,8 +154,13 @@ def write_model_card(folder: Path, meta: dict[str, Any]) -> Path:
     return path
 
 
+NOTES_FILE = "NOTES.md"
+
+
 def write_combined_card(model_dir: Path) -> Path | None:
-    """README.md of a model folder: one section per trained part, read from their metadata."""
+    """README.md of a model folder: one section per trained part, read from their metadata,
+    then the folder's hand-written ``NOTES.md`` when there is one (test-split figures, what
+    was tried and dropped: what no single training run knows)."""
     parts = []
     for name in ("classifier", "tagger"):
         if (Path(model_dir) / name / META_FILE).is_file():
@@ -154,6 +170,9 @@ def write_combined_card(model_dir: Path) -> Path | None:
                          .replace("# policy-clauses", "## policy-clauses", 1))
     if not parts:
         return None
+    notes = Path(model_dir) / NOTES_FILE
+    if notes.is_file():
+        parts.append(notes.read_text(encoding="utf-8").strip())
     text = "\n".join([
         "# policy-clauses model",
         "",
