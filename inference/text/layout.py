@@ -43,6 +43,10 @@ _ISSUER_LINE = re.compile(
     r"[\u4e00-\u9fff]{2,30}(?:人民政府|政府|办公厅|办公室|委员会|部|厅|局|委)"
 )
 _BLOCK = 20
+# A note label opening a line (注:, 说明：): a new clause, not the rest of the last one.
+_LABEL_START = re.compile(r"[\u4e00-\u9fff]{1,4}[:：]")
+_DRAFT_NOTE = re.compile(r"[（(](?:征求意见稿|送审稿|草案|试行|暂行|修订稿|讨论稿)[）)]")
+_MODAL = re.compile(r"应当|应|宜|须|要|可以")
 # A full line may fall this much short of the wrap width (indent, justification, a wide
 # character pushed to the next line).
 _SLACK = 3.5
@@ -96,7 +100,16 @@ def wrap_widths(lines: list[str]) -> list[float] | None:
     in the middle of a sentence. The width is read per block of lines, because one PDF can
     change page format (a wide annex after a narrow body).
     """
-    widths = [width(line) for line in lines]
+    found = _wrap_widths(lines, [width(line) for line in lines])
+    if found is None:
+        # Text wrapped at N characters rather than at a display width: lines with many digits
+        # or Latin letters look short by display width but hold as many characters.
+        found = _wrap_widths(lines, [float(len(line)) for line in lines])
+    return found
+
+
+def _wrap_widths(lines: list[str], widths: list[float]) -> list[float] | None:
+    """``wrap_widths`` with each line measured as ``widths`` says."""
     if len(lines) < 6 or sum(1 for w in widths if w >= _MIN_WIDTH) < 4:
         return None
     whole, _ = _block_width(widths)
@@ -160,10 +173,23 @@ def _sentence_runs_on(line: str, following: str) -> bool:
     marker = marker_at(line)
     if marker is not None and not marker[1].startswith("第"):
         return False
-    return (
-        any(ch in line for ch in "，,、") and len(following) >= 4
-        and following[-1] in "。；;" and marker_at(following) is None
-    )
+    # The clause left open is the text after the line's last sentence end: a heading run in
+    # after a sentence (…提高安全管理水平。1 范围) has no comma and is not continued.
+    open_clause = line[max(line.rfind(ch) for ch in _TERMINATORS) + 1:]
+    if not any(ch in line for ch in "，,、") or following[-1] not in "。；;":
+        return False
+    if open_clause != line and (len(open_clause) < 8 or marker_at(open_clause) is not None):
+        return False
+    if len(following) < 4:
+        # a word broken off at the end of a sentence: …应能无扰动自动切 / 换。
+        return len(following) >= 2 and len(open_clause) >= 20
+    if marker_at(following) is not None or _LABEL_START.match(following):
+        return False  # a new item or a note (注:…), not the rest of the sentence
+    # A line that lost its 。 is followed by a sentence of its own: its subject runs to the
+    # first comma and already holds a modal verb (调速系统应具备…，). The rest of a broken
+    # sentence reaches its first comma at once (职责,共同做好…).
+    comma = re.search(r"[，,]", following)
+    return not (comma and comma.start() >= 8 and _MODAL.search(following, 2, comma.start()))
 
 
 def _title_part(line: str) -> bool:
@@ -181,6 +207,12 @@ def _broken_titles(lines: list[MappedText]) -> list[int]:
     joins: list[int] = []
     for index in range(len(lines) - 1):
         first, second = lines[index].text, lines[index + 1].text
+        if index < 4 and _DRAFT_NOTE.fullmatch(second) and _title_part(first) and (
+            len(first) >= 6
+        ):
+            # 智慧商店建设技术指南（试行） / （征求意见稿）: the draft note belongs to the title
+            joins.append(index)
+            continue
         if not (_title_part(first) and _title_part(second)) or title_suffix(first) or (
             first.endswith("日")
         ):

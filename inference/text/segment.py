@@ -28,6 +28,8 @@ _NOTE_OPENERS = set("（(【")
 _SENTENCE_END = set("。！？；!?;")
 _CN_NUM = "一二三四五六七八九十百零〇"
 _CJK = "\u4e00-\u9fff"
+# Units and measure words that follow a number: 3 个, 12 月, 20 万元 are quantities, not sections.
+_COUNTED = "年月日时个家项万亿千百元条次人台名所批件处倍周天米吨亩户座种类"
 
 # Enumeration markers, each with its level in the heading hierarchy (smaller = higher).
 _MARKERS: list[tuple[int, re.Pattern[str]]] = [
@@ -38,6 +40,9 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
     (3, re.compile(rf"[{_CN_NUM}]+、")),
     (4, re.compile(rf"[（(][{_CN_NUM}]+[）)]")),
     (5, re.compile(r"\d{1,2}[.．、](?!\d)")),
+    # A standard's section number, a space, then its title: 1 范围, 2.1 显式水印标识 (not a
+    # quantity: 3 个, 12 月)
+    (5, re.compile(rf"\d{{1,2}}(?:\.\d{{1,2}}){{0,3}}[ \u3000]+(?=[{_CJK}])(?![{_COUNTED}])")),
     (6, re.compile(r"[（(]\d{1,2}[）)]")),
     (7, re.compile(r"[①-⑳]")),
 ]
@@ -85,11 +90,22 @@ _TAIL_START = re.compile(
 # Where a tail piece may start: the line start or after a sentence end or a closing bracket.
 _PIECE_START = re.compile(
     r"(?:^|(?<=[。；！？!?;)）]))(?=.)|(?=[（(](?:此件|本件|此文))|(?=抄[送报])"
+    rf"|(?<=\d)(?=[{_CJK}])"  # a signature right after a phone number: …66556323生态环境部…
 )
+# One issuer of a signature that names several (煤炭工业部山西省人民政府, 财　　政　　部国 家 物 价 局):
+# letters with spaces between them, ending in an organ word.
+_SPACED = "[ \u3000]*"
+_ISSUER_PIECE = re.compile(
+    rf"(?:[{_CJK}]{_SPACED}){{2,30}}?(?:"
+    + "|".join(_SPACED.join(word) for word in (
+        "人民政府", "委员会", "办公厅", "办公室", "总局", "部", "厅", "局", "院", "署", "委", "银行", "公司"))
+    + ")"
+)
+_NOT_ISSUER_START = frozenset("员会办政民府厅局部委院署司处科室")
 _LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关)")
 # 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
 _ADDRESSEE = re.compile(
-    rf"(?:各|[{_CJK}]{{1,30}}?(?:{_ORG_SUFFIX}|代表团|代表|委员|同志|单位))"
+    rf"(?:各|[{_CJK}][{_CJK}、（）()]{{0,80}}?(?:{_ORG_SUFFIX}|代表团|代表|委员|同志|单位))"
     rf"[{_CJK}（）()、，, ]{{0,400}}?[：:]"
 )
 # Contact lines and the attachment list run together in flat text: each is a clause.
@@ -316,6 +332,29 @@ def _title_before_addressee(line: str, pos: int) -> int | None:
     return found
 
 
+def _issuer_run(zone: str) -> list[int] | None:
+    """Starts of the issuers in ``zone`` when it is two or more issuers run together
+    (煤炭工业部山西省人民政府), else None. Each issuer is the shortest that lets the rest parse,
+    and none starts with what can only continue an organ's name (…委|员会, …部|办公厅)."""
+
+    def parse(position: int) -> list[int] | None:
+        if position == len(zone):
+            return []
+        if zone[position] in _NOT_ISSUER_START:
+            return None
+        for end in range(position + 2, len(zone) + 1):
+            if _ISSUER_PIECE.fullmatch(zone, position, end):
+                rest = parse(end)
+                if rest is not None:
+                    return [position, *rest]
+        return None
+
+    if not 4 <= len(zone) <= 120:
+        return None
+    starts = parse(0)
+    return starts if starts and len(starts) >= 2 else None
+
+
 def _tail_boundaries(line: str) -> set[int]:
     """Cuts around signature, date, note, 抄送 and 印发 pieces in run-together text."""
     cuts: set[int] = set()
@@ -328,6 +367,11 @@ def _tail_boundaries(line: str) -> set[int]:
             continue
         if match.group("sig"):
             date_start = match.start("date")
+            zone_start = max(start, *(line.rfind(ch, 0, date_start) + 1 for ch in "。；！？!?;）)"))
+            zone = line[zone_start:date_start].rstrip(" \u3000")
+            lead = len(zone) - len(zone.lstrip(" \u3000"))
+            for issuer_start in _issuer_run(zone.strip(" \u3000")) or []:
+                cuts.add(zone_start + lead + issuer_start)  # 煤炭工业部 | 山西省人民政府
             issuer = match.group("issuer")
             if issuer and date_start > start and "印发" not in match.group("after"):
                 cuts.add(date_start)  # 印发 lines stay whole: 济南市人民政府办公厅 2019年1月3日印发
@@ -501,6 +545,12 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
     return False, None
 
 
+def _is_title(text: str) -> bool:
+    """A document title: ends in a document type (关于…的报告, …的通知), no sentence marks."""
+    return 6 <= len(text) <= 90 and marker_at(text) is None and bool(
+        _TITLE_END_HERE.search(text)) and not re.search(r"[。；;，,：:！？!?]", text)
+
+
 def _head_tail_kinds(clauses: list[Clause]) -> None:
     """Mark the head block (title, document number, addressee line) and the tail pieces
     (signature issuer, date, 此件 note, 抄送, 印发) as kinds ``head`` and ``tail`` (R3, R4)."""
@@ -510,15 +560,22 @@ def _head_tail_kinds(clauses: list[Clause]) -> None:
             break
         before_is_number = all(DOC_NUMBER.fullmatch(c.text) for c in clauses[:index])
         is_title = before_is_number and len(text) <= 90 and marker_at(text) is None and bool(
-            title_suffix(text) or (len(clauses) > 1 and DOC_NUMBER.fullmatch(clauses[1].text))
+            title_suffix(text) or _TITLE_END_HERE.search(text)
+            or (len(clauses) > 1 and DOC_NUMBER.fullmatch(clauses[1].text))
         )
         if is_title or DOC_NUMBER.fullmatch(text) or addressee_end(text) == len(text) or (
             _ENACTMENT.fullmatch(text)
         ):
             clause.kind = "head"
+    for title, addressee in itertools.pairwise(clauses):
+        # An embedded document's head anywhere (a report after the cover letter's signature,
+        # a notice after 附件): its title, then its addressee line.
+        if addressee_end(addressee.text) == len(addressee.text) and _is_title(title.text):
+            title.kind = addressee.kind = "head"
     for index, clause in enumerate(clauses):
-        text = clause.text
-        if len(text) > 200 or marker_at(text) is not None:
+        # 财　　政　　部, 国 务 院: a signature spaced out to the width of the line
+        text = re.sub(r"[ \u3000]", "", clause.text)
+        if len(text) > 200 or marker_at(clause.text) is not None:
             continue
         if not _TAIL_CLAUSE.fullmatch(text):
             continue
