@@ -46,7 +46,7 @@ _BLOCK = 20
 # A note label opening a line (注:, 说明：): a new clause, not the rest of the last one.
 _LABEL_START = re.compile(r"[\u4e00-\u9fff]{1,4}[:：]")
 _DRAFT_NOTE = re.compile(r"[（(](?:征求意见稿|送审稿|草案|试行|暂行|修订稿|讨论稿)[）)]")
-_MODAL = re.compile(r"应当|应|宜|须|要|可以")
+_MODAL = re.compile(r"(?<![供相适响对反])应|宜|须|(?<![主重需必纲])要(?!求)|可以")
 # A full line may fall this much short of the wrap width (indent, justification, a wide
 # character pushed to the next line).
 _SLACK = 3.5
@@ -188,8 +188,9 @@ def _sentence_runs_on(line: str, following: str) -> bool:
     # A line that lost its 。 is followed by a sentence of its own: its subject runs to the
     # first comma and already holds a modal verb (调速系统应具备…，). The rest of a broken
     # sentence reaches its first comma at once (职责,共同做好…).
-    comma = re.search(r"[，,]", following)
-    return not (comma and comma.start() >= 8 and _MODAL.search(following, 2, comma.start()))
+    comma = re.search(r"[，,。；;！？!?]", following)
+    return not (comma and following[comma.start()] in "，," and comma.start() >= 8
+                and _MODAL.search(following, 2, comma.start()))
 
 
 def _title_part(line: str) -> bool:

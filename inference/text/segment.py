@@ -42,7 +42,8 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
     (5, re.compile(r"\d{1,2}[.．、](?!\d)")),
     # A standard's section number, a space, then its title: 1 范围, 2.1 显式水印标识 (not a
     # quantity: 3 个, 12 月)
-    (5, re.compile(rf"\d{{1,2}}(?:\.\d{{1,2}}){{0,3}}[ \u3000]+(?=[{_CJK}])(?![{_COUNTED}])")),
+    (5, re.compile(rf"[1-9]\d?(?:\.\d{{1,2}}){{0,3}}[ \u3000]+(?=[{_CJK}][^，,。；;：:]{{0,30}}$)"
+                   rf"(?![{_COUNTED}])")),
     (6, re.compile(r"[（(]\d{1,2}[）)]")),
     (7, re.compile(r"[①-⑳]")),
 ]
@@ -90,7 +91,7 @@ _TAIL_START = re.compile(
 # Where a tail piece may start: the line start or after a sentence end or a closing bracket.
 _PIECE_START = re.compile(
     r"(?:^|(?<=[。；！？!?;)）]))(?=.)|(?=[（(](?:此件|本件|此文))|(?=抄[送报])"
-    rf"|(?<=\d)(?=[{_CJK}])"  # a signature right after a phone number: …66556323生态环境部…
+    rf"|(?<=\d{{5}})(?=[{_CJK}])"  # a signature right after a phone number: …66556323生态环境部…
 )
 # One issuer of a signature that names several (煤炭工业部山西省人民政府, 财　　政　　部国 家 物 价 局):
 # letters with spaces between them, ending in an organ word.
@@ -124,10 +125,11 @@ _ENACTMENT_DATE = re.compile(
 )
 _AS_FOLLOWS = re.compile(r"如下[:：]+(?=.)")
 _NOT_ADDRESSEE = re.compile(
-    r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经|研究|同意|的|批复"
+    # (研究室, 经济委员会: organs' names, not a sentence)
+    r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经(?![济贸信营])|研究(?![室院所会中])|同意|的|批复"
 )
 _TITLE_END = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?")
-_TITLE_END_HERE = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?$")
+_TITLE_END_HERE = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)]){{0,2}}$")
 _HEAD_WINDOW = 300
 # A line this long holds several paragraphs run together.
 _RUN_TOGETHER_LINE = 300
@@ -325,7 +327,9 @@ def _title_before_addressee(line: str, pos: int) -> int | None:
         return None  # 各省、自治区、直辖市及计划单列市…: an addressee line, not a title
     found = None
     for title_end in _TITLE_END.finditer(line, pos, pos + 100):
-        if re.search("[。，,；：:]", line[pos:title_end.end()]) or title_end.end() - pos < 6:
+        if re.search("[。，,；：:]", line[pos:title_end.end()]) or title_end.end() - pos < 6 or (
+            line.startswith("书", title_end.end())  # 行政处罚决定书（…案）: the title goes on
+        ):
             continue
         if addressee_end(line, title_end.end()):
             found = title_end.end()  # the last one: …环境影响报告书的批复 成都原水投资有限公司：
@@ -513,6 +517,7 @@ class _Piece:
     line_first: bool
     run_in: bool = False
     run_together: bool = False
+    line_last: bool = False
 
 
 def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
@@ -525,6 +530,12 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
         level, mark = marker
         rest = text[len(mark):].strip()
         is_article = level == 3 and mark.startswith("第")
+        if not piece.line_first and piece.line_last and rest and not is_article and (
+            len(text) <= _HEADING_PHRASE_MAX and not re.search(r"[，,。；;：:！？!?]", text)
+        ):
+            # a heading run in after the sentence that ends the line before it:
+            # …构建完善产业生态。（二）供给能力提升工程
+            return True, level
         if not rest or len(text) > _HEADING_MAX or not piece.line_first or is_article:
             # 第X条 opens an article: body text, not a heading.
             return (level < 3 and len(text) <= _HEADING_MAX), level
@@ -616,11 +627,14 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             pieces[0].whole_line = True
         if pieces:
             pieces[0].line_first = True
+            pieces[-1].line_last = True
         for piece in pieces:
             heading, level = _is_heading(piece)
             if piece.run_in:
                 heading, level = True, (marker_at(piece.text) or (None, ""))[0]
             marker = marker_at(piece.text)
+            if heading and marker and clauses and clauses[-1].text.endswith(("附件：", "附件:")):
+                heading = False  # the attachment list: 附件：1.…  2.… (items, not titles)
             if heading and marker and marker[0] == list_level:
                 heading = False  # a sibling of items that end in ；: a list, not titles
             if marker and not heading and (
