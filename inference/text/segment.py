@@ -78,7 +78,7 @@ _ISSUER = rf"[{_CJK}（）()]{{2,40}}?(?:{_ORG_SUFFIX})"
 # A whole clause that is a tail piece.
 _TAIL_CLAUSE = re.compile(
     rf"(?:{_ISSUER}\s*)?{_DATE}(?:\s*印发)?|[{_CJK}]{{2,40}}印发|[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]"
-    rf"|抄送[:：].*|抄报[:：].*|{_ISSUER}"
+    rf"|抄送[:：].*|抄报[:：].*|{_ISSUER}|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)]"
 )
 _DATE_ONLY = re.compile(rf"{_DATE}")
 # Where a tail piece starts inside run-together text: a signature (issuer and date, or a date)
@@ -86,12 +86,14 @@ _DATE_ONLY = re.compile(rf"{_DATE}")
 _TAIL_START = re.compile(
     rf"(?P<sig>(?:(?P<issuer>{_ISSUER})\s*)?(?P<date>{_DATE}))(?P<after>\s*(?:印发)?)"
     rf"(?=$|[（(]|抄送|抄报|{_ISSUER}\s*{_DATE}|附件|关于|字号|相关)"
-    rf"|(?P<note>[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)])|(?P<cc>抄送[:：]|抄报[:：])"
+    rf"|(?P<note>[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)])"
+    rf"|(?P<cc>抄送[:：]|抄报[:：])"
 )
 # Where a tail piece may start: the line start or after a sentence end or a closing bracket.
 _PIECE_START = re.compile(
     r"(?:^|(?<=[。；！？!?;)）]))(?=.)|(?=[（(](?:此件|本件|此文))|(?=抄[送报])"
     rf"|(?<=\d{{5}})(?=[{_CJK}])"  # a signature right after a phone number: …66556323生态环境部…
+    rf"|(?=[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)])"  # a seal note: （国家粮食局办公室代章）
 )
 # One issuer of a signature that names several (煤炭工业部山西省人民政府, 财　　政　　部国 家 物 价 局):
 # letters with spaces between them, ending in an organ word.
@@ -111,7 +113,8 @@ _ADDRESSEE = re.compile(
 )
 # Contact lines and the attachment list run together in flat text: each is a clause.
 _FIELD_START = re.compile(
-    r"(?<=[^\s、，,（(“《：:])(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
+    # not inside a longer label: 联系电话, 办公电话 (a field that a comma opens stays in its clause)
+    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
     r"电子邮箱|电子邮件|附件)\s*[:：])"
 )
 # Enactment lines under a statute's title: 2004年10月25日…第十五次会议通过, (2021年3月11日…通过)
@@ -173,6 +176,16 @@ _BODY_START_WEAK = _words(
     "本办法 本规定 本条例 本方案 本意见 对于 集中 确保 严禁 禁止 不得 应当 可以 引导 "
     "指导 国家 中央 国务院 市政府 省政府 县政府 党中央"
 )
+# A heading that is an order (强化统筹协调, 营造…良好发展环境), as most section titles of a plan are.
+_DIRECTIVE = re.compile(
+    r"加强|强化|加大|加快|推进|推动|完善|健全|提升|深化|优化|建立|促进|营造|实施|落实|做好|抓好|"
+    r"坚持|扩大|提高|培育|构建|打造|夯实|规范"
+)
+# …and the sentence under it starts with an order of its own (not 落实情况…, 实施方案…).
+_DIRECTIVE_BODY = re.compile(
+    r"加强|强化|加大|加快|推进|推动|着力|坚持|深入|积极|大力|鼓励|引导|建立|完善|健全|优化|统筹|"
+    r"围绕|聚焦|依托|充分|切实|严格"
+)
 # A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
 _SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 _FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
@@ -180,6 +193,20 @@ _HEADING_PHRASE_MAX = 30
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
 _SENTENCE_OR_BREAK = re.compile(r"[，,。；;：:！？!?（(“《\s]")
 _BODY_CLAUSE_END = re.compile(r"[。；;！？!?]")
+
+
+_SECTION = re.compile(rf"([{_CN_NUM}]{{1,3}})、(?=[{_CJK}])")
+_CN_DIGITS = {ch: value for value, ch in enumerate("零一二三四五六七八九")}
+
+
+def _section_number(numeral: str) -> int:
+    """一 → 1, 十二 → 12, 二十一 → 21; 0 for what is not a number up to 99."""
+    tens, ten, units = numeral.partition("十")
+    if not ten:
+        return _CN_DIGITS.get(numeral, 0) if len(numeral) == 1 else 0
+    high = _CN_DIGITS.get(tens, 0) if tens else 1
+    low = _CN_DIGITS.get(units, 0) if units else 0
+    return high * 10 + low if high and len(tens) <= 1 and len(units) <= 1 else 0
 
 
 def marker_at(text: str, pos: int = 0) -> tuple[int, str] | None:
@@ -280,6 +307,11 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         phrase = line[phrase_start:end]
         if len(phrase) >= 4 and (line.startswith(phrase, end) or line.startswith(phrase, end + 2)):
             score = 3  # （一）产业基础创新工程实施产业基础创新工程，…: the body repeats it
+        elif score == 2 and ending in _HEADING_END_WEAK and _DIRECTIVE.match(phrase) and (
+            _DIRECTIVE_BODY.match(line, end) and len(body) >= 10
+        ):
+            # a directive title, then a directive sentence: （一）强化统筹协调加强部门协同，…
+            score = 3
         if score >= 3 and score >= best_score:
             best, best_score = end, score
     return best
@@ -407,7 +439,7 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
     boundaries = {0, len(line)}
     if head:
         boundaries |= _head_boundaries(line, protected)
-    if "日" in line or "抄" in line or "此" in line:
+    if "日" in line or "抄" in line or "此" in line or "章" in line:
         boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
     if "：" in line or ":" in line:
         boundaries |= {m.start() for m in _FIELD_START.finditer(line) if not protected[m.start()]}
@@ -415,6 +447,7 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         boundaries |= {m.end() for m in _AS_FOLLOWS.finditer(line) if not protected[m.start()]}
     run_in_ends: set[int] = set()
     last_number = 0  # the number of the last 1. / 2、 item opened in this line
+    last_section = 0  # the number of the last 一、 / 二、 section opened in this line
     # Boundaries ahead of the scan: a marker may open a clause there.
     ahead = sorted(boundaries)
     heapq.heapify(ahead)
@@ -426,7 +459,7 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
             heapq.heappush(ahead, position)
 
     def open_at(position: int) -> None:
-        nonlocal last_number
+        nonlocal last_number, last_section
         if position > 0:
             cut(position)
         end = run_in_heading_end(line, position)
@@ -436,6 +469,9 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         number = _DIGIT_ITEM.match(line, position)
         if number:
             last_number = int(number.group(1))
+        section = _SECTION.match(line, position)
+        if section:
+            last_section = _section_number(section.group(1))
 
     after_end = True  # at line start, as after a sentence end
     length = len(line)
@@ -451,6 +487,13 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         ):
             # Headers that run into the body ("…全面领导（一）生态环境是…") still open a
             # clause at a bracketed Chinese numeral; "第（一）项" cites, it does not open.
+            open_at(index)
+        if (
+            not after_end and last_section and index > 0 and _is_cjk(line[index - 1])
+            and line[index - 1] not in _CN_NUM + "第" and (section := _SECTION.match(line, index))
+            and _section_number(section.group(1)) == last_section + 1
+        ):
+            # The next section of run-together text, its 。 lost: …备用电源四、通信电站…
             open_at(index)
         if (
             not after_end and last_number and index > 0 and line[index - 1] in "）)》"
