@@ -297,8 +297,12 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         is_full = max(width(current), len(current)) >= filtered_width[index] - _SLACK
         if following and following[0] in _CLOSING:
             glue.append(True)
-        elif not is_full or current[-1] in _TERMINATORS:
+        elif current[-1] in _TERMINATORS:
             glue.append(False)
+        elif not is_full:
+            # a short line is a paragraph's end, unless the sentence plainly runs on (a break
+            # inside a sentence that the PDF kept as a paragraph of its own)
+            glue.append(_sentence_runs_on(current, following))
         else:
             glue.append(not _starts_paragraph(following, filtered_indent[index + 1], uses_indent))
     for title_index in _broken_titles(filtered):

@@ -95,13 +95,14 @@ _PIECE_START = re.compile(
     rf"|(?<=\d{{5}})(?=[{_CJK}])"  # a signature right after a phone number: …66556323生态环境部…
     rf"|(?=[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)])"  # a seal note: （国家粮食局办公室代章）
 )
-# One issuer of a signature that names several (煤炭工业部山西省人民政府, 财　　政　　部国 家 物 价 局):
-# letters with spaces between them, ending in an organ word.
+# One issuer of a signature that names several (煤炭工业部山西省人民政府,
+# 财　　政　　部国 家 物 价 局): letters with spaces between them, ending in an organ word.
 _SPACED = "[ \u3000]*"
 _ISSUER_PIECE = re.compile(
     rf"(?:[{_CJK}]{_SPACED}){{2,30}}?(?:"
     + "|".join(_SPACED.join(word) for word in (
-        "人民政府", "委员会", "办公厅", "办公室", "总局", "部", "厅", "局", "院", "署", "委", "银行", "公司"))
+        "人民政府", "委员会", "办公厅", "办公室", "总局", "部", "厅", "局", "院", "署", "委",
+        "银行", "公司"))
     + ")"
 )
 _NOT_ISSUER_START = frozenset("员会办政民府厅局部委院署司处科室")
@@ -176,7 +177,7 @@ _BODY_START_WEAK = _words(
     "本办法 本规定 本条例 本方案 本意见 对于 集中 确保 严禁 禁止 不得 应当 可以 引导 "
     "指导 国家 中央 国务院 市政府 省政府 县政府 党中央"
 )
-# A heading that is an order (强化统筹协调, 营造…良好发展环境), as most section titles of a plan are.
+# A heading that is an order (强化统筹协调, 营造…良好发展环境), as most titles in a plan are.
 _DIRECTIVE = re.compile(
     r"加强|强化|加大|加快|推进|推动|完善|健全|提升|深化|优化|建立|促进|营造|实施|落实|做好|抓好|"
     r"坚持|扩大|提高|培育|构建|打造|夯实|规范"
