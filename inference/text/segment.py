@@ -197,6 +197,7 @@ _BODY_CLAUSE_END = re.compile(r"[。；;！？!?]")
 
 
 _SECTION = re.compile(rf"([{_CN_NUM}]{{1,3}})、(?=[{_CJK}])")
+_SECTION_IN_TEXT = re.compile(rf"(?<=[{_CJK}])[{_CN_NUM}]{{1,3}}、(?=[{_CJK}])")
 _CN_DIGITS = {ch: value for value, ch in enumerate("零一二三四五六七八九")}
 
 
@@ -404,7 +405,9 @@ def _tail_boundaries(line: str) -> set[int]:
             continue
         if match.group("sig"):
             date_start = match.start("date")
-            zone_start = max(start, *(line.rfind(ch, 0, date_start) + 1 for ch in "。；！？!?;）)"))
+            # the issuers stand between the last sentence end and the date
+            zone_start = start if start < date_start else max(
+                line.rfind(ch, 0, date_start) + 1 for ch in "。；！？!?;）)")
             zone = line[zone_start:date_start].rstrip(" \u3000")
             lead = len(zone) - len(zone.lstrip(" \u3000"))
             for issuer_start in _issuer_run(zone.strip(" \u3000")) or []:
@@ -449,8 +452,9 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
     run_in_ends: set[int] = set()
     last_number = 0  # the number of the last 1. / 2、 item opened in this line
     last_section = 0  # the number of the last 一、 / 二、 section opened in this line
-    # Boundaries ahead of the scan: a marker may open a clause there.
-    ahead = sorted(boundaries)
+    # Boundaries ahead of the scan: a marker may open a clause there; so may a section
+    # numeral run into the text before it (…备用电源四、通信…).
+    ahead = sorted(boundaries | {m.start() for m in _SECTION_IN_TEXT.finditer(line)})
     heapq.heapify(ahead)
     index = 0
 
