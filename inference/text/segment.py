@@ -105,7 +105,7 @@ _ISSUER_PIECE = re.compile(
         "银行", "公司"))
     + ")"
 )
-_NOT_ISSUER_START = frozenset("员会办政民府厅局部委院署司处科室")
+_NOT_ISSUER_START = frozenset("员会办政民府厅局部委院署处科室")
 _LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关)")
 # 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
 _ADDRESSEE = re.compile(
