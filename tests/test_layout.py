@@ -197,3 +197,14 @@ def test_a_sentence_broken_into_two_paragraphs_is_joined_in_wrapped_text() -> No
     assert layout == "wrapped"
     assert "科技、经贸、公安、工商行政管理等有关部门应当按照各自职责，共同做好专利保护工作。" in (
         text.split("\n"))
+
+
+def test_bare_page_numbers_go_in_text_with_one_paragraph_a_line() -> None:
+    # numbered on one side of the sheet only: 2, 4, 6, a page apart
+    paragraphs = [f"第{n}条本市各部门应当按照职责做好第{n}项工作。" for n in range(1, 31)]
+    lines = [*paragraphs[:9], "2", *paragraphs[9:18], "4", *paragraphs[18:27], "6"]
+    text, layout, _ = laid_out("\n".join(lines + paragraphs[27:]))
+    assert layout == "lines" and text.split("\n") == paragraphs
+    # numbers a few lines apart are a table's cells, not page numbers
+    table = "项目\n1\n数字化改造\n2\n智能工厂\n3\n工业互联网"
+    assert laid_out(table)[0].split("\n") == table.split("\n")

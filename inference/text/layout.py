@@ -43,6 +43,8 @@ _ISSUER_LINE = re.compile(
     r"[\u4e00-\u9fff]{2,30}(?:人民政府|政府|办公厅|办公室|委员会|部|厅|局|委)"
 )
 _BLOCK = 20
+# Page numbers stand at least this many lines apart.
+_PAGE_MIN_LINES = 8
 # A note label opening a line (注:, 说明：): a new clause, not the rest of the last one.
 _LABEL_START = re.compile(r"[\u4e00-\u9fff]{1,4}[:：]")
 _DRAFT_NOTE = re.compile(r"[（(](?:征求意见稿|送审稿|草案|试行|暂行|修订稿|讨论稿)[）)]")
@@ -79,6 +81,25 @@ def is_page_number(line: str, bare: bool = False) -> bool:
     """``—2—``, ``第 2 页 共 5 页``…; with ``bare`` a lone number of up to three digits too."""
     line = line.strip()
     return bool(_PAGE_NUMBER.match(line) or (bare and _BARE_NUMBER.match(line)))
+
+
+def _bare_page_numbers(lines: list[str]) -> set[int]:
+    """Indexes of the lines that are bare page numbers in text that is not hard-wrapped: lone
+    numbers that rise through the document a page apart (2, 3, 4…, or 2, 4, 6… when only one
+    side of the sheet is numbered). Numbers a few lines apart are table cells or list numbers."""
+    numbered = [(index, int(line)) for index, line in enumerate(lines) if _BARE_NUMBER.match(line)]
+    pages: set[int] = set()
+    run: list[int] = []
+    for position, (index, value) in enumerate(numbered):
+        run.append(index)
+        following = numbered[position + 1] if position + 1 < len(numbered) else None
+        if following is None or not (
+            value < following[1] <= value + 2 and following[0] - index >= _PAGE_MIN_LINES
+        ):
+            if len(run) >= 2:
+                pages.update(run)
+            run = []
+    return pages
 
 
 def _block_width(widths: list[float]) -> tuple[float | None, int]:
@@ -264,6 +285,11 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
 
     widths = wrap_widths(texts[:_PROFILE_LINES])
     if widths is None:
+        page_lines = _bare_page_numbers(texts)
+        if page_lines:
+            kept = [line for index, line in enumerate(kept) if index not in page_lines]
+            for _ in page_lines:
+                drop("page_number")
         glue = [_sentence_runs_on(kept[i].text, kept[i + 1].text) for i in range(len(kept) - 1)]
         for index in _broken_titles(kept):
             glue[index] = True
