@@ -375,16 +375,19 @@ def _issuer_run(zone: str) -> list[int] | None:
     (煤炭工业部山西省人民政府), else None. Each issuer is the shortest that lets the rest parse,
     and none starts with what can only continue an organ's name (…委|员会, …部|办公厅)."""
 
+    failed: set[int] = set()  # positions the rest cannot be parsed from (keeps it quadratic)
+
     def parse(position: int) -> list[int] | None:
         if position == len(zone):
             return []
-        if zone[position] in _NOT_ISSUER_START:
+        if zone[position] in _NOT_ISSUER_START or position in failed:
             return None
         for end in range(position + 2, len(zone) + 1):
             if _ISSUER_PIECE.fullmatch(zone, position, end):
                 rest = parse(end)
                 if rest is not None:
                     return [position, *rest]
+        failed.add(position)
         return None
 
     if not 4 <= len(zone) <= 120:
