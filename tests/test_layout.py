@@ -145,3 +145,66 @@ def test_a_stray_break_inside_a_sentence_is_joined_in_one_paragraph_a_line_text(
     assert text.split("\n") == [
         "第十条科技、经贸、公安、工商行政管理等有关部门应当按照各自职责,共同做好专利保护工作。",
         "第十一条专利管理部门负责专利纠纷的调处。", "二、主要目标", "到2025年，建成示范区。"]
+
+
+def test_a_line_that_lost_its_period_or_a_note_line_is_not_joined_to_the_next() -> None:
+    raw = ("对于条件限制无法实现冗余改造的，应评估核心功能设备失效带来的事故风险，并具备相应的应急预案\n"
+           "调速系统应具备转速监测及充足的储能单元，在失去外电网电源情况下可靠关机。\n"
+           "隐式水印标识中至少包含服务提供者名称，也可包含内容 ID等其他内容\n"
+           "注:内容ID是服务提供者对生成内容的唯一编号。\n"
+           "宜对水轮发电机组振动实现自动监测，有冗余配置的设备应能无扰动自动切\n换。")
+    text, layout, _ = laid_out(raw)
+    assert layout == "lines"
+    assert text.split("\n") == [
+        "对于条件限制无法实现冗余改造的，应评估核心功能设备失效带来的事故风险，并具备相应的应急预案",
+        "调速系统应具备转速监测及充足的储能单元，在失去外电网电源情况下可靠关机。",
+        "隐式水印标识中至少包含服务提供者名称，也可包含内容 ID等其他内容",
+        "注:内容ID是服务提供者对生成内容的唯一编号。",
+        "宜对水轮发电机组振动实现自动监测，有冗余配置的设备应能无扰动自动切换。"]
+
+
+def test_a_heading_run_in_after_a_sentence_end_keeps_its_line() -> None:
+    raw = "为贯彻落实有关要求，本文件给出了内容标识方法，提高安全管理水平。1 范围\n本文件给出了标识的方法。"
+    text, _, _ = laid_out(raw)
+    assert text.split("\n") == ["为贯彻落实有关要求，本文件给出了内容标识方法，提高安全管理水平。1 范围",
+                                "本文件给出了标识的方法。"]
+
+
+def test_text_wrapped_at_a_number_of_characters_is_found_wrapped() -> None:
+    from inference.text.layout import wrap_widths
+
+    # every line holds 34 characters, but digits make most of them look short by display width
+    lines = ["请各省粮食部门进一步转变观念压实责任加强组织领导和督导检查多措并举全面加快粮库"[:34]] * 3
+    lines += [("联系电话" + "0" * digits + "请各地粮食部门严格履行粮库智能化升级改造项目计划执行资金管理")[:34]
+              for digits in (8, 12, 16, 20, 24, 28, 10)]
+    assert all(len(line) == 34 for line in lines)
+    widths = wrap_widths(lines)
+    assert widths is not None and set(widths) == {34.0}
+
+
+def test_a_draft_note_under_a_title_belongs_to_the_title() -> None:
+    raw = "智慧商店建设技术指南（试行）\n（征求意见稿）\n一、术语定义和适用范围\n智慧商店是指运用现代信息技术的商店。"
+    document = build_document(RawDocument("d", "t", raw))
+    assert (document.clauses[0].kind, document.clauses[0].text) == (
+        "head", "智慧商店建设技术指南（试行）（征求意见稿）")
+
+
+def test_a_sentence_broken_into_two_paragraphs_is_joined_in_wrapped_text() -> None:
+    long_paragraph = "市和区人民政府管理专利工作的部门按照职责负责专利保护工作，加强专利行政执法。" * 4
+    raw = "\n".join([long_paragraph, "科技、经贸、公安、工商行政管理等有关部门应当按照各自",
+                     "职责，共同做好专利保护工作。", long_paragraph])
+    text, layout, _ = laid_out(render_pdf(raw))
+    assert layout == "wrapped"
+    assert "科技、经贸、公安、工商行政管理等有关部门应当按照各自职责，共同做好专利保护工作。" in (
+        text.split("\n"))
+
+
+def test_bare_page_numbers_go_in_text_with_one_paragraph_a_line() -> None:
+    # numbered on one side of the sheet only: 2, 4, 6, a page apart
+    paragraphs = [f"第{n}条本市各部门应当按照职责做好第{n}项工作。" for n in range(1, 31)]
+    lines = [*paragraphs[:9], "2", *paragraphs[9:18], "4", *paragraphs[18:27], "6"]
+    text, layout, _ = laid_out("\n".join(lines + paragraphs[27:]))
+    assert layout == "lines" and text.split("\n") == paragraphs
+    # numbers a few lines apart are a table's cells, not page numbers
+    table = "项目\n1\n数字化改造\n2\n智能工厂\n3\n工业互联网"
+    assert laid_out(table)[0].split("\n") == table.split("\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inference.text.clean import clean_text
-from inference.text.segment import segment
+from inference.text.segment import segment, split_line
 
 
 def texts(text: str) -> list[str]:
@@ -181,3 +181,85 @@ def test_r5_garbled_question_mark_is_not_a_sentence_end():
     assert texts("政府设立的研究开发机构、高等院?校，要做好转化。?江河水质良好。") == [
         "政府设立的研究开发机构、高等院?校，要做好转化。", "?江河水质良好。"]
     assert texts("是否可行?好!") == ["是否可行?", "好!"]
+
+
+# --- issue 11, second round: misses found on the held-out reference -------------------------
+
+
+def test_a_section_number_with_a_space_opens_a_heading_and_a_quantity_does_not():
+    assert kinds("…提高安全管理水平。1 范围\n本文件给出了标识的方法。\n2.1 显式水印标识", "lines") == [
+        ("body", "…提高安全管理水平。"), ("heading", "1 范围"), ("body", "本文件给出了标识的方法。"),
+        ("heading", "2.1 显式水印标识")]
+    # a number and its unit or a Latin word, and a line with a comma, are not sections
+    assert [k for k, _ in kinds("3 个部门参加\n1 GHz - 12.75 GHz -30dBm\n8 部分，如图 5 所示。",
+                                "lines")] == ["body", "body", "body"]
+
+
+def test_a_heading_run_in_after_the_sentence_that_ends_its_line_is_a_heading():
+    assert kinds("构建完善产业生态。（二）供给能力提升工程\n实施供给能力提升工程，加强攻关。", "lines") == [
+        ("body", "构建完善产业生态。"), ("heading", "（二）供给能力提升工程"),
+        ("body", "实施供给能力提升工程，加强攻关。")]
+
+
+def test_the_items_under_an_attachment_line_are_body():
+    text = "附件：\n1.粮库智能化升级改造项目月度建设进展情况表\n2.粮库智能化升级改造项目基本情况说明提纲"
+    assert [k for k, _ in kinds(text, "lines")] == ["body", "body", "body"]
+
+
+def test_a_title_run_into_an_addressee_that_lists_places_and_ends_in_a_half_width_colon():
+    text = ("关于全面排查处理长江沿线自然保护地违法违规开发活动的通知上海、江苏、浙江、云南省（市）"
+            "环境保护厅（局）:党中央、国务院高度重视长江流域生态环境保护。")
+    assert kinds(text) == [
+        ("head", "关于全面排查处理长江沿线自然保护地违法违规开发活动的通知"),
+        ("head", "上海、江苏、浙江、云南省（市）环境保护厅（局）:"),
+        ("body", "党中央、国务院高度重视长江流域生态环境保护。")]
+    # an organ's name in the addressee list is not a sentence (政策研究室, 经济委员会)
+    text = "关于开展评选工作的通知中共中央组织部、中央政策研究室、国家经济委员会：为深入贯彻落实，现通知如下。"
+    assert [k for k, _ in kinds(text)][:3] == ["head", "head", "body"]
+
+
+def test_issuers_run_together_in_a_signature_are_one_tail_clause_each():
+    assert kinds("以上意见当否，请批示。煤炭工业部山西省人民政府一九八五年三月二十九日") == [
+        ("body", "以上意见当否，请批示。"), ("tail", "煤炭工业部"), ("tail", "山西省人民政府"),
+        ("tail", "一九八五年三月二十九日")]
+    assert [t for _, t in kinds("当否，请示。国家计划委员会财\u3000\u3000政\u3000\u3000部国 家 物 价 局"
+                                "一九八五年十二月二十一日")][1:4] == [
+        "国家计划委员会", "财\u3000\u3000政\u3000\u3000部", "国 家 物 价 局"]
+    # an organ and its office are one issuer
+    assert [t for _, t in kinds("请认真执行。生态环境部办公厅2018年5月10日")][1] == "生态环境部办公厅"
+
+
+def test_a_signature_right_after_a_phone_number_and_a_seal_note_are_tail():
+    assert kinds("电话：（010）66556318、66556323生态环境部办公厅2018年5月10日抄送：各省环境厅。") == [
+        ("body", "电话：（010）66556318、66556323"), ("tail", "生态环境部办公厅"),
+        ("tail", "2018年5月10日"), ("tail", "抄送：各省环境厅。")]
+    assert kinds("5.粮食行业信息化建设省级管理机构工作通讯录（国家粮食局办公室代章）2018年5月2日")[-2:] == [
+        ("tail", "（国家粮食局办公室代章）"), ("tail", "2018年5月2日")]
+
+
+def test_an_embedded_report_after_the_cover_letter_has_its_own_head():
+    text = ("望参照执行。国务院办公厅一九八五年四月二十二日关于实行煤炭行业归口管理简政放权的意见国务院："
+            "我们认真学习了有关文件。")
+    assert kinds(text)[3:5] == [("head", "关于实行煤炭行业归口管理简政放权的意见"), ("head", "国务院：")]
+
+
+def test_a_field_label_inside_a_longer_label_does_not_cut():
+    line = "请按时报送。省工业和信息化厅科技处，联系电话：0531-86062354传真：0531-86062355"
+    assert [line[a:b] for a, b in split_line(line)] == [
+        "请按时报送。", "省工业和信息化厅科技处，联系电话：0531-86062354", "传真：0531-86062355"]
+
+
+def test_the_next_section_run_in_without_a_sentence_end_opens_a_clause():
+    text = ("三、电源\n应具备可靠的操作电源和后备储能电源，并按要求配备防汛备用电源四、通信电站通信系统"
+            "设计应满足有关标准要求。")
+    assert texts(text.replace("\n", ""))[-1].startswith("四、通信")
+    # a numeral that does not continue the sections (统一、规范) does not
+    assert texts("三、工作要求各地要加强领导，推进统一、规范管理。")[-1] == "各地要加强领导，推进统一、规范管理。"
+
+
+def test_a_directive_title_run_into_a_directive_sentence_is_cut():
+    assert texts("（一）强化统筹协调加强部门协同，统筹支持智能检测装备技术创新。") == [
+        "（一）强化统筹协调", "加强部门协同，统筹支持智能检测装备技术创新。"]
+    # the words after the title that continue it (落实情况督办) stay with it
+    assert texts("五、加强生态环境保护工作落实情况督办生态环境部将开展督办，确保落实。")[0] == (
+        "五、加强生态环境保护工作落实情况督办生态环境部将开展督办，确保落实。")

@@ -126,13 +126,13 @@ def test_the_segmenter_meets_the_boundary_target_on_the_hand_reference() -> None
 
 
 # labels/segmentation_heldout: 6 documents segmented by hand by an annotator who had not seen
-# the segmenter, AFTER the segmenter was developed against labels/segmentation, and never used
-# to change it. It shows what the figures above are worth on documents nobody tuned for. The
-# floors are the figures measured when it was made (real documents: clause F1 0.938, kind
-# accuracy 0.912; synthetic renderings: wrapped 0.800, flat 0.747), below the issue-11
-# targets: a regression guard, not a target met.
-HELD_OUT_FLOORS = {"(real)": (0.93, 0.90), "wrapped (synthetic)": (0.79, 0.89),
-                   "flat (synthetic)": (0.74, 0.93)}
+# the segmenter, after it was developed against labels/segmentation. Held out at first (real
+# documents: clause F1 0.938, kind accuracy 0.912; synthetic wrapped 0.800, flat 0.747), its
+# misses were then used to tune the second round of rules, so it is a tuning set now (its
+# README says so) and the floors follow what that round reached (real 0.991 / 0.991, wrapped
+# 0.946 / 0.991, flat 0.788 / 0.981). The untouched check is labels/segmentation_heldout2 below.
+HELD_OUT_FLOORS = {"(real)": (0.98, 0.98), "wrapped (synthetic)": (0.93, 0.98),
+                   "flat (synthetic)": (0.77, 0.97)}
 
 
 def test_held_out_reference_does_not_regress() -> None:
@@ -145,5 +145,29 @@ def test_held_out_reference_does_not_regress() -> None:
     rows = {"(real)": {"clause": real["clause"], "kind_accuracy": real["kind_accuracy"]},
             **result["by_layout"]}
     for layout, (clause_f1, kind_accuracy) in HELD_OUT_FLOORS.items():
+        assert rows[layout]["clause"]["f1"] >= clause_f1, (layout, rows[layout])
+        assert rows[layout]["kind_accuracy"] >= kind_accuracy, (layout, rows[layout])
+
+
+# labels/segmentation_heldout2: 6 documents segmented by hand BEFORE the second round of rules
+# (issue 11), never looked at clause by clause and never used to change the segmenter (the first
+# held-out set above became a tuning set then). Measured once, at the end of that round: real
+# documents clause F1 0.848 / kind accuracy 0.983 (0.837 / 0.975 before the round); synthetic
+# wrapped 0.811 / 0.977 (0.611 / 0.957); synthetic flat 0.705 / 0.978 (0.687 / 0.967). The floors
+# sit a little under: a regression guard on documents nobody tuned for, not a target.
+HELD_OUT_2_FLOORS = {"(real)": (0.83, 0.97), "wrapped (synthetic)": (0.80, 0.96),
+                     "flat (synthetic)": (0.69, 0.96)}
+
+
+def test_second_held_out_reference_does_not_regress() -> None:
+    from training.eval.segment_eval import SEGMENTATION_DIR
+
+    held_out = SEGMENTATION_DIR.parent / "segmentation_heldout2"
+    result = score_directory(held_out)
+    assert result["documents"] == 6 and result["clauses"] == 150
+    real = score_directory(held_out, synthetic=False)
+    rows = {"(real)": {"clause": real["clause"], "kind_accuracy": real["kind_accuracy"]},
+            **result["by_layout"]}
+    for layout, (clause_f1, kind_accuracy) in HELD_OUT_2_FLOORS.items():
         assert rows[layout]["clause"]["f1"] >= clause_f1, (layout, rows[layout])
         assert rows[layout]["kind_accuracy"] >= kind_accuracy, (layout, rows[layout])

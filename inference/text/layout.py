@@ -43,6 +43,12 @@ _ISSUER_LINE = re.compile(
     r"[\u4e00-\u9fff]{2,30}(?:人民政府|政府|办公厅|办公室|委员会|部|厅|局|委)"
 )
 _BLOCK = 20
+# Page numbers stand at least this many lines apart.
+_PAGE_MIN_LINES = 8
+# A note label opening a line (注:, 说明：): a new clause, not the rest of the last one.
+_LABEL_START = re.compile(r"[\u4e00-\u9fff]{1,4}[:：]")
+_DRAFT_NOTE = re.compile(r"[（(](?:征求意见稿|送审稿|草案|试行|暂行|修订稿|讨论稿)[）)]")
+_MODAL = re.compile(r"(?<![供相适响对反])应|宜|须|(?<![主重需必纲])要(?!求)|可以")
 # A full line may fall this much short of the wrap width (indent, justification, a wide
 # character pushed to the next line).
 _SLACK = 3.5
@@ -77,6 +83,25 @@ def is_page_number(line: str, bare: bool = False) -> bool:
     return bool(_PAGE_NUMBER.match(line) or (bare and _BARE_NUMBER.match(line)))
 
 
+def _bare_page_numbers(lines: list[str]) -> set[int]:
+    """Indexes of the lines that are bare page numbers in text that is not hard-wrapped: lone
+    numbers that rise through the document a page apart (2, 3, 4…, or 2, 4, 6… when only one
+    side of the sheet is numbered). Numbers a few lines apart are table cells or list numbers."""
+    numbered = [(index, int(line)) for index, line in enumerate(lines) if _BARE_NUMBER.match(line)]
+    pages: set[int] = set()
+    run: list[int] = []
+    for position, (index, value) in enumerate(numbered):
+        run.append(index)
+        following = numbered[position + 1] if position + 1 < len(numbered) else None
+        if following is None or not (
+            value < following[1] <= value + 2 and following[0] - index >= _PAGE_MIN_LINES
+        ):
+            if len(run) >= 2:
+                pages.update(run)
+            run = []
+    return pages
+
+
 def _block_width(widths: list[float]) -> tuple[float | None, int]:
     """The width most lines of a block sit at (within -2/+1), and how many do."""
     counts = Counter(round(w) for w in widths if _MIN_WIDTH <= w <= _MAX_WIDTH + 1)
@@ -96,7 +121,16 @@ def wrap_widths(lines: list[str]) -> list[float] | None:
     in the middle of a sentence. The width is read per block of lines, because one PDF can
     change page format (a wide annex after a narrow body).
     """
-    widths = [width(line) for line in lines]
+    found = _wrap_widths(lines, [width(line) for line in lines])
+    if found is None:
+        # Text wrapped at N characters rather than at a display width: lines with many digits
+        # or Latin letters look short by display width but hold as many characters.
+        found = _wrap_widths(lines, [float(len(line)) for line in lines])
+    return found
+
+
+def _wrap_widths(lines: list[str], widths: list[float]) -> list[float] | None:
+    """``wrap_widths`` with each line measured as ``widths`` says."""
     if len(lines) < 6 or sum(1 for w in widths if w >= _MIN_WIDTH) < 4:
         return None
     whole, _ = _block_width(widths)
@@ -160,10 +194,24 @@ def _sentence_runs_on(line: str, following: str) -> bool:
     marker = marker_at(line)
     if marker is not None and not marker[1].startswith("第"):
         return False
-    return (
-        any(ch in line for ch in "，,、") and len(following) >= 4
-        and following[-1] in "。；;" and marker_at(following) is None
-    )
+    # The clause left open is the text after the line's last sentence end: a heading run in
+    # after a sentence (…提高安全管理水平。1 范围) has no comma and is not continued.
+    open_clause = line[max(line.rfind(ch) for ch in _TERMINATORS) + 1:]
+    if not any(ch in line for ch in "，,、") or following[-1] not in "。；;":
+        return False
+    if open_clause != line and (len(open_clause) < 8 or marker_at(open_clause) is not None):
+        return False
+    if len(following) < 4:
+        # a word broken off at the end of a sentence: …应能无扰动自动切 / 换。
+        return len(following) >= 2 and len(open_clause) >= 20
+    if marker_at(following) is not None or _LABEL_START.match(following):
+        return False  # a new item or a note (注:…), not the rest of the sentence
+    # A line that lost its 。 is followed by a sentence of its own: its subject runs to the
+    # first comma and already holds a modal verb (调速系统应具备…，). The rest of a broken
+    # sentence reaches its first comma at once (职责,共同做好…).
+    comma = re.search(r"[，,。；;！？!?]", following)
+    return not (comma and following[comma.start()] in "，," and comma.start() >= 8
+                and _MODAL.search(following, 2, comma.start()))
 
 
 def _title_part(line: str) -> bool:
@@ -181,6 +229,12 @@ def _broken_titles(lines: list[MappedText]) -> list[int]:
     joins: list[int] = []
     for index in range(len(lines) - 1):
         first, second = lines[index].text, lines[index + 1].text
+        if index < 4 and _DRAFT_NOTE.fullmatch(second) and _title_part(first) and (
+            len(first) >= 6
+        ):
+            # 智慧商店建设技术指南（试行） / （征求意见稿）: the draft note belongs to the title
+            joins.append(index)
+            continue
         if not (_title_part(first) and _title_part(second)) or title_suffix(first) or (
             first.endswith("日")
         ):
@@ -231,6 +285,11 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
 
     widths = wrap_widths(texts[:_PROFILE_LINES])
     if widths is None:
+        page_lines = _bare_page_numbers(texts)
+        if page_lines:
+            kept = [line for index, line in enumerate(kept) if index not in page_lines]
+            for _ in page_lines:
+                drop("page_number")
         glue = [_sentence_runs_on(kept[i].text, kept[i + 1].text) for i in range(len(kept) - 1)]
         for index in _broken_titles(kept):
             glue[index] = True
@@ -264,8 +323,12 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         is_full = max(width(current), len(current)) >= filtered_width[index] - _SLACK
         if following and following[0] in _CLOSING:
             glue.append(True)
-        elif not is_full or current[-1] in _TERMINATORS:
+        elif current[-1] in _TERMINATORS:
             glue.append(False)
+        elif not is_full:
+            # a short line is a paragraph's end, unless the sentence plainly runs on (a break
+            # inside a sentence that the PDF kept as a paragraph of its own)
+            glue.append(_sentence_runs_on(current, following))
         else:
             glue.append(not _starts_paragraph(following, filtered_indent[index + 1], uses_indent))
     for title_index in _broken_titles(filtered):

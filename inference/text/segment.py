@@ -28,6 +28,8 @@ _NOTE_OPENERS = set("（(【")
 _SENTENCE_END = set("。！？；!?;")
 _CN_NUM = "一二三四五六七八九十百零〇"
 _CJK = "\u4e00-\u9fff"
+# Units and measure words that follow a number: 3 个, 12 月, 20 万元 are quantities, not sections.
+_COUNTED = "年月日时个家项万亿千百元条次人台名所批件处倍周天米吨亩户座种类"
 
 # Enumeration markers, each with its level in the heading hierarchy (smaller = higher).
 _MARKERS: list[tuple[int, re.Pattern[str]]] = [
@@ -38,6 +40,10 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
     (3, re.compile(rf"[{_CN_NUM}]+、")),
     (4, re.compile(rf"[（(][{_CN_NUM}]+[）)]")),
     (5, re.compile(r"\d{1,2}[.．、](?!\d)")),
+    # A standard's section number, a space, then its title: 1 范围, 2.1 显式水印标识 (not a
+    # quantity: 3 个, 12 月)
+    (5, re.compile(rf"[1-9]\d?(?:\.\d{{1,2}}){{0,3}}[ \u3000]+(?=[{_CJK}][^，,。；;：:]{{0,30}}$)"
+                   rf"(?![{_COUNTED}])")),
     (6, re.compile(r"[（(]\d{1,2}[）)]")),
     (7, re.compile(r"[①-⑳]")),
 ]
@@ -72,7 +78,7 @@ _ISSUER = rf"[{_CJK}（）()]{{2,40}}?(?:{_ORG_SUFFIX})"
 # A whole clause that is a tail piece.
 _TAIL_CLAUSE = re.compile(
     rf"(?:{_ISSUER}\s*)?{_DATE}(?:\s*印发)?|[{_CJK}]{{2,40}}印发|[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]"
-    rf"|抄送[:：].*|抄报[:：].*|{_ISSUER}"
+    rf"|抄送[:：].*|抄报[:：].*|{_ISSUER}|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)]"
 )
 _DATE_ONLY = re.compile(rf"{_DATE}")
 # Where a tail piece starts inside run-together text: a signature (issuer and date, or a date)
@@ -80,21 +86,36 @@ _DATE_ONLY = re.compile(rf"{_DATE}")
 _TAIL_START = re.compile(
     rf"(?P<sig>(?:(?P<issuer>{_ISSUER})\s*)?(?P<date>{_DATE}))(?P<after>\s*(?:印发)?)"
     rf"(?=$|[（(]|抄送|抄报|{_ISSUER}\s*{_DATE}|附件|关于|字号|相关)"
-    rf"|(?P<note>[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)])|(?P<cc>抄送[:：]|抄报[:：])"
+    rf"|(?P<note>[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)])"
+    rf"|(?P<cc>抄送[:：]|抄报[:：])"
 )
 # Where a tail piece may start: the line start or after a sentence end or a closing bracket.
 _PIECE_START = re.compile(
     r"(?:^|(?<=[。；！？!?;)）]))(?=.)|(?=[（(](?:此件|本件|此文))|(?=抄[送报])"
+    rf"|(?<=\d{{5}})(?=[{_CJK}])"  # a signature right after a phone number: …66556323生态环境部…
+    rf"|(?=[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)])"  # a seal note: （国家粮食局办公室代章）
 )
+# One issuer of a signature that names several (煤炭工业部山西省人民政府,
+# 财　　政　　部国 家 物 价 局): letters with spaces between them, ending in an organ word.
+_SPACED = "[ \u3000]*"
+_ISSUER_PIECE = re.compile(
+    rf"(?:[{_CJK}]{_SPACED}){{2,30}}?(?:"
+    + "|".join(_SPACED.join(word) for word in (
+        "人民政府", "委员会", "办公厅", "办公室", "总局", "部", "厅", "局", "院", "署", "委",
+        "银行", "公司"))
+    + ")"
+)
+_NOT_ISSUER_START = frozenset("员会办政民府厅局部委院署处科室")
 _LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关)")
 # 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
 _ADDRESSEE = re.compile(
-    rf"(?:各|[{_CJK}]{{1,30}}?(?:{_ORG_SUFFIX}|代表团|代表|委员|同志|单位))"
+    rf"(?:各|[{_CJK}][{_CJK}、（）()]{{0,80}}?(?:{_ORG_SUFFIX}|代表团|代表|委员|同志|单位))"
     rf"[{_CJK}（）()、，, ]{{0,400}}?[：:]"
 )
 # Contact lines and the attachment list run together in flat text: each is a clause.
 _FIELD_START = re.compile(
-    r"(?<=[^\s、，,（(“《：:])(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
+    # not inside a longer label: 联系电话, 办公电话 (a field that a comma opens stays in its clause)
+    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
     r"电子邮箱|电子邮件|附件)\s*[:：])"
 )
 # Enactment lines under a statute's title: 2004年10月25日…第十五次会议通过, (2021年3月11日…通过)
@@ -108,10 +129,11 @@ _ENACTMENT_DATE = re.compile(
 )
 _AS_FOLLOWS = re.compile(r"如下[:：]+(?=.)")
 _NOT_ADDRESSEE = re.compile(
-    r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经|研究|同意|的|批复"
+    # (研究室, 经济委员会: organs' names, not a sentence)
+    r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经(?![济贸信营])|研究(?![室院所会中])|同意|的|批复"
 )
 _TITLE_END = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?")
-_TITLE_END_HERE = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?$")
+_TITLE_END_HERE = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)]){{0,2}}$")
 _HEAD_WINDOW = 300
 # A line this long holds several paragraphs run together.
 _RUN_TOGETHER_LINE = 300
@@ -155,6 +177,16 @@ _BODY_START_WEAK = _words(
     "本办法 本规定 本条例 本方案 本意见 对于 集中 确保 严禁 禁止 不得 应当 可以 引导 "
     "指导 国家 中央 国务院 市政府 省政府 县政府 党中央"
 )
+# A heading that is an order (强化统筹协调, 营造…良好发展环境), as most titles in a plan are.
+_DIRECTIVE = re.compile(
+    r"加强|强化|加大|加快|推进|推动|完善|健全|提升|深化|优化|建立|促进|营造|实施|落实|做好|抓好|"
+    r"坚持|扩大|提高|培育|构建|打造|夯实|规范"
+)
+# …and the sentence under it starts with an order of its own (not 落实情况…, 实施方案…).
+_DIRECTIVE_BODY = re.compile(
+    r"加强|强化|加大|加快|推进|推动|着力|坚持|深入|积极|大力|鼓励|引导|建立|完善|健全|优化|统筹|"
+    r"围绕|聚焦|依托|充分|切实|严格"
+)
 # A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
 _SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 _FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
@@ -162,6 +194,21 @@ _HEADING_PHRASE_MAX = 30
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
 _SENTENCE_OR_BREAK = re.compile(r"[，,。；;：:！？!?（(“《\s]")
 _BODY_CLAUSE_END = re.compile(r"[。；;！？!?]")
+
+
+_SECTION = re.compile(rf"([{_CN_NUM}]{{1,3}})、(?=[{_CJK}])")
+_SECTION_IN_TEXT = re.compile(rf"(?<=[{_CJK}])[{_CN_NUM}]{{1,3}}、(?=[{_CJK}])")
+_CN_DIGITS = {ch: value for value, ch in enumerate("零一二三四五六七八九")}
+
+
+def _section_number(numeral: str) -> int:
+    """一 → 1, 十二 → 12, 二十一 → 21; 0 for what is not a number up to 99."""
+    tens, ten, units = numeral.partition("十")
+    if not ten:
+        return _CN_DIGITS.get(numeral, 0) if len(numeral) == 1 else 0
+    high = _CN_DIGITS.get(tens, 0) if tens else 1
+    low = _CN_DIGITS.get(units, 0) if units else 0
+    return high * 10 + low if high and len(tens) <= 1 and len(units) <= 1 else 0
 
 
 def marker_at(text: str, pos: int = 0) -> tuple[int, str] | None:
@@ -262,6 +309,11 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         phrase = line[phrase_start:end]
         if len(phrase) >= 4 and (line.startswith(phrase, end) or line.startswith(phrase, end + 2)):
             score = 3  # （一）产业基础创新工程实施产业基础创新工程，…: the body repeats it
+        elif score == 2 and ending in _HEADING_END_WEAK and _DIRECTIVE.match(phrase) and (
+            _DIRECTIVE_BODY.match(line, end) and len(body) >= 10
+        ):
+            # a directive title, then a directive sentence: （一）强化统筹协调加强部门协同，…
+            score = 3
         if score >= 3 and score >= best_score:
             best, best_score = end, score
     return best
@@ -309,11 +361,39 @@ def _title_before_addressee(line: str, pos: int) -> int | None:
         return None  # 各省、自治区、直辖市及计划单列市…: an addressee line, not a title
     found = None
     for title_end in _TITLE_END.finditer(line, pos, pos + 100):
-        if re.search("[。，,；：:]", line[pos:title_end.end()]) or title_end.end() - pos < 6:
+        if re.search("[。，,；：:]", line[pos:title_end.end()]) or title_end.end() - pos < 6 or (
+            line.startswith("书", title_end.end())  # 行政处罚决定书（…案）: the title goes on
+        ):
             continue
         if addressee_end(line, title_end.end()):
             found = title_end.end()  # the last one: …环境影响报告书的批复 成都原水投资有限公司：
     return found
+
+
+def _issuer_run(zone: str) -> list[int] | None:
+    """Starts of the issuers in ``zone`` when it is two or more issuers run together
+    (煤炭工业部山西省人民政府), else None. Each issuer is the shortest that lets the rest parse,
+    and none starts with what can only continue an organ's name (…委|员会, …部|办公厅)."""
+
+    failed: set[int] = set()  # positions the rest cannot be parsed from (keeps it quadratic)
+
+    def parse(position: int) -> list[int] | None:
+        if position == len(zone):
+            return []
+        if zone[position] in _NOT_ISSUER_START or position in failed:
+            return None
+        for end in range(position + 2, len(zone) + 1):
+            if _ISSUER_PIECE.fullmatch(zone, position, end):
+                rest = parse(end)
+                if rest is not None:
+                    return [position, *rest]
+        failed.add(position)
+        return None
+
+    if not 4 <= len(zone) <= 120:
+        return None
+    starts = parse(0)
+    return starts if starts and len(starts) >= 2 else None
 
 
 def _tail_boundaries(line: str) -> set[int]:
@@ -328,6 +408,13 @@ def _tail_boundaries(line: str) -> set[int]:
             continue
         if match.group("sig"):
             date_start = match.start("date")
+            # the issuers stand between the last sentence end and the date
+            zone_start = start if start < date_start else max(
+                line.rfind(ch, 0, date_start) + 1 for ch in "。；！？!?;）)")
+            zone = line[zone_start:date_start].rstrip(" \u3000")
+            lead = len(zone) - len(zone.lstrip(" \u3000"))
+            for issuer_start in _issuer_run(zone.strip(" \u3000")) or []:
+                cuts.add(zone_start + lead + issuer_start)  # 煤炭工业部 | 山西省人民政府
             issuer = match.group("issuer")
             if issuer and date_start > start and "印发" not in match.group("after"):
                 cuts.add(date_start)  # 印发 lines stay whole: 济南市人民政府办公厅 2019年1月3日印发
@@ -359,7 +446,7 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
     boundaries = {0, len(line)}
     if head:
         boundaries |= _head_boundaries(line, protected)
-    if "日" in line or "抄" in line or "此" in line:
+    if "日" in line or "抄" in line or "此" in line or "章" in line:
         boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
     if "：" in line or ":" in line:
         boundaries |= {m.start() for m in _FIELD_START.finditer(line) if not protected[m.start()]}
@@ -367,8 +454,10 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         boundaries |= {m.end() for m in _AS_FOLLOWS.finditer(line) if not protected[m.start()]}
     run_in_ends: set[int] = set()
     last_number = 0  # the number of the last 1. / 2、 item opened in this line
-    # Boundaries ahead of the scan: a marker may open a clause there.
-    ahead = sorted(boundaries)
+    last_section = 0  # the number of the last 一、 / 二、 section opened in this line
+    # Boundaries ahead of the scan: a marker may open a clause there; so may a section
+    # numeral run into the text before it (…备用电源四、通信…).
+    ahead = sorted(boundaries | {m.start() for m in _SECTION_IN_TEXT.finditer(line)})
     heapq.heapify(ahead)
     index = 0
 
@@ -378,7 +467,7 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
             heapq.heappush(ahead, position)
 
     def open_at(position: int) -> None:
-        nonlocal last_number
+        nonlocal last_number, last_section
         if position > 0:
             cut(position)
         end = run_in_heading_end(line, position)
@@ -388,6 +477,9 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         number = _DIGIT_ITEM.match(line, position)
         if number:
             last_number = int(number.group(1))
+        section = _SECTION.match(line, position)
+        if section:
+            last_section = _section_number(section.group(1))
 
     after_end = True  # at line start, as after a sentence end
     length = len(line)
@@ -403,6 +495,13 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         ):
             # Headers that run into the body ("…全面领导（一）生态环境是…") still open a
             # clause at a bracketed Chinese numeral; "第（一）项" cites, it does not open.
+            open_at(index)
+        if (
+            not after_end and last_section and index > 0 and _is_cjk(line[index - 1])
+            and line[index - 1] not in _CN_NUM + "第" and (section := _SECTION.match(line, index))
+            and _section_number(section.group(1)) == last_section + 1
+        ):
+            # The next section of run-together text, its 。 lost: …备用电源四、通信电站…
             open_at(index)
         if (
             not after_end and last_number and index > 0 and line[index - 1] in "）)》"
@@ -469,6 +568,7 @@ class _Piece:
     line_first: bool
     run_in: bool = False
     run_together: bool = False
+    line_last: bool = False
 
 
 def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
@@ -481,6 +581,12 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
         level, mark = marker
         rest = text[len(mark):].strip()
         is_article = level == 3 and mark.startswith("第")
+        if not piece.line_first and piece.line_last and rest and not is_article and (
+            len(text) <= _HEADING_PHRASE_MAX and not re.search(r"[，,。；;：:！？!?]", text)
+        ):
+            # a heading run in after the sentence that ends the line before it:
+            # …构建完善产业生态。（二）供给能力提升工程
+            return True, level
         if not rest or len(text) > _HEADING_MAX or not piece.line_first or is_article:
             # 第X条 opens an article: body text, not a heading.
             return (level < 3 and len(text) <= _HEADING_MAX), level
@@ -501,6 +607,12 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
     return False, None
 
 
+def _is_title(text: str) -> bool:
+    """A document title: ends in a document type (关于…的报告, …的通知), no sentence marks."""
+    return 6 <= len(text) <= 90 and marker_at(text) is None and bool(
+        _TITLE_END_HERE.search(text)) and not re.search(r"[。；;，,：:！？!?]", text)
+
+
 def _head_tail_kinds(clauses: list[Clause]) -> None:
     """Mark the head block (title, document number, addressee line) and the tail pieces
     (signature issuer, date, 此件 note, 抄送, 印发) as kinds ``head`` and ``tail`` (R3, R4)."""
@@ -510,15 +622,22 @@ def _head_tail_kinds(clauses: list[Clause]) -> None:
             break
         before_is_number = all(DOC_NUMBER.fullmatch(c.text) for c in clauses[:index])
         is_title = before_is_number and len(text) <= 90 and marker_at(text) is None and bool(
-            title_suffix(text) or (len(clauses) > 1 and DOC_NUMBER.fullmatch(clauses[1].text))
+            title_suffix(text) or _TITLE_END_HERE.search(text)
+            or (len(clauses) > 1 and DOC_NUMBER.fullmatch(clauses[1].text))
         )
         if is_title or DOC_NUMBER.fullmatch(text) or addressee_end(text) == len(text) or (
             _ENACTMENT.fullmatch(text)
         ):
             clause.kind = "head"
+    for title, addressee in itertools.pairwise(clauses):
+        # An embedded document's head anywhere (a report after the cover letter's signature,
+        # a notice after 附件): its title, then its addressee line.
+        if addressee_end(addressee.text) == len(addressee.text) and _is_title(title.text):
+            title.kind = addressee.kind = "head"
     for index, clause in enumerate(clauses):
-        text = clause.text
-        if len(text) > 200 or marker_at(text) is not None:
+        # 财　　政　　部, 国 务 院: a signature spaced out to the width of the line
+        text = re.sub(r"[ \u3000]", "", clause.text)
+        if len(text) > 200 or marker_at(clause.text) is not None:
             continue
         if not _TAIL_CLAUSE.fullmatch(text):
             continue
@@ -559,11 +678,14 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             pieces[0].whole_line = True
         if pieces:
             pieces[0].line_first = True
+            pieces[-1].line_last = True
         for piece in pieces:
             heading, level = _is_heading(piece)
             if piece.run_in:
                 heading, level = True, (marker_at(piece.text) or (None, ""))[0]
             marker = marker_at(piece.text)
+            if heading and marker and clauses and clauses[-1].text.endswith(("附件：", "附件:")):
+                heading = False  # the attachment list: 附件：1.…  2.… (items, not titles)
             if heading and marker and marker[0] == list_level:
                 heading = False  # a sibling of items that end in ；: a list, not titles
             if marker and not heading and (
