@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from training.eval.calibration import calibrate, plot_reliability, reliability
+from training.eval.calibration import (
+    LabelCalibration,
+    calibrate,
+    plot_reliability,
+    reliability,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -26,6 +32,7 @@ def test_bins_and_ece_by_hand() -> None:
     assert result.to_dict()["bins"][9] == {"lower": 0.9, "upper": 1.0, "count": 2,
                                            "positives": 2, "mean_predicted": 0.975,
                                            "observed_frequency": 1.0}
+    assert LabelCalibration.from_dict("goal", json.loads(json.dumps(result.to_dict()))) == result
 
 
 def test_a_calibrated_label_has_zero_ece() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from training.eval.thresholds import (
     THRESHOLD_GRID,
+    ThresholdChoice,
     best_threshold,
     choose_thresholds,
     document_folds,
@@ -107,6 +108,7 @@ def test_spread_over_folds_shows_a_threshold_fitted_to_one_document() -> None:
     assert written["thresholds"] == {"goal": 0.25, "incentive": 0.5}
     assert written["spread"]["goal"]["threshold"] == {"min": 0.25, "median": 0.25, "max": 0.5}
     assert written["folds"] == 5
+    assert ThresholdChoice.from_dict(written) == choice
 
 
 def test_one_document_gives_no_folds_and_bad_shapes_are_errors() -> None:

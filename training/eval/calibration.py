@@ -10,7 +10,7 @@ means 80 % of such clauses carry the label".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,11 @@ class LabelCalibration:
     def to_dict(self) -> dict[str, Any]:
         return {"ece": self.ece, "clauses": self.clauses, "positives": self.positives,
                 "bins": [b.to_dict() for b in self.bins]}
+
+    @classmethod
+    def from_dict(cls, label: str, data: Mapping[str, Any]) -> LabelCalibration:
+        return cls(label=label, bins=[CalibrationBin(**row) for row in data["bins"]],
+                   ece=data["ece"], clauses=data["clauses"], positives=data["positives"])
 
 
 def reliability(label: str, probabilities: Sequence[float], truth: Sequence[bool],
@@ -107,7 +112,7 @@ def calibrate(scores: Sequence[dict[str, float] | None], gold: Sequence[Sequence
 def plot_reliability(calibration: LabelCalibration, path: Path, title: str = "") -> Path:
     """The reliability diagram of one label: observed frequency against mean predicted
     probability per bin (the diagonal is perfect calibration), with each bin's clause count,
-    and the counts per bin as bars below. Needs matplotlib (the ``analysis`` extra)."""
+    and the counts per bin as bars below (log scale). Needs matplotlib (the ``analysis`` extra)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -134,8 +139,11 @@ def plot_reliability(calibration: LabelCalibration, path: Path, title: str = "")
     width = calibration.bins[0].upper - calibration.bins[0].lower if calibration.bins else 0.1
     bottom.bar([b.lower for b in calibration.bins], [b.count for b in calibration.bins],
                width=width, align="edge", color="tab:grey", edgecolor="white")
+    if any(b.count for b in calibration.bins):
+        # most clauses sit in the lowest bin; a log scale keeps the others readable
+        bottom.set_yscale("log")
     bottom.set_xlabel("predicted probability")
-    bottom.set_ylabel("clauses")
+    bottom.set_ylabel("clauses (log)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +103,25 @@ class ThresholdChoice:
                 "folds": len(self.fold_documents),
                 "fold_documents": [list(docs) for docs in self.fold_documents],
                 "spread": {name: row.to_dict() for name, row in self.spread.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ThresholdChoice:
+        """Back from ``to_dict`` (a model card or metrics file)."""
+        spread = {}
+        for name, row in data.get("spread", {}).items():
+            spread[name] = ThresholdSpread(
+                folds=[FoldThreshold(**fold) for fold in row["folds"]],
+                threshold_min=row["threshold"]["min"],
+                threshold_median=row["threshold"]["median"],
+                threshold_max=row["threshold"]["max"],
+                held_out_f1_min=row["held_out_f1"]["min"],
+                held_out_f1_median=row["held_out_f1"]["median"],
+                held_out_f1_max=row["held_out_f1"]["max"])
+        return cls(thresholds=dict(data["thresholds"]),
+                   labels={name: LabelThreshold(**row) for name, row in data["labels"].items()},
+                   default=data["default"], grid=list(data["grid"]),
+                   fold_documents=[list(docs) for docs in data.get("fold_documents", [])],
+                   spread=spread)
 
 
 def _f1(predicted: Sequence[bool], truth: Sequence[bool]) -> float:
