@@ -196,3 +196,142 @@ def test_evaluate_matches_predict_path(tmp_path: Path) -> None:
 def test_missing_gold_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="labels build"):
         evaluate("rules", "test", gold_path=tmp_path / "none.jsonl", splits_path=SPLITS)
+
+
+# --- per corpus, per layout, calibration ------------------------------------------------------
+
+LINES_TEXT = "一、总体要求\n到2025年，建成示范区。\n加强组织领导，落实工作责任。\n强化督查考核。\n" * 3
+FLAT_TEXT = "加强组织领导，落实工作责任，强化督查考核，确保各项任务落到实处。" * 12
+
+
+def write_documents(path: Path) -> Path:
+    """Documents of the fixture's train split with known corpora and layouts: seed-003 has no
+    corpus field, stpolicy-shandong-027 is missing, one line is not JSON."""
+    from tests.test_layout import WRAPPED
+
+    rows = [
+        {"id": "seed-003", "text": "某市人民政府关于印发某办法的通知\n" + LINES_TEXT},
+        {"id": "govcn-0093", "text": FLAT_TEXT, "corpus": "govcn_documents"},
+        {"id": "stpolicy-shandong-014", "text": WRAPPED, "corpus": "st_policies"},
+        {"id": "stpolicy-shandong-025", "text": LINES_TEXT, "corpus": "st_policies"},
+    ]
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines.insert(2, "{not json")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_document_facts_give_corpus_layout_and_the_titles_training_uses(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from training.eval.evaluate import document_facts, slice_groups
+    from training.fit.data import document_titles
+
+    documents = write_documents(tmp_path / "documents.jsonl")
+    doc_ids = {"seed-003", "govcn-0093", "stpolicy-shandong-014", "stpolicy-shandong-025",
+               "stpolicy-shandong-027"}
+    facts = document_facts(documents, doc_ids)
+    assert f"{documents}:3" in caplog.text  # the bad line is named, the rest is read
+    groups = slice_groups(doc_ids, facts)
+    assert groups["corpus"] == {"seed-003": "seeds", "govcn-0093": "govcn_documents",
+                                "stpolicy-shandong-014": "st_policies",
+                                "stpolicy-shandong-025": "st_policies",
+                                "stpolicy-shandong-027": "unknown"}
+    assert groups["layout"] == {"seed-003": "lines", "govcn-0093": "flat",
+                                "stpolicy-shandong-014": "wrapped",
+                                "stpolicy-shandong-025": "lines",
+                                "stpolicy-shandong-027": "unknown"}
+    titles = {doc_id: f.title for doc_id, f in facts.items() if f.title}
+    assert titles == {k: v for k, v in document_titles(documents, doc_ids).items() if v}
+    assert titles["seed-003"] == "某市人民政府关于印发某办法的通知"
+
+
+class HalfScorer(GoldScorer):
+    """Perfect on st_policies clauses, silent elsewhere: a weak source to find."""
+
+    def __init__(self, records: Sequence[dict], good_texts: set[str]) -> None:
+        super().__init__(records)
+        self.good_texts = good_texts
+
+    def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]:
+        out = super().predict(inputs)
+        return [row if item.text in self.good_texts
+                else ClauseScores(scores=dict.fromkeys(LABELS, 0.0), labels=[], entities=[])
+                for item, row in zip(inputs, out, strict=True)]
+
+
+def test_a_weak_source_shows_per_corpus_and_per_layout(tmp_path: Path) -> None:
+    from training.eval.evaluate import document_facts, slice_groups
+
+    train = records_for_split([GoldClause.from_dict(r) for r in fixture_records()], "train",
+                              json.loads(SPLITS.read_text(encoding="utf-8"))["splits"])
+    doc_ids = {r.doc_id for r in train}
+    groups = slice_groups(doc_ids, document_facts(write_documents(tmp_path / "d.jsonl"),
+                                                  doc_ids))
+    good = {r.text for r in train if r.doc_id.startswith("stpolicy-shandong-0")
+            and r.doc_id != "stpolicy-shandong-027"}
+    result = evaluate_scorer(HalfScorer(fixture_records(), good), train, groups=groups)
+    by_corpus = result.slices["corpus"]
+    assert list(by_corpus) == ["govcn_documents", "seeds", "st_policies", "unknown"]
+    st = by_corpus["st_policies"]
+    assert (st.documents, st.clauses) == (2, 4)
+    assert st.positives == sum(len(r.labels) for r in train if r.doc_id in
+                               ("stpolicy-shandong-014", "stpolicy-shandong-025"))
+    assert st.labels.micro_f1 == 1.0
+    assert by_corpus["unknown"].clauses == 3 and by_corpus["unknown"].labels.micro_f1 == 0.0
+    assert sum(s.clauses for s in by_corpus.values()) == len(train)
+    assert 0.0 < result.metrics.labels.micro_f1 < 1.0
+    by_layout = result.slices["layout"]
+    assert by_layout["wrapped"].labels.micro_f1 == 1.0 and by_layout["flat"].documents == 1
+    assert by_layout["lines"].documents == 2  # seed-003 (silent) and shandong-025 (perfect)
+    written = result.to_dict()
+    assert written["by_corpus"]["st_policies"]["label_micro_f1"] == 1.0
+    assert set(written["by_layout"]["wrapped"]["entities"]) == {"AMOUNT", "AGENCY", "micro"}
+    assert "calibration" not in written  # not asked for, no note given
+
+
+def test_evaluate_a_model_reports_slices_and_calibration(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    from tests.helpers.tiny_model import build_tiny_model
+    from training.eval.report import reliability_plot_name
+
+    model_dir = build_tiny_model(tmp_path / "model",
+                                 texts=[r["text"] for r in fixture_records()])
+    out = tmp_path / "report"
+    code = main(["evaluate", "--model", str(model_dir), "--data", "train", "--gold", str(GOLD),
+                 "--splits", str(SPLITS), "--documents",
+                 str(write_documents(tmp_path / "documents.jsonl")), "--report", str(out)])
+    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "by corpus:" in printed and "st_policies" in printed and "ECE" in printed
+    metrics = json.loads((out / METRICS_FILE).read_text(encoding="utf-8"))
+    clauses = metrics["data"]["clauses"]
+    for scorer in ("model", "rules"):
+        assert set(metrics[scorer]["by_corpus"]) == {"govcn_documents", "seeds", "st_policies",
+                                                     "unknown"}
+        assert set(metrics[scorer]["by_layout"]) == {"flat", "lines", "wrapped", "unknown"}
+        assert sum(s["clauses"] for s in metrics[scorer]["by_layout"].values()) == clauses
+    assert "skipped" in metrics["rules"]["calibration"]
+    calibration = metrics["model"]["calibration"]
+    assert set(calibration) == set(LABELS)
+    train = records_for_split([GoldClause.from_dict(r) for r in fixture_records()], "train",
+                              json.loads(SPLITS.read_text(encoding="utf-8"))["splits"])
+    for label, row in calibration.items():
+        assert sum(b["count"] for b in row["bins"]) == clauses
+        assert row["positives"] == sum(label in r.labels for r in train)
+        assert 0.0 <= row["ece"] <= 1.0
+        assert (out / reliability_plot_name(label)).read_bytes()[:8] == PNG
+    report = (out / REPORT_FILE).read_text(encoding="utf-8")
+    assert "## By corpus" in report and "## By layout" in report and "| wrapped |" in report
+    assert f"]({reliability_plot_name('goal')})" in report
+    assert "Skipped for rules" in report
+
+
+def test_rules_alone_skip_calibration_with_a_note(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = evaluate("rules", "dev", gold_path=GOLD, splits_path=SPLITS, documents_path=None,
+                      report_dir=out)
+    assert result.model.calibration is None and "not probabilities" in \
+        result.model.calibration_note
+    assert not list(out.glob("reliability_*.png"))
+    assert "Skipped for rules" in (out / REPORT_FILE).read_text(encoding="utf-8")

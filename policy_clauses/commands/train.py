@@ -97,6 +97,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"evaluate: {result.model.name} on {args.data} ({result.data['clauses']} clauses, "
           f"{result.data['documents']} documents)")
     print(summary_table(result))
+    from training.eval.report import slice_table
+
+    for dimension in ("corpus", "layout"):
+        if result.model.slices.get(dimension):
+            print(f"\nby {dimension}:\n{slice_table(result, dimension)}")
+    if result.model.calibration:
+        print("\ncalibration (ECE per label): " + ", ".join(
+            f"{label} {row.ece:.3f}" for label, row in result.model.calibration.items()))
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     if result.report_files:
@@ -134,8 +142,9 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser(
         "evaluate", help="score a model (or the rules) on a gold split, beside the rules",
         description="Per-label P/R/F1, micro/macro F1 and entity F1 (seqeval strict IOB2 over "
-        "character-level tags) of a model folder, with the rule baseline beside it; "
-        "--report writes metrics.json, report.md and PNG plots.")
+        "character-level tags) of a model folder, with the rule baseline beside it, overall, "
+        "per corpus and per detected layout, and the calibration (reliability bins, ECE) of "
+        "the model's probabilities; --report writes metrics.json, report.md and PNG plots.")
     evaluate.add_argument("--model", default="models/default",
                           help="model folder (classifier/ and tagger/), or 'rules' for the "
                           "baseline alone (default models/default)")

@@ -1,5 +1,6 @@
 """The evaluation report: metrics.json, report.md and PNG plots (per-label F1 of the model
-beside the rules, label co-occurrence, per-label confusion counts)."""
+beside the rules, label co-occurrence, per-label confusion counts, a reliability diagram per
+label for a model), with the scores per corpus and per layout beside the overall ones."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ REPORT_FILE = "report.md"
 F1_PLOT = "per_label_f1.png"
 COOCCURRENCE_PLOT = "cooccurrence.png"
 CONFUSION_PLOT = "confusion.png"
+RELIABILITY_PLOT = "reliability_{label}.png"
+
+
+def reliability_plot_name(label: str) -> str:
+    return RELIABILITY_PLOT.format(label=label)
 
 
 def _pyplot() -> Any:
@@ -103,6 +109,54 @@ def plot_confusion(result: EvaluationResult, path: Path) -> Path:
     return path
 
 
+def slice_table(result: EvaluationResult, dimension: str) -> str:
+    """A Markdown table per slice of ``dimension`` (corpus or layout): support, label micro F1
+    of each scorer, and the model's per-label and per-type F1 with their gold support."""
+    schema = default_schema()
+    columns = [result.model] + ([result.baseline] if result.baseline else [])
+    slices = result.model.slices.get(dimension, {})
+    header = ([dimension, "documents", "clauses", "positives"]
+              + [f"micro F1 {c.name}" for c in columns]
+              + [f"{name} F1 (n)" for name in schema.label_names + schema.entity_names])
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for name, row in slices.items():
+        cells = [name, str(row.documents), str(row.clauses), str(row.positives)]
+        for column in columns:
+            other = column.slices.get(dimension, {}).get(name)
+            cells.append(f"{other.labels.micro_f1:.3f}" if other else "")
+        for label in schema.label_names:
+            scores = row.labels.labels[label]
+            cells.append(f"{scores.f1:.3f} ({scores.support})")
+        for etype in schema.entity_names:
+            scores = row.entities.types[etype]
+            cells.append(f"{scores.f1:.3f} ({scores.support})")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def calibration_section(result: EvaluationResult) -> list[str]:
+    """The calibration part of report.md: ECE per label with links to the diagrams, or the
+    reason it was skipped."""
+    model = result.model
+    lines = ["## Calibration", ""]
+    if model.calibration is None:
+        return [*lines, f"Skipped for {model.name}: {model.calibration_note or 'no scores'}.", ""]
+    lines += [f"Reliability of {model.name}'s per-label probabilities: equal-width bins of "
+              "predicted probability against the share of their clauses that carry the label; "
+              "ECE is the clause-weighted mean gap between the two (0 is perfect).", "",
+              "| label | ECE | clauses | positives | diagram |", "|---|---|---|---|---|"]
+    for label, row in model.calibration.items():
+        plot = reliability_plot_name(label)
+        lines.append(f"| {label} | {row.ece:.3f} | {row.clauses} | {row.positives} | "
+                     f"[{plot}]({plot}) |")
+    lines.append("")
+    for label in model.calibration:
+        lines += [f"![reliability: {label}]({reliability_plot_name(label)})", ""]
+    if result.baseline is not None and result.baseline.calibration_note:
+        lines += [f"Skipped for {result.baseline.name}: {result.baseline.calibration_note}.", ""]
+    return lines
+
+
 def render_markdown(result: EvaluationResult) -> str:
     from training.eval.results import summary_table
 
@@ -154,6 +208,13 @@ def render_markdown(result: EvaluationResult) -> str:
         micro = entities.micro
         lines += [f"| **micro** | {micro.precision:.3f} | {micro.recall:.3f} | "
                   f"{micro.f1:.3f} | {micro.support} | |", ""]
+    for dimension, title in (("corpus", "By corpus"), ("layout", "By layout")):
+        if result.model.slices.get(dimension):
+            lines += [f"## {title}", "",
+                      f"The same scores on the clauses of each {dimension}; (n) is the gold "
+                      "support (clauses with the label, spans of the type). Read a score "
+                      "beside its support.", "", slice_table(result, dimension), ""]
+    lines += calibration_section(result)
     lines += [
         "## Plots", "",
         f"![F1 per label]({F1_PLOT})", "",
@@ -173,6 +234,11 @@ def write_report(result: EvaluationResult, out_dir: Path) -> list[Path]:
              plot_f1(result, out_dir / F1_PLOT),
              plot_cooccurrence(result, out_dir / COOCCURRENCE_PLOT),
              plot_confusion(result, out_dir / CONFUSION_PLOT)]
+    if result.model.calibration is not None:
+        from training.eval.calibration import plot_reliability
+
+        files += [plot_reliability(row, out_dir / reliability_plot_name(label))
+                  for label, row in result.model.calibration.items()]
     report = out_dir / REPORT_FILE
     report.write_text(render_markdown(result), encoding="utf-8")
     return [*files, report]

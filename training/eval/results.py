@@ -6,19 +6,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inference.schema import default_schema
-from training.eval.metrics import Metrics
+from training.eval.metrics import Metrics, SliceMetrics
+
+if TYPE_CHECKING:
+    from training.eval.calibration import LabelCalibration
 
 
 @dataclass
 class ScorerResult:
-    """One scorer's predictions and metrics on a split."""
+    """One scorer's predictions and metrics on a split; ``slices`` are the same scores per
+    corpus and per layout (dimension → slice name → scores); ``calibration`` is per label, or
+    None with ``calibration_note`` saying why it was skipped."""
 
     name: str
     metrics: Metrics
     predicted_labels: list[list[str]] = field(default_factory=list)
+    slices: dict[str, dict[str, SliceMetrics]] = field(default_factory=dict)
+    calibration: dict[str, LabelCalibration] | None = None
+    calibration_note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, **self.metrics.to_dict()}
+        for dimension, slices in self.slices.items():
+            out[f"by_{dimension}"] = {name: row.to_dict() for name, row in slices.items()}
+        if self.calibration is not None:
+            out["calibration"] = {name: row.to_dict() for name, row in self.calibration.items()}
+        elif self.calibration_note:
+            out["calibration"] = {"skipped": self.calibration_note}
+        return out
+
 
 @dataclass
 class EvaluationResult:
@@ -33,9 +52,8 @@ class EvaluationResult:
             "split": self.split,
             "data": self.data,
             "entity_scoring": "seqeval strict, IOB2, character-level tag sequences",
-            "model": {"name": self.model.name, **self.model.metrics.to_dict()},
-            "rules": ({"name": self.baseline.name, **self.baseline.metrics.to_dict()}
-                      if self.baseline else None),
+            "model": self.model.to_dict(),
+            "rules": self.baseline.to_dict() if self.baseline else None,
         }
 
 

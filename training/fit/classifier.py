@@ -19,6 +19,7 @@ from inference.schema import default_schema
 from inference.scoring.components import ClauseInput
 from inference.scoring.encoding import encode_for_classifier, format_context
 from training.eval.metrics import LabelMetrics, label_metrics
+from training.eval.thresholds import tune_thresholds
 from training.fit.checkpoints import finish_checkpoints
 from training.fit.config import ClassifierConfig
 from training.fit.data import (
@@ -33,8 +34,6 @@ from training.fit.setup import configure_threads, load_backbone_config, set_seed
 from training.fit.storage import base_meta, save_model_folder
 
 log = logging.getLogger(__name__)
-
-THRESHOLD_GRID = [round(0.05 * i, 2) for i in range(1, 20)]
 
 
 @dataclass(frozen=True)
@@ -63,30 +62,6 @@ class ClassifierResult:
     dev_metrics: LabelMetrics | None
     model: Any = None
     tokenizer: Any = None
-
-
-def tune_thresholds(probs: list[list[float]], gold: list[list[str]], labels: list[str],
-                    default: float) -> dict[str, float]:
-    """Per label, the grid threshold with the best F1 on dev (ties: the one nearest 0.5);
-    a label without dev positives keeps ``default``."""
-    thresholds: dict[str, float] = {}
-    for j, label in enumerate(labels):
-        truth = [label in g for g in gold]
-        if not any(truth):
-            thresholds[label] = default
-            continue
-        best = (-1.0, 0.0, default)
-        for t in THRESHOLD_GRID:
-            pred = [row[j] >= t for row in probs]
-            tp = sum(p and g for p, g in zip(pred, truth, strict=True))
-            fp = sum(p and not g for p, g in zip(pred, truth, strict=True))
-            fn = sum(g and not p for p, g in zip(pred, truth, strict=True))
-            f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-            key = (f1, -abs(t - 0.5), t)
-            if key > best:
-                best = key
-        thresholds[label] = best[2]
-    return thresholds
 
 
 def decide(probs: list[list[float]], labels: list[str],
