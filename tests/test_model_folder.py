@@ -13,9 +13,8 @@ import pytest
 from inference.errors import UserError
 from inference.scoring import models
 from inference.scoring.model_folder import (
-    FORMAT_VERSION,
-    READABLE_VERSIONS,
     META_FILE,
+    READABLE_VERSIONS,
     ClassifierMeta,
     ModelFolderError,
     ModelMismatchError,
