@@ -111,3 +111,40 @@ def test_joint_module_head_parameters_get_the_head_learning_rate() -> None:
     assert is_head_parameter("sequence_model.classifier.weight")
     assert not is_head_parameter("sequence_model.bert.encoder.layer.0.output.dense.weight")
     assert JointModule.__name__ == "JointModule"
+
+
+def test_train_share_keeps_whole_documents_nested() -> None:
+    from inference.gold import GoldClause
+    from training.fit.data import documents_share
+
+    records = [GoldClause.from_dict({"doc_id": f"d{d}", "clause_id": c, "text": "一", "start": 0,
+                                     "end": 1, "kind": "body", "section": "", "labels": [],
+                                     "entities": []})
+               for d in range(8) for c in range(3)]
+    quarter, half = documents_share(records, 0.25), documents_share(records, 0.5)
+    assert len({r.doc_id for r in quarter}) == 2 and len({r.doc_id for r in half}) == 4
+    assert {r.doc_id for r in quarter} <= {r.doc_id for r in half}
+    assert all(sum(r.doc_id == d for r in half) == 3 for d in {r.doc_id for r in half})
+
+
+def test_threshold_choice_is_recorded_with_its_fold_spread(trained, tmp_path) -> None:
+    """The saved thresholds are the ones chosen on all of dev, and the card shows how far
+    they move over document folds of dev."""
+    import shutil
+
+    from training.fit.joint import record_threshold_choice
+
+    folder, _ = trained
+    copy = tmp_path / "model"
+    shutil.copytree(folder, copy)
+    backbone = copy.parent / "unused"
+    config = tiny_config("joint", backbone, copy)
+    choice = record_threshold_choice(copy, config)
+    meta = read_meta(copy / "classifier")
+    assert meta.thresholds == choice.thresholds
+    assert len(choice.fold_documents) == 3  # the fixture's dev split has 3 documents
+    assert meta.metrics["threshold_choice"]["folds"] == 3
+    from training.fit.model_card import write_combined_card
+
+    card = write_combined_card(copy).read_text(encoding="utf-8")
+    assert "fold thresholds min / median / max" in card

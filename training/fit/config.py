@@ -110,6 +110,11 @@ class DataSection(_Section):
         "train", description="Split the model learns from.")
     dev_split: Literal["train", "dev", "test"] = Field(
         "dev", description="Split for model selection and threshold tuning (never 'test').")
+    train_share: float = Field(
+        1.0, gt=0.0, le=1.0,
+        description="Share of the train split's documents to learn from (whole documents, "
+        "the same ones for the same share, smaller shares inside larger ones): for learning "
+        "curves.")
     weak_path: Path | None = Field(
         None,
         description="Optional weak records (from 'policy-clauses labels weak') mixed into "

@@ -163,6 +163,8 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
     records = _read_checked(Path(section.gold_path))
     splits = gold_data.load_splits(Path(section.splits_path))
     train = gold_data.records_for_split(records, section.train_split, splits)
+    if section.train_share < 1.0:
+        train = documents_share(train, section.train_share)
     dev = gold_data.records_for_split(records, section.dev_split, splits)
     test = gold_data.records_for_split(records, "test", splits)
     if not train:
@@ -185,6 +187,18 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
                              {r.doc_id for r in train + dev + test + weak})
     return TrainingData(train=train, dev=dev, test=test, weak=weak, manifest=manifest,
                         weak_weight=section.weak_weight, titles=titles)
+
+
+def documents_share(records: Sequence[GoldClause], share: float) -> list[GoldClause]:
+    """The records of the first ``share`` of their documents in sha256-of-id order: a fixed
+    sample of whole documents, where a smaller share is part of a larger one."""
+    import hashlib
+    import math
+
+    doc_ids = sorted({r.doc_id for r in records},
+                     key=lambda d: hashlib.sha256(d.encode("utf-8")).hexdigest())
+    keep = set(doc_ids[:max(1, math.ceil(share * len(doc_ids)))])
+    return [r for r in records if r.doc_id in keep]
 
 
 def data_manifest(section: DataSection) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from inference.scoring.align import IGNORE, token_tags
 from inference.scoring.encoding import encode_joint, format_context
 from inference.scoring.model_folder import SharedEncoderMeta
 from training.eval.metrics import EntityMetrics, LabelMetrics, entity_metrics, label_metrics
+from training.eval.thresholds import ThresholdChoice
 from training.fit.checkpoints import finish_checkpoints
 from training.fit.classifier import decide, init_missing_pooler, pos_weights, tune_thresholds
 from training.fit.config import JointConfig
@@ -259,7 +260,40 @@ def train_joint(config: JointConfig, *, resume: bool = False,
     save_model_folder(out / "tagger", tagger_from_joint(module, tagger_config), tokenizer,
                       tagger_meta, weights_dtype=config.output.weights_dtype)
     finish_checkpoints(config)
+    if training.dev and config.train.tune_thresholds:
+        thresholds = record_threshold_choice(out, config).thresholds
     from training.fit.model_card import write_combined_card
 
     write_combined_card(out)
     return JointResult(out, result, best, thresholds, module, tokenizer)
+
+
+def record_threshold_choice(model_dir: Path, config: JointConfig) -> ThresholdChoice:
+    """Score dev with the saved model (the serving path), choose each label's threshold on
+    all of dev, and measure how far it moves over 5 document folds of dev
+    (``training.eval.thresholds.choose_thresholds``). The thresholds and the spread go into
+    classifier/policy_clauses.json (``metrics.threshold_choice``), which the model card shows."""
+    from inference.scoring.components import ClauseInput
+    from inference.scoring.model_folder import read_meta, write_meta
+    from inference.scoring.models import load_scorer
+    from training.eval.thresholds import choose_thresholds
+
+    labels = default_schema().label_names
+    training = load_training_data(config.data,
+                                  with_titles=config.model.context in ("title", "both"))
+    dev = training.dataset["dev"]
+    scorer = load_scorer(model_dir)
+    inputs: list[ClauseInput] = clause_inputs_of(dev)
+    predictions = scorer.predict(inputs)
+    probs = [[p.scores[name] for name in labels] for p in predictions]
+    choice = choose_thresholds(probs, label_sets(dev), list(dev["doc_id"]), labels,
+                               default=config.train.threshold)
+    folder = Path(model_dir) / "classifier"
+    meta = read_meta(folder, "classifier")
+    metrics = dict(meta.metrics)
+    metrics["threshold_choice"] = choice.to_dict()
+    write_meta(folder, meta.model_copy(update={"thresholds": dict(choice.thresholds),
+                                               "threshold_source": "dev (all of it; spread "
+                                               "over 5 document folds in metrics)",
+                                               "metrics": metrics}))
+    return choice

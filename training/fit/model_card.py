@@ -104,6 +104,18 @@ def render_card(meta: dict[str, Any]) -> str:
             "sees the bare clause, which training also showed it (context dropout).",
         ]
     task = "joint" if shared else kind
+    choice = meta.get("metrics", {}).get("threshold_choice")
+    if choice and choice.get("spread"):
+        lines += ["", "Threshold of each label: tuned on all of dev; beside it, the thresholds "
+                  f"tuned on {choice.get('folds')} document folds of dev (each on the other "
+                  "folds) and the F1 they get on the fold left out.", "",
+                  "| label | dev threshold | fold thresholds min / median / max | "
+                  "held-out F1 min / median / max |", "|---|---|---|---|"]
+        for label, row in choice["spread"].items():
+            t, f = row["threshold"], row["held_out_f1"]
+            lines.append(f"| {label} | {choice['thresholds'][label]:.2f} | {_fmt(t['min'])} / "
+                         f"{_fmt(t['median'])} / {_fmt(t['max'])} | {_fmt(f['min'])} / "
+                         f"{_fmt(f['median'])} / {_fmt(f['max'])} |")
     training = meta.get("training", {})
     lines += [
         "",
