@@ -148,3 +148,18 @@ def test_threshold_choice_is_recorded_with_its_fold_spread(trained, tmp_path) ->
 
     card = write_combined_card(copy).read_text(encoding="utf-8")
     assert "fold thresholds min / median / max" in card
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine")
+def test_training_and_scoring_run_on_a_gpu(tmp_path) -> None:
+    """``--train.device cuda``: the same code path on a GPU, and the saved model scores the
+    same clauses on the GPU and on the CPU alike."""
+    backbone = build_tiny_backbone(tmp_path / "backbone", extra_texts=(TEXT,))
+    out = tmp_path / "model"
+    train_joint(tiny_config("joint", backbone, out, train__epochs=3, train__device="cuda",
+                            train__tune_thresholds=False))
+    inputs = [ClauseInput(TEXT, section="二、支持政策")]
+    on_gpu = load_scorer(out, device="cuda").predict(inputs)[0]
+    on_cpu = load_scorer(out).predict(inputs)[0]
+    for label, score in on_cpu.scores.items():
+        assert abs(on_gpu.scores[label] - score) < 1e-3
