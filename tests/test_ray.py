@@ -44,3 +44,23 @@ def test_ray_engine_matches_local_engine(local_ray, tmp_path):
     assert (_sorted_lines(tmp_path / "ray.errors.jsonl")
             == _sorted_lines(tmp_path / "local.errors.jsonl"))
     assert len(_sorted_lines(tmp_path / "ray.errors.jsonl")) == 2
+
+
+def test_ray_actors_run_the_shared_encoder_model(local_ray, tmp_path):
+    """A shared-encoder model folder: the Ray actors load it as one model (one encoder pass
+    per clause) and give what the local engine gives."""
+    from inference.scoring.models import load_scorer
+    from tests.fixtures.tiny_training import build_tiny_backbone, tiny_config
+    from training.fit.joint import train_joint
+
+    backbone = build_tiny_backbone(tmp_path / "backbone")
+    model = tmp_path / "joint"
+    train_joint(tiny_config("joint", backbone, model, train__epochs=1,
+                            train__tune_thresholds=False))
+    assert load_scorer(model).shared is not None
+    common = ["--model", str(model), "--no-progress"]
+    assert main(["predict", str(EXAMPLES), "-o", str(tmp_path / "local.jsonl"), *common]) == 0
+    assert main(["predict", str(EXAMPLES), "-o", str(tmp_path / "ray.jsonl"), *common,
+                 "--engine", "ray", "--num-actors", "1", "--chunk-documents", "4"]) == 0
+    local, remote = _sorted_lines(tmp_path / "local.jsonl"), _sorted_lines(tmp_path / "ray.jsonl")
+    assert local and remote == local
