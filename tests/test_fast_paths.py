@@ -138,10 +138,10 @@ def test_cpu_flags_reads_the_flags_line(monkeypatch, tmp_path) -> None:
 
 def test_auto_scorer_name_shows_the_resolved_mode(joint_model, monkeypatch) -> None:
     monkeypatch.setattr(runtime, "cpu_flags", lambda: {"avx512_bf16"})
-    assert load_scorer(joint_model).name.endswith("(bf16)")
+    assert load_scorer(joint_model, fast="auto").name.endswith("(bf16)")
     assert model_identity(joint_model, "auto")[0].endswith("(bf16)")
     monkeypatch.setattr(runtime, "cpu_flags", lambda: {"avx2"})
-    scorer = load_scorer(joint_model)
+    scorer = load_scorer(joint_model, fast="auto")
     assert scorer.name == model_identity(joint_model, "none")[0] == f"model:{joint_model.name}"
 
 

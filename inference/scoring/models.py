@@ -3,7 +3,7 @@
 Loader API (the one way in; ``predict``, ``export``, ``render``, ``evaluate`` and Ray actors
 all call it)::
 
-    load_scorer(model=None, *, rules=False, fast="auto", device="cpu") -> ClauseScorer
+    load_scorer(model=None, *, rules=False, fast="none", device="cpu") -> ClauseScorer
 
 - ``rules=True``: the rule baseline (``inference.scoring.rules.RuleScorer``), only when asked.
 - ``model=DIR``: that model folder. ``model=None``: ``resolve_model`` finds the default, the
@@ -11,8 +11,8 @@ all call it)::
   neither it raises a ``UserError`` naming ``--model DIR`` and ``--rules`` (never a silent
   fallback to rules).
 - ``fast``: a mode of ``inference.scoring.runtime.FAST_MODES`` (``auto``, ``none``, ``int8``,
-  ``bf16``, ``onnx``), applied to both parts as they load; ``auto`` (the default) is resolved
-  once from the CPU's features (``runtime.resolve_fast``); ``onnx`` runs a shared-encoder
+  ``bf16``, ``onnx``), applied to both parts as they load; ``auto`` (the CLI's default; the
+  function's is float32) is resolved once from the CPU's features (``runtime.resolve_fast``); ``onnx`` runs a shared-encoder
   model in ONNX Runtime (``inference.scoring.onnx_runtime``); ``device``: a torch device.
 
 Every scorer carries ``name`` (``model:default``, ``rules``), ``version``
@@ -335,7 +335,7 @@ def model_identity(folder: Path | None, fast: str = "none") -> tuple[str, str]:
 
 
 def load_scorer(model: str | Path | None = None, *, rules: bool = False,
-                fast: str = "auto", device: str = "cpu") -> ClauseScorer:
+                fast: str = "none", device: str = "cpu") -> ClauseScorer:
     """The one loader (module docstring): ``rules`` → the rule baseline; else the model folder
     ``resolve_model`` finds, with the ``fast`` path applied (``auto`` resolved once, here)."""
     from inference.scoring.rules import RuleScorer
