@@ -13,7 +13,7 @@ MODEL_HELP = ("model folder (classifier/ and tagger/); default $POLICY_CLAUSES_M
 FAST_HELP = ("auto (default): bf16 where the CPU has bf16 units (AMX or AVX-512 BF16), else "
              "float32, chosen once at start-up and logged; none: float32; bf16: bfloat16 "
              "(about 3x faster on CPUs with bf16 units, test micro-F1 within 0.5 point); int8: "
-             "dynamic int8 quantisation (costs 2-3 points); onnx: ONNX Runtime with static int8 "
+             "dynamic int8 quantisation (costs 2-3 points); onnx: ONNX Runtime with int8 weights "
              "(shared-encoder models; needs the 'fast' extra; exported once per model and "
              "cached). See benchmarks/README.md")
 

@@ -56,8 +56,11 @@ def agreement(base: list[ClauseScores], other: list[ClauseScores],
     return differ / (len(base) * len(labels)), (2 * overlap / total if total else 1.0)
 
 
-@pytest.mark.parametrize("fast", ["bf16", "int8", "onnx"])
-def test_fast_path_keeps_float32_decisions(joint_model, cache, fast) -> None:
+@pytest.mark.parametrize(("fast", "quant"), [("bf16", None), ("int8", None), ("onnx", "dynamic"),
+                                           ("onnx", "static"), ("onnx", "none")])
+def test_fast_path_keeps_float32_decisions(joint_model, cache, monkeypatch, fast, quant) -> None:
+    if quant:
+        monkeypatch.setenv(onnx_runtime.QUANT_ENV, quant)
     inputs = fixture_inputs()
     reference = load_scorer(joint_model, fast="none")
     base = reference.predict(inputs)
@@ -85,6 +88,33 @@ def test_onnx_export_is_cached_and_reused(joint_model, cache, monkeypatch) -> No
     assert second.shared.module.path == cached[0]
     inputs = fixture_inputs()
     assert [s.scores for s in second.predict(inputs)] == [s.scores for s in first.predict(inputs)]
+
+
+@pytest.mark.parametrize(("quant", "int8_ops"), [("dynamic", {"MatMulInteger"}),
+                                              ("static", {"QuantizeLinear", "DequantizeLinear"}),
+                                              ("none", set())])
+def test_onnx_quantises_the_encoder_not_the_heads(joint_model, cache, monkeypatch, quant,
+                                                  int8_ops) -> None:
+    import onnx
+
+    monkeypatch.setenv(onnx_runtime.QUANT_ENV, quant)
+    path = load_scorer(joint_model, fast="onnx").shared.module.path
+    assert f"-{quant}-" in path.parent.name
+    nodes = onnx.load(str(path)).graph.node
+    ops = {node.op_type for node in nodes}
+    assert int8_ops <= ops
+    if quant == "none":
+        assert not ops & {"MatMulInteger", "QuantizeLinear", "DynamicQuantizeLinear"}
+    # the heads stay float32 MatMul/Gemm nodes, as exported
+    heads = {node.name: node.op_type for node in nodes
+             if any(scope in node.name for scope in onnx_runtime.HEAD_SCOPES)}
+    assert heads and set(heads.values()) <= {"MatMul", "Gemm", "Add"}
+
+
+def test_unknown_quant_method_is_a_clear_error(joint_model, cache, monkeypatch) -> None:
+    monkeypatch.setenv(onnx_runtime.QUANT_ENV, "int4")
+    with pytest.raises(UserError, match="POLICY_CLAUSES_ONNX_QUANT"):
+        load_scorer(joint_model, fast="onnx")
 
 
 def test_onnx_cache_is_keyed_by_the_weights(tmp_path, cache, monkeypatch) -> None:

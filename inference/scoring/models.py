@@ -12,8 +12,9 @@ all call it)::
   fallback to rules).
 - ``fast``: a mode of ``inference.scoring.runtime.FAST_MODES`` (``auto``, ``none``, ``int8``,
   ``bf16``, ``onnx``), applied to both parts as they load; ``auto`` (the CLI's default; the
-  function's is float32) is resolved once from the CPU's features (``runtime.resolve_fast``); ``onnx`` runs a shared-encoder
-  model in ONNX Runtime (``inference.scoring.onnx_runtime``); ``device``: a torch device.
+  function's is float32) is resolved once from the CPU's features (``runtime.resolve_fast``);
+  ``onnx`` runs a shared-encoder model in ONNX Runtime (``inference.scoring.onnx_runtime``);
+  ``device``: a torch device.
 
 Every scorer carries ``name`` (``model:default``, ``rules``), ``version``
 (``default@<weights hash>``) and per-label ``thresholds`` (``ClauseScorer``);

@@ -1,15 +1,18 @@
-"""``--fast onnx``: the shared-encoder model's one pass in ONNX Runtime, static int8.
+"""``--fast onnx``: the shared-encoder model's one pass in ONNX Runtime, int8.
 
 The ``JointModule`` of a shared-encoder model (``inference.scoring.joint``) is exported with
 ``torch.onnx.export`` (inputs ``input_ids`` and ``attention_mask`` with dynamic batch and
-sequence axes; outputs the label logits and the tag logits), then quantised with
-``onnxruntime.quantization.quantize_static``: the weights of every MatMul with a constant
-weight (the Linear layers; not the attention products) become int8 per channel, their inputs
-uint8 with ranges calibrated on a few hundred dev clauses from labels/gold.jsonl, encoded
-into the same windows ``joint_scores`` scores (``encode_joint``). The result is cached in
+sequence axes; outputs the label logits and the tag logits), then quantised: the weights of
+every MatMul with a constant weight (the Linear layers of the encoder; not the attention
+products, not the heads) become int8 per output channel. How activations are quantised is
+``$POLICY_CLAUSES_ONNX_QUANT``: ``dynamic`` (default; per batch at run time), ``static``
+(``quantize_static``, uint8 with MinMax ranges calibrated on a few hundred dev clauses from
+labels/gold.jsonl, encoded into the same windows ``joint_scores`` scores, ``encode_joint``),
+or ``none`` (the float32 export). Dynamic is the default because it measured both faster and
+closer to float32 than static (benchmarks/README.md). The result is cached in
 ``$POLICY_CLAUSES_CACHE`` (default ``~/.cache/policy-clauses``) under the model's weights
-digest, so only the first run with a model pays for the export (tens of seconds for a real
-model); later runs open the cached file.
+digest and the method, so only the first run with a model pays for the export (seconds to
+tens of seconds); later runs open the cached file.
 
 ``OnnxJointModule`` is what ``joint_scores`` calls instead of the torch module: called with
 (input_ids, attention_mask) it returns the two logits tensors.
@@ -34,13 +37,17 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "POLICY_CLAUSES_CACHE"
 CALIBRATION_ENV = "POLICY_CLAUSES_CALIBRATION"
+QUANT_ENV = "POLICY_CLAUSES_ONNX_QUANT"
+QUANT_METHODS = ("dynamic", "static", "none")
 # Bump when the export or the quantisation settings change: cached files of an older recipe
 # are then not reused.
-EXPORT_RECIPE = 1
-ONNX_FILE = "joint-int8.onnx"
+EXPORT_RECIPE = 2
+ONNX_FILE = "joint.onnx"
 CALIBRATION_CLAUSES = 300
 CALIBRATION_BATCH = 16
 OPSET = 17
+# torch.onnx.export names nodes after the module path: these are JointModule's two heads
+HEAD_SCOPES = ("/sequence_model/classifier/", "/tag_head/")
 LABELS_DIR = Path(__file__).resolve().parents[2] / "labels"
 EXTRA_HINT = ("--fast onnx needs onnxruntime and onnx: pip install 'policy-clauses[fast]' "
               "(or pip install onnxruntime onnx)")
@@ -66,9 +73,9 @@ def cache_root() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "policy-clauses"
 
 
-def cached_model_path(digest: str, cache: Path | None = None) -> Path:
-    """Where the quantised export of the model with weights ``digest`` lives."""
-    return (cache or cache_root()) / "onnx" / f"{digest}-r{EXPORT_RECIPE}" / ONNX_FILE
+def cached_model_path(digest: str, cache: Path | None = None, method: str = "dynamic") -> Path:
+    """Where the export of the model with weights ``digest``, quantised by ``method``, lives."""
+    return (cache or cache_root()) / "onnx" / f"{digest}-{method}-r{EXPORT_RECIPE}" / ONNX_FILE
 
 
 class OnnxJointModule:
@@ -195,18 +202,42 @@ def calibration_batches(tokenizer: Any, settings: Any,
     return batches
 
 
-def quantize_joint(fp32_path: Path, int8_path: Path, batches: list[dict[str, Any]]) -> None:
-    """Static int8 quantisation (QDQ, per-channel int8 weights, uint8 activations, MinMax
-    ranges) of the MatMuls with constant weights; attention products, softmax and layer
-    norms stay float32, which is where static int8 loses most on a transformer."""
+def quantize_joint(fp32_path: Path, out_path: Path, batches: list[dict[str, Any]],
+                   method: str = "dynamic") -> None:
+    """The exported model as ``method`` says (``QUANT_METHODS``). Only the MatMuls with
+    constant weights (the Linear layers) are quantised, int8 per output channel; attention
+    products, softmax, layer norms and the two heads stay float32.
+
+    ``dynamic``: activations quantised per batch at run time (MatMulInteger). ``static``:
+    uint8 activations with MinMax ranges calibrated on ``batches`` (QDQ). ``none``: the
+    float32 export as it is. On a 4-layer e5-small encoder (benchmarks/README.md) dynamic was
+    both the faster and the closer to float32 of the two int8 recipes: static ranges fixed on
+    calibration clauses clip the outlier dimensions of BERT-style hidden states."""
+    if method == "none":
+        shutil.copyfile(fp32_path, out_path)
+        return
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    prepared = fp32_path.with_name("prepared.onnx")
+    try:
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+    except Exception as exc:  # pre-processing only helps; quantise the plain export
+        log.debug("quantisation pre-processing skipped: %s", exc)
+        prepared = fp32_path
+    common: dict[str, Any] = {"weight_type": QuantType.QInt8, "per_channel": True,
+                              "op_types_to_quantize": ["MatMul"],
+                              "nodes_to_exclude": head_nodes(prepared),
+                              "extra_options": {"MatMulConstBOnly": True}}
+    if method == "dynamic":
+        quantize_dynamic(str(prepared), str(out_path), **common)
+        return
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
         QuantFormat,
-        QuantType,
         quantize_static,
     )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -215,37 +246,53 @@ def quantize_joint(fp32_path: Path, int8_path: Path, batches: list[dict[str, Any
         def get_next(self) -> dict[str, Any] | None:
             return next(self.items, None)
 
-    prepared = fp32_path.with_name("prepared.onnx")
-    try:
-        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-    except Exception as exc:  # pre-processing only helps; quantise the plain export
-        log.debug("quantisation pre-processing skipped: %s", exc)
-        prepared = fp32_path
-    quantize_static(str(prepared), str(int8_path), Reader(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    per_channel=True, op_types_to_quantize=["MatMul"],
-                    calibrate_method=CalibrationMethod.MinMax,
-                    extra_options={"MatMulConstBOnly": True})
+    quantize_static(str(prepared), str(out_path), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax,
+                    **common)
+
+
+def quant_method() -> str:
+    """``$POLICY_CLAUSES_ONNX_QUANT`` (``dynamic``, ``static`` or ``none``; default dynamic)."""
+    method = os.environ.get(QUANT_ENV, "dynamic").strip().lower()
+    if method not in QUANT_METHODS:
+        raise UserError(f"{QUANT_ENV}={method!r}: expected one of {', '.join(QUANT_METHODS)}")
+    return method
+
+
+def head_nodes(path: Path) -> list[str]:
+    """The label head's and the tag head's nodes: a few thousand multiply-adds per token,
+    nothing to gain from int8, and their outputs are what the thresholds read. A Gemm is
+    split by the quantiser into ``<name>_MatMul`` and ``<name>_Add`` first: those are named
+    too."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    names = [node.name for node in graph.node
+             if any(part in node.name for part in HEAD_SCOPES)]
+    return [*names, *(f"{name}_{op}" for name in names for op in ("MatMul", "Add"))]
 
 
 def load_onnx_joint(module: Any, tokenizer: Any, settings: Any, digest: str, *,
-                    cache: Path | None = None, threads: int | None = None) -> OnnxJointModule:
-    """The int8 ONNX session for a ``JointModule`` whose weights hash to ``digest``: opened
-    from the cache, else exported, quantised and cached first (written to a temporary folder
-    beside it and moved into place, so concurrent first runs never read a half-written
-    file)."""
+                    cache: Path | None = None, threads: int | None = None,
+                    method: str | None = None) -> OnnxJointModule:
+    """The ONNX Runtime session for a ``JointModule`` whose weights hash to ``digest``,
+    quantised by ``method`` (default ``quant_method()``): opened from the cache, else
+    exported, quantised and cached first (written to a temporary folder beside it and moved
+    into place, so concurrent first runs never read a half-written file)."""
     require_onnxruntime()
-    target = cached_model_path(digest, cache)
+    method = method or quant_method()
+    target = cached_model_path(digest, cache, method)
     if not target.is_file():
-        log.info("runtime: exporting the model to ONNX and calibrating int8 (once per model; "
-                 "cached in %s)", target.parent)
+        log.info("runtime: exporting the model to ONNX (%s int8 quantisation; once per model, "
+                 "cached in %s)", method, target.parent)
         target.parent.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent.parent))
         try:
             fp32 = work / "joint-fp32.onnx"
             export_joint(module, fp32)
-            batches = calibration_batches(tokenizer, settings, calibration_clauses())
-            quantize_joint(fp32, work / ONNX_FILE, batches)
+            batches = (calibration_batches(tokenizer, settings, calibration_clauses())
+                       if method == "static" else [])
+            quantize_joint(fp32, work / ONNX_FILE, batches, method)
             target.parent.mkdir(exist_ok=True)
             os.replace(work / ONNX_FILE, target)
         finally:
@@ -253,5 +300,5 @@ def load_onnx_joint(module: Any, tokenizer: Any, settings: Any, digest: str, *,
     return OnnxJointModule(target, threads)
 
 
-__all__ = ["CACHE_ENV", "OnnxJointModule", "cache_root", "cached_model_path",
+__all__ = ["CACHE_ENV", "QUANT_ENV", "OnnxJointModule", "cache_root", "cached_model_path",
            "calibration_clauses", "load_onnx_joint", "require_onnxruntime"]

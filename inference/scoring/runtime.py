@@ -10,9 +10,10 @@ clauses changes.
 one (weights int8, activations quantised per batch). It needs no calibration data and no
 extra dependency, but on the shipped default it costs 2-3 points of micro-F1.
 
-``--fast onnx`` (shared-encoder models only) runs the one encoder pass in ONNX Runtime, with
-static int8 quantisation calibrated on dev clauses (``inference.scoring.onnx_runtime``); the
-exported file is cached per model, so only the first run pays for the export.
+``--fast onnx`` (shared-encoder models only) runs the one encoder pass in ONNX Runtime with
+int8 weights (dynamic activations by default, static calibrated on dev clauses with
+``POLICY_CLAUSES_ONNX_QUANT=static``; ``inference.scoring.onnx_runtime``); the exported file
+is cached per model, so only the first run pays for the export.
 
 ``--fast auto`` (the default) picks once at start-up from what the CPU has: bf16 where it has
 bf16 units (AMX or AVX-512 BF16), else float32. ONNX is not picked automatically: it has not
