@@ -104,18 +104,32 @@ def cpu_info() -> dict[str, Any]:
     return {"model": model, "cores": available_cores(), "flags": relevant}
 
 
+def load_path(model: Path, path: str) -> Any:
+    """The scorer of a benchmark path: a ``--fast`` mode, or ``onnx:METHOD`` (``--fast onnx``
+    with ``$POLICY_CLAUSES_ONNX_QUANT=METHOD``)."""
+    from inference.scoring.models import load_scorer
+    from inference.scoring.onnx_runtime import QUANT_ENV
+
+    fast, _, method = path.partition(":")
+    if method:
+        os.environ[QUANT_ENV] = method
+    try:
+        return load_scorer(model, fast=fast)
+    finally:
+        os.environ.pop(QUANT_ENV, None)
+
+
 def time_ours(model: Path, crawl: Path, fast: str) -> tuple[dict[str, Any], list[Any]]:
     """End to end: read → clean → segment → score → write, model loaded (load time reported
     apart: for onnx the first load exports and calibrates) and warmed up beforehand."""
     from inference.batch.run import run_documents
     from inference.scoring.components import ClauseInput
-    from inference.scoring.models import load_scorer
 
     started = time.perf_counter()
-    scorer = load_scorer(model, fast=fast)
+    scorer = load_path(model, fast)
     load_seconds = time.perf_counter() - started
     scorer.predict([ClauseInput("预热一次，一次性开销不计入。", "一、总体要求")])  # warm-up
-    out = crawl.with_name(f"ours-{fast}.jsonl")
+    out = crawl.with_name(f"ours-{fast.replace(':', '-')}.jsonl")
     summary = run_documents([crawl], str(out), scorer, progress=False)
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     return ({"scorer": scorer.name, "clauses": summary.clauses, "seconds": summary.seconds,
@@ -234,10 +248,9 @@ def test_split_records(limit: int | None) -> tuple[list[Any], dict[str, str]]:
 def quality(model: Path, fast: str, records: list[Any], titles: dict[str, str]) -> dict[str, Any]:
     """Clause micro-F1 and entity micro-F1 through ``training.eval.evaluate.evaluate_scorer``,
     the code path of ``policy-clauses evaluate --fast MODE``."""
-    from inference.scoring.models import load_scorer
     from training.eval.evaluate import evaluate_scorer
 
-    result = evaluate_scorer(load_scorer(model, fast=fast), records, titles)
+    result = evaluate_scorer(load_path(model, fast), records, titles)
     return {"micro_f1": result.metrics.labels.micro_f1,
             "entity_f1": result.metrics.entity_micro_f1, "clauses": len(records)}
 
@@ -285,6 +298,9 @@ def main() -> None:
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS),
                         help="paths to time: plain (the pipeline() loop) and --fast modes "
                         "(default all; the ratio needs plain)")
+    parser.add_argument("--onnx-quant", nargs="+", choices=("dynamic", "static", "none"),
+                        default=["dynamic"], help="ONNX quantisation methods to run as paths "
+                        "onnx:METHOD (default: the default method only, as path onnx)")
     parser.add_argument("--quality-clauses", type=int, default=None,
                         help="score the first N test-split clauses per path (default the whole "
                         "split; 0 skips quality)")
@@ -333,7 +349,12 @@ def main() -> None:
     # one untimed pass first: whichever path runs first would otherwise pay for first-use
     # costs (allocator, segmenter and tokenizer caches) that are no part of its speed
     time_ours(model, speed_crawl, "none")
-    for fast in (p for p in args.paths if p != "plain"):
+    paths = [p for p in args.paths if p not in ("plain", "onnx")]
+    if "onnx" in args.paths:
+        paths[paths.index("auto") if "auto" in paths else len(paths):0] = (
+            [f"onnx:{m}" for m in args.onnx_quant] if args.onnx_quant != ["dynamic"]
+            else ["onnx"])
+    for fast in paths:
         try:
             speed[fast], clauses_by_mode[fast] = time_ours(model, speed_crawl, fast)
         except UserError as exc:  # onnx on a two-part model, or without onnxruntime
