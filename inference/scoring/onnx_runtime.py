@@ -181,7 +181,6 @@ def calibration_batches(tokenizer: Any, settings: Any,
     import numpy as np
 
     from inference.scoring.encoding import encode_joint, format_context
-    from inference.scoring.models import length_sorted_batches
 
     texts = [text for text, _, _ in clauses]
     contexts = [format_context(section, title, settings.context) for _, section, title in clauses]
@@ -191,7 +190,9 @@ def calibration_batches(tokenizer: Any, settings: Any,
     lengths = [len(ids) for ids in ids_list]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     batches = []
-    for batch in length_sorted_batches(lengths, batch_size):
+    # sorted by length as joint_scores batches (not imported from models: that imports us)
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    for batch in (order[i:i + batch_size] for i in range(0, len(order), batch_size)):
         width = max(lengths[i] for i in batch)
         ids = np.full((len(batch), width), pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
