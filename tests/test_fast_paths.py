@@ -73,8 +73,12 @@ def test_fast_path_keeps_float32_decisions(joint_model, cache, monkeypatch, fast
     assert entity_f1 >= MIN_ENTITY_F1
 
 
-def test_onnx_export_is_cached_and_reused(joint_model, cache, monkeypatch) -> None:
-    first = load_scorer(joint_model, fast="onnx")
+def test_onnx_export_is_cached_and_reused(joint_model, cache, monkeypatch, caplog) -> None:
+    with caplog.at_level(logging.INFO):
+        first = load_scorer(joint_model, fast="onnx")
+    # one line says what happens; the quantiser's per-tensor INFO lines are kept out
+    assert [r.name for r in caplog.records] == ["inference.scoring.onnx_runtime"]
+    assert logging.root.manager.disable == logging.NOTSET
     cached = list(cache.glob("onnx/*/" + onnx_runtime.ONNX_FILE))
     assert len(cached) == 1
     assert first.shared.module.path == cached[0]

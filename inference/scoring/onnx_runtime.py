@@ -22,6 +22,7 @@ onnxruntime and onnx come with the ``fast`` extra (``pip install 'policy-clauses
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -273,6 +274,18 @@ def head_nodes(path: Path) -> list[str]:
     return [*names, *(f"{name}_{op}" for name in names for op in ("MatMul", "Add"))]
 
 
+@contextlib.contextmanager
+def quiet_root_info() -> Iterator[None]:
+    """onnxruntime's quantiser logs a line per tensor at INFO on the root logger: not news
+    to a user of ``predict``. INFO and below are off while it runs."""
+    before = logging.root.manager.disable
+    logging.disable(max(before, logging.INFO))
+    try:
+        yield
+    finally:
+        logging.disable(before)
+
+
 def load_onnx_joint(module: Any, tokenizer: Any, settings: Any, digest: str, *,
                     cache: Path | None = None, threads: int | None = None,
                     method: str | None = None) -> OnnxJointModule:
@@ -293,7 +306,8 @@ def load_onnx_joint(module: Any, tokenizer: Any, settings: Any, digest: str, *,
             export_joint(module, fp32)
             batches = (calibration_batches(tokenizer, settings, calibration_clauses())
                        if method == "static" else [])
-            quantize_joint(fp32, work / ONNX_FILE, batches, method)
+            with quiet_root_info():
+                quantize_joint(fp32, work / ONNX_FILE, batches, method)
             target.parent.mkdir(exist_ok=True)
             os.replace(work / ONNX_FILE, target)
         finally:
