@@ -11,7 +11,7 @@ TORCH_SPEC ?= torch==2.13.0
 # Extra pip arguments for that one install, e.g. TORCH_PIP_ARGS="--index-url URL" with the
 # PyTorch CPU wheel index on a machine whose pip index serves the CUDA build.
 TORCH_PIP_ARGS ?=
-EXTRAS ?= train,export,scale,serve,analysis,dev
+EXTRAS ?= train,export,scale,serve,analysis,fast,dev
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 comma := ,
 

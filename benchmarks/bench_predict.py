@@ -1,12 +1,14 @@
-"""Benchmark ``policy-clauses predict`` (not a test): speed vs a plain transformers pipeline,
-peak RSS on a small vs a large crawl, and the int8 fast path's quality delta.
+"""Benchmark ``policy-clauses predict`` (not a test): per runtime path (plain pipeline loop,
+float32, bf16, int8, onnx, auto) clauses/s and the ratio to the plain loop from the same run,
+test-split quality, FLOPs per clause, time to first record, peak RSS on crawls of full-length
+documents, and the CPU it ran on.
 
     .venv/bin/python benchmarks/bench_predict.py --model models/default \
         --docs 20 --clauses 400 --rss-docs 1000 10000 --json benchmarks/results.json
 
 Without --model (or when models/default holds no model) it wraps models/backbone/* (or a
 tiny random model) with RANDOM heads: those figures measure speed and memory only.
-Prints a Markdown table to stdout and writes the figures as JSON.
+Prints a Markdown table to stdout and writes the figures as JSON. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -29,11 +32,11 @@ CORPUS = ROOT.parent / "shared" / "data" / "corpus"
 SLICE_FILES = ("mee_documents.jsonl", "st_policies.jsonl")
 
 
-def corpus_slice(n_docs: int) -> list[str]:
+def corpus_slice(n_docs: int, corpus: Path = CORPUS) -> list[str]:
     """The first ``n_docs`` lines of each slice file (a fixed, reproducible slice)."""
     lines: list[str] = []
     for name in SLICE_FILES:
-        with (CORPUS / name).open(encoding="utf-8") as handle:
+        with (corpus / name).open(encoding="utf-8") as handle:
             lines += [line.rstrip("\n") for line in itertools.islice(handle, n_docs)]
     return lines
 
@@ -81,24 +84,62 @@ def clause_inputs(crawl: Path, limit: int) -> list[Any]:
     return inputs[:limit]
 
 
+PATHS = ("plain", "none", "bf16", "int8", "onnx", "auto")
+
+
+def cpu_info() -> dict[str, Any]:
+    """The CPU model (lscpu "Model name"), the flags that decide the runtime, the cores."""
+    from inference.scoring.runtime import available_cores, cpu_flags
+
+    model = platform.processor() or platform.machine()
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        model = next((line.split(":", 1)[1].strip() for line in out.splitlines()
+                      if line.startswith("Model name")), model)
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    flags = cpu_flags()
+    relevant = sorted(f for f in flags if f.startswith(("amx", "avx512_bf16", "avx512_vnni",
+                                                        "avx_vnni", "avx512f", "avx2")))
+    return {"model": model, "cores": available_cores(), "flags": relevant}
+
+
+def load_path(model: Path, path: str) -> Any:
+    """The scorer of a benchmark path: a ``--fast`` mode, or ``onnx:METHOD`` (``--fast onnx``
+    with ``$POLICY_CLAUSES_ONNX_QUANT=METHOD``)."""
+    from inference.scoring.models import load_scorer
+    from inference.scoring.onnx_runtime import QUANT_ENV
+
+    fast, _, method = path.partition(":")
+    if method:
+        os.environ[QUANT_ENV] = method
+    try:
+        return load_scorer(model, fast=fast)
+    finally:
+        os.environ.pop(QUANT_ENV, None)
+
+
 def time_ours(model: Path, crawl: Path, fast: str) -> tuple[dict[str, Any], list[Any]]:
-    """End to end: read → clean → segment → score → write, model loaded beforehand."""
+    """End to end: read → clean → segment → score → write, model loaded (load time reported
+    apart: for onnx the first load exports and calibrates) and warmed up beforehand."""
     from inference.batch.run import run_documents
     from inference.scoring.components import ClauseInput
-    from inference.scoring.models import load_scorer
 
-    scorer = load_scorer(model, fast=fast)
+    started = time.perf_counter()
+    scorer = load_path(model, fast)
+    load_seconds = time.perf_counter() - started
     scorer.predict([ClauseInput("预热一次，一次性开销不计入。", "一、总体要求")])  # warm-up
-    out = crawl.with_name(f"ours-{fast}.jsonl")
+    out = crawl.with_name(f"ours-{fast.replace(':', '-')}.jsonl")
     summary = run_documents([crawl], str(out), scorer, progress=False)
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    return ({"clauses": summary.clauses, "seconds": summary.seconds,
-             "clauses_per_s": summary.clauses / summary.seconds},
+    return ({"scorer": scorer.name, "clauses": summary.clauses, "seconds": summary.seconds,
+             "clauses_per_s": summary.clauses / summary.seconds, "load_seconds": load_seconds},
             [c for r in records for c in r["clauses"]])
 
 
 def time_pipeline(model: Path, inputs: list[Any]) -> dict[str, Any]:
-    """The plain way: transformers pipelines, default settings, one clause at a time."""
+    """The plain way: transformers pipelines over the classifier/ and tagger/ folders,
+    default settings, float32, one clause at a time."""
     from transformers import pipeline
 
     from inference.scoring.encoding import format_context
@@ -119,24 +160,60 @@ def time_pipeline(model: Path, inputs: list[Any]) -> dict[str, Any]:
     return {"clauses": len(inputs), "seconds": seconds, "clauses_per_s": len(inputs) / seconds}
 
 
-def tokenise_share(model: Path, inputs: list[Any], total_seconds: float) -> dict[str, float]:
-    """What a shared tokenisation pass could save at most: the time both tokenisers take."""
+def encoder_flops(config: Any, lengths: list[int]) -> float:
+    """Multiply-adds × 2 of a BERT-style encoder over windows of these lengths: per layer and
+    token the Q, K, V and output projections (4·H²) and the feed-forward (2·H·I), plus the
+    attention products (2·T·H per token: scores and weighted sum). Embeddings, layer norms,
+    softmax and the heads are left out (under 1%)."""
+    hidden, inter, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    return float(sum(2 * layers * (t * (4 * hidden * hidden + 2 * hidden * inter)
+                                   + 2 * t * t * hidden) for t in lengths))
+
+
+def flops_per_clause(model: Path, inputs: list[Any]) -> dict[str, Any]:
+    """Analytic FLOPs per clause of the model as ``predict`` runs it (the windows it really
+    encodes, context and special tokens included)."""
+    from inference.scoring.encoding import encode_for_classifier, encode_for_tagger, format_context
     from inference.scoring.models import load_scorer
 
-    scorer = load_scorer(model)
-    from inference.scoring.encoding import encode_for_classifier, format_context
-
+    scorer = load_scorer(model, fast="none")
     texts = [i.text for i in inputs]
-    started = time.perf_counter()
-    encode_for_classifier(scorer.classifier.tokenizer, texts,
-                          [format_context(i.section, i.title, scorer.classifier.context)
-                           for i in inputs], max_length=scorer.classifier.max_length,
-                          mode=scorer.classifier.context)
-    scorer.tagger.tokenizer(texts, truncation=True, max_length=scorer.tagger.max_length,
-                            stride=scorer.tagger.stride, return_overflowing_tokens=True,
-                            return_offsets_mapping=True)
-    seconds = time.perf_counter() - started
-    return {"tokenise_seconds": seconds, "share_of_scoring": seconds / total_seconds}
+    if scorer.shared is not None:
+        from inference.scoring.encoding import encode_joint
+
+        settings = scorer.shared.settings
+        contexts = [format_context(i.section, i.title, settings.context) for i in inputs]
+        windows = encode_joint(scorer.shared.tokenizer, texts, contexts,
+                               max_length=settings.max_length, stride=settings.stride,
+                               max_context_tokens=settings.max_context_tokens)["input_ids"]
+        lengths = [len(w) for w in windows]
+        config = scorer.classifier.model.config
+        flops = encoder_flops(config, lengths)
+        parts = {"shared_encoder": {"layers": config.num_hidden_layers,
+                                    "hidden": config.hidden_size,
+                                    "intermediate": config.intermediate_size,
+                                    "windows_per_clause": len(lengths) / len(inputs),
+                                    "mean_tokens_per_window": sum(lengths) / len(lengths)}}
+    else:
+        classifier, tagger = scorer.classifier, scorer.tagger
+        assert tagger is not None
+        contexts = [format_context(i.section, i.title, classifier.context) for i in inputs]
+        c_len = [len(ids) for ids in encode_for_classifier(
+            classifier.tokenizer, texts, contexts, max_length=classifier.max_length,
+            mode=classifier.context)["input_ids"]]
+        t_len = [len(ids) for ids in encode_for_tagger(
+            tagger.tokenizer, texts, max_length=tagger.max_length,
+            stride=tagger.stride)["input_ids"]]
+        flops = (encoder_flops(classifier.model.config, c_len)
+                 + encoder_flops(tagger.model.config, t_len))
+        parts = {name: {"layers": m.config.num_hidden_layers, "hidden": m.config.hidden_size,
+                        "intermediate": m.config.intermediate_size,
+                        "windows_per_clause": len(lens) / len(inputs),
+                        "mean_tokens_per_window": sum(lens) / len(lens)}
+                 for name, m, lens in (("classifier", classifier.model, c_len),
+                                       ("tagger", tagger.model, t_len))}
+    return {"gflop_per_clause": flops / len(inputs) / 1e9, "parts": parts,
+            "parameters_m": sum(p.numel() for p in scorer.classifier.model.parameters()) / 1e6}
 
 
 def agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, float]:
@@ -155,15 +232,44 @@ def agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, flo
             "max_score_drift": drift}
 
 
-def quality_on_test_split(model: Path, fast: str) -> dict[str, float]:
-    """Clause micro-F1 and entity micro-F1 on the labels/ test split, through the same
-    ``evaluate`` as ``policy-clauses evaluate --fast``."""
-    from training.eval.evaluate import evaluate
+def test_split_records(limit: int | None) -> tuple[list[Any], dict[str, str]]:
+    """The labels/ test split (its first ``limit`` clauses, in gold order) and the
+    titles ``predict`` would see, as ``policy-clauses evaluate`` reads them."""
+    from training.data import gold as gold_data
+    from training.fit.data import document_titles
 
-    result = evaluate(model, "test", baseline=False, fast=fast)
-    return {"micro_f1": result.model.metrics.labels.micro_f1,
-            "entity_f1": result.model.metrics.entity_micro_f1,
-            "clauses": result.data["clauses"]}
+    records = gold_data.records_for_split(gold_data.read_gold(gold_data.GOLD_PATH), "test",
+                                          gold_data.load_splits(gold_data.SPLITS_PATH))
+    if limit:
+        records = records[:limit]
+    return records, document_titles(gold_data.DOCUMENTS_PATH, {r.doc_id for r in records})
+
+
+def quality(model: Path, fast: str, records: list[Any], titles: dict[str, str]) -> dict[str, Any]:
+    """Clause micro-F1 and entity micro-F1 through ``training.eval.evaluate.evaluate_scorer``,
+    the code path of ``policy-clauses evaluate --fast MODE``."""
+    from training.eval.evaluate import evaluate_scorer
+
+    result = evaluate_scorer(load_path(model, fast), records, titles)
+    return {"micro_f1": result.metrics.labels.micro_f1,
+            "entity_f1": result.metrics.entity_micro_f1, "clauses": len(records)}
+
+
+def first_record_seconds(model: Path, small: Path, fast: str) -> float:
+    """Seconds from starting ``policy-clauses predict`` on one small document until its
+    first output line arrives (``-o -``): process start, imports, model load, scoring."""
+    started = time.perf_counter()
+    with subprocess.Popen([sys.executable, "-m", "policy_clauses.cli", "-q", "predict",
+                           str(small), "-o", "-", "--no-progress", "--model", str(model),
+                           "--fast", fast], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        seconds = time.perf_counter() - started
+        _, err = proc.communicate()
+    if not line:
+        raise RuntimeError(f"predict --fast {fast} wrote nothing: {err.decode()[-2000:]}")
+    return seconds
 
 
 def peak_rss_mb(args: list[str]) -> tuple[float, float]:
@@ -174,7 +280,7 @@ def peak_rss_mb(args: list[str]) -> tuple[float, float]:
              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "
              "time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+                         check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     rss, seconds = out.stdout.split()
     return float(rss), float(seconds)
 
@@ -182,27 +288,44 @@ def peak_rss_mb(args: list[str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="model folder (default models/default)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS,
+                        help="folder of the corpus JSONL files (default ../shared/data/corpus)")
     parser.add_argument("--docs", type=int, default=20,
                         help="documents taken from the head of each slice file (default 20)")
     parser.add_argument("--clauses", type=int, default=400,
-                        help="clauses for the plain-pipeline loop (default 400)")
+                        help="about this many clauses (whole documents) for the speed runs "
+                        "(default 400)")
+    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS),
+                        help="paths to time: plain (the pipeline() loop) and --fast modes "
+                        "(default all; the ratio needs plain)")
+    parser.add_argument("--onnx-quant", nargs="+", choices=("dynamic", "static", "none"),
+                        default=["dynamic"], help="ONNX quantisation methods to run as paths "
+                        "onnx:METHOD (default: the default method only, as path onnx)")
+    parser.add_argument("--quality-clauses", type=int, default=None,
+                        help="score the first N test-split clauses per path (default the whole "
+                        "split; 0 skips quality)")
     parser.add_argument("--rss-docs", type=int, nargs="*", default=[1000, 10000],
-                        help="crawl sizes for the peak-RSS runs (default 1000 10000)")
+                        help="crawl sizes for the peak-RSS runs (default 1000 10000; whole "
+                        "documents: 10000 takes about an hour with a 12-layer float32 model)")
     parser.add_argument("--rss-model", default=None,
                         help="model for the RSS runs (default: the benchmark model; 'rules' "
                         "for the rule baseline)")
-    parser.add_argument("--rss-chars", type=int, default=100,
+    parser.add_argument("--rss-fast", default="auto",
+                        help="--fast mode of the RSS and first-record runs (default auto, "
+                        "predict's default)")
+    parser.add_argument("--rss-chars", type=int, default=0,
                         help="cut each document of the RSS crawls to this many characters "
-                        "(default 100; 0 keeps whole documents)")
+                        "(default 0: whole documents)")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"))
     args = parser.parse_args()
 
-    from inference.scoring.runtime import FAST_MODES, available_cores, configure_threads
+    from inference.errors import UserError
+    from inference.scoring.runtime import configure_threads, resolve_fast
 
     threads = configure_threads()
     work = Path(tempfile.mkdtemp(prefix="bench_predict_"))
     model, model_note = resolve_model(args.model, work)
-    lines = corpus_slice(args.docs)
+    lines = corpus_slice(args.docs, args.corpus)
     crawl = work / "slice.jsonl"
     crawl.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # the speed comparison uses the first --clauses clauses end to end: a slice of whole docs
@@ -214,29 +337,51 @@ def main() -> None:
         kept.append(line)
         count += doc_clauses
     speed_crawl.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    inputs = clause_inputs(speed_crawl, 10**9)
 
-    results: dict[str, Any] = {"model": model_note, "model_dir": str(model),
-                               "machine": f"{platform.processor() or platform.machine()}, "
-                               f"{available_cores()} cores", "torch_threads": threads,
+    results: dict[str, Any] = {"model": model_note, "model_dir": str(model), "cpu": cpu_info(),
+                               "torch_threads": threads,
+                               "auto_resolves_to": resolve_fast("auto", announce=False),
                                "slice": {"files": SLICE_FILES, "docs_per_file": args.docs}}
     speed: dict[str, Any] = {}
     clauses_by_mode: dict[str, list[Any]] = {}
-    for fast in FAST_MODES:
-        speed[fast], clauses_by_mode[fast] = time_ours(model, speed_crawl, fast)
-    plain = time_pipeline(model, clause_inputs(speed_crawl, 10**9))
-    results["speed"] = {"ours": speed, "plain_pipeline": plain,
-                        "ratio": {fast: speed[fast]["clauses_per_s"] / plain["clauses_per_s"]
-                                  for fast in FAST_MODES}}
-    results["tokenisation"] = tokenise_share(model, clause_inputs(speed_crawl, 10**9),
-                                             speed["none"]["seconds"])
-    results["vs_fp32"] = {fast: agreement(clauses_by_mode["none"], clauses_by_mode[fast])
-                          for fast in FAST_MODES if fast != "none"}
-    if model_note.startswith("trained model"):
-        results["test_split"] = {fast: quality_on_test_split(model, fast) for fast in FAST_MODES}
+    skipped: dict[str, str] = {}
+    # one untimed pass first: whichever path runs first would otherwise pay for first-use
+    # costs (allocator, segmenter and tokenizer caches) that are no part of its speed
+    time_ours(model, speed_crawl, "none")
+    paths = [p for p in args.paths if p not in ("plain", "onnx")]
+    if "onnx" in args.paths:
+        paths[paths.index("auto") if "auto" in paths else len(paths):0] = (
+            [f"onnx:{m}" for m in args.onnx_quant] if args.onnx_quant != ["dynamic"]
+            else ["onnx"])
+    for fast in paths:
+        try:
+            speed[fast], clauses_by_mode[fast] = time_ours(model, speed_crawl, fast)
+        except UserError as exc:  # onnx on a two-part model, or without onnxruntime
+            skipped[fast] = f"{type(exc).__name__}: {exc}"
+    plain = time_pipeline(model, inputs) if "plain" in args.paths else None
+    results["speed"] = {"ours": speed, "plain_pipeline": plain, "skipped": skipped,
+                        "ratio": ({fast: v["clauses_per_s"] / plain["clauses_per_s"]
+                                   for fast, v in speed.items()} if plain else {})}
+    if "none" in clauses_by_mode:
+        results["vs_fp32"] = {fast: agreement(clauses_by_mode["none"], clauses_by_mode[fast])
+                              for fast in clauses_by_mode if fast != "none"}
+    results["flops"] = flops_per_clause(model, inputs)
+    if args.quality_clauses != 0:
+        records, titles = test_split_records(args.quality_clauses)
+        results["test_split"] = {fast: quality(model, fast, records, titles) for fast in speed}
+        if not model_note.startswith("trained model"):
+            results["test_split_note"] = "random heads: quality figures are meaningless"
+    small = work / "small.jsonl"
+    small.write_text(min(lines, key=len) + "\n", encoding="utf-8")
+    results["first_record_seconds"] = {args.rss_fast: first_record_seconds(model, small,
+                                                                           args.rss_fast)}
 
     rss_model = args.rss_model or str(model)
-    which = ["--rules"] if rss_model == "rules" else ["--model", rss_model]
-    results["rss"] = {"scorer": rss_model, "chars_per_doc": args.rss_chars}
+    which = ["--rules"] if rss_model == "rules" else ["--model", rss_model,
+                                                      "--fast", args.rss_fast]
+    results["rss"] = {"scorer": rss_model, "fast": args.rss_fast,
+                      "chars_per_doc": args.rss_chars or "whole documents"}
     for n in args.rss_docs:
         big = repeated_crawl(lines, n, work / f"crawl-{n}.jsonl", args.rss_chars)
         rss, seconds = peak_rss_mb([sys.executable, "-m", "policy_clauses.cli", "-q", "predict",
@@ -258,33 +403,50 @@ def _clause_counts(crawl: Path) -> list[int]:
 
 def markdown(r: dict[str, Any]) -> str:
     s = r["speed"]
+    cpu = r["cpu"]
     rows = [
-        f"Model: {r['model']}; machine: {r['machine']}; torch threads {r['torch_threads']}",
+        f"Model: {r['model']}; CPU: {cpu['model']} ({cpu['cores']} cores; flags: "
+        f"{' '.join(cpu['flags']) or 'none of note'}); torch threads {r['torch_threads']}; "
+        f"auto → {r['auto_resolves_to']}",
         "",
         "| measure | value |",
         "|---|---|",
     ]
-    for fast in s["ours"]:
-        rows.append(f"| ours, --fast {fast}, end to end | {s['ours'][fast]['clauses_per_s']:.1f} "
-                    f"clauses/s ({s['ours'][fast]['clauses']} clauses); "
-                    f"{s['ratio'][fast]:.1f}x the plain pipelines |")
-    rows += [
-        f"| plain transformers pipelines, float32 (clauses only) | "
-        f"{s['plain_pipeline']['clauses_per_s']:.1f} clauses/s |",
-        f"| tokenising for both models | {r['tokenisation']['tokenise_seconds']:.2f}s = "
-        f"{100 * r['tokenisation']['share_of_scoring']:.1f}% of the float32 run |",
-    ]
-    for fast, a in r["vs_fp32"].items():
+    if s["plain_pipeline"]:
+        rows.append(f"| plain transformers pipelines, float32 (clauses only) | "
+                    f"{s['plain_pipeline']['clauses_per_s']:.1f} clauses/s |")
+    for fast, v in s["ours"].items():
+        ratio = f"; {s['ratio'][fast]:.1f}x the plain pipelines" if fast in s["ratio"] else ""
+        rows.append(f"| ours, --fast {fast} ({v['scorer']}), end to end | "
+                    f"{v['clauses_per_s']:.1f} clauses/s ({v['clauses']} clauses){ratio}; "
+                    f"load {v['load_seconds']:.1f}s |")
+    for fast, why in s["skipped"].items():
+        rows.append(f"| ours, --fast {fast} | not run: {why} |")
+    for fast, a in r.get("vs_fp32", {}).items():
         rows.append(f"| {fast} vs float32: same label set / entity F1 / max score drift | "
                     f"{100 * a['label_set_agreement']:.1f}% / {a['entity_f1_vs_fp32']:.3f} / "
                     f"{a['max_score_drift']:.3f} |")
+    base = r.get("test_split", {}).get("none")
     for fast, g in r.get("test_split", {}).items():
+        delta = (f" ({100 * (g['micro_f1'] - base['micro_f1']):+.1f} / "
+                 f"{100 * (g['entity_f1'] - base['entity_f1']):+.1f} points vs float32)"
+                 if base and fast != "none" else "")
         rows.append(f"| test split ({g['clauses']} clauses), --fast {fast}: micro-F1 / entity F1 "
-                    f"| {g['micro_f1']:.3f} / {g['entity_f1']:.3f} |")
+                    f"| {g['micro_f1']:.3f} / {g['entity_f1']:.3f}{delta} |")
+    f = r["flops"]
+    shape = "; ".join(f"{name}: {p['layers']} layers × {p['hidden']} (FFN {p['intermediate']}), "
+                      f"{p['windows_per_clause']:.2f} windows of {p['mean_tokens_per_window']:.1f}"
+                      " tokens" for name, p in f["parts"].items())
+    rows.append(f"| FLOPs per clause | {f['gflop_per_clause']:.3f} GFLOP ({shape}; "
+                f"{f['parameters_m']:.1f}M parameters) |")
+    for fast, seconds in r["first_record_seconds"].items():
+        rows.append(f"| first record, one small document, --fast {fast} (process start to "
+                    f"first line) | {seconds:.2f}s |")
     for n, v in r["rss"].items():
-        if n not in ("scorer", "chars_per_doc"):
-            rows.append(f"| peak RSS, {n} documents ({r['rss']['scorer']}) | "
-                        f"{v['peak_rss_mb']:.0f} MB in {v['seconds']:.0f}s |")
+        if isinstance(v, dict):
+            rows.append(f"| peak RSS, {n} documents ({r['rss']['chars_per_doc']}; "
+                        f"--fast {r['rss']['fast']}) | {v['peak_rss_mb']:.0f} MB in "
+                        f"{v['seconds']:.0f}s |")
     return "\n".join(rows)
 
 

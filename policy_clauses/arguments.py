@@ -10,9 +10,12 @@ from inference.scoring.runtime import FAST_MODES
 
 MODEL_HELP = ("model folder (classifier/ and tagger/); default $POLICY_CLAUSES_MODEL, else "
               "models/default of a source checkout")
-FAST_HELP = ("bf16: both models in bfloat16 (about 3x faster on CPUs with AMX or AVX-512 BF16, "
-             "test micro-F1 within 0.5 point); int8: dynamic int8 quantisation (costs 2-3 "
-             "points); see benchmarks/README.md. Default none (float32)")
+FAST_HELP = ("auto (default): bf16 where the CPU has bf16 units (AMX or AVX-512 BF16), else "
+             "float32, chosen once at start-up and logged; none: float32; bf16: bfloat16 "
+             "(about 3x faster on CPUs with bf16 units, test micro-F1 within 0.5 point); int8: "
+             "dynamic int8 quantisation (costs 2-3 points); onnx: ONNX Runtime with int8 weights "
+             "(shared-encoder models; needs the 'fast' extra; exported once per model and "
+             "cached). See benchmarks/README.md")
 
 
 def positive_int(text: str) -> int:
@@ -32,4 +35,10 @@ def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--model", metavar="DIR", default=None, help=MODEL_HELP)
     which.add_argument("--rules", action="store_true", help="use the rule baseline")
-    parser.add_argument("--fast", choices=FAST_MODES, default="none", help=FAST_HELP)
+    add_fast_argument(parser)
+
+
+def add_fast_argument(parser: argparse.ArgumentParser, help: str = FAST_HELP) -> None:
+    """``--fast MODE`` (default ``auto``): the one definition every command shares, resolved
+    by ``inference.scoring.runtime.resolve_fast`` when the scorer loads."""
+    parser.add_argument("--fast", choices=FAST_MODES, default="auto", help=help)

@@ -161,7 +161,7 @@ def test_predict_without_a_model_fails_instead_of_using_rules(monkeypatch, tmp_p
 def test_output_records_and_summary_name_the_scorer(tiny, tmp_path, capsys):
     out = tmp_path / "o.jsonl"
     assert main(["predict", str(EXAMPLE), "-o", str(out), "--model", str(tiny),
-                 "--no-progress"]) == 0
+                 "--no-progress", "--fast", "none"]) == 0
     record = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
     name, version = record["scorer"]["name"], record["scorer"]["version"]
     assert name == "model:model" and version.startswith("model@") and len(version) == 18

@@ -34,7 +34,9 @@ def test_ray_engine_matches_local_engine(local_ray, tmp_path):
     (bad / "lines.jsonl").write_text(
         '{oops\n{"id": "j1", "text": "一、目标\\n到2025年，达到5亿元。"}\n', encoding="utf-8")
     inputs = [str(EXAMPLES), str(bad)]
-    common = ["--model", str(model), "--no-progress"]
+    # float32: bf16 scores (what auto picks on a CPU with bf16 units) move in the last digits
+    # with how clauses are batched, and the engines batch differently
+    common = ["--model", str(model), "--no-progress", "--fast", "none"]
     assert main(["predict", *inputs, "-o", str(tmp_path / "local.jsonl"), *common]) == 0
     assert main(["predict", *inputs, "-o", str(tmp_path / "ray.jsonl"), *common,
                  "--engine", "ray", "--num-actors", "1", "--chunk-documents", "4"]) == 0

@@ -78,7 +78,8 @@ def test_v1_predict_documents_gives_the_lines_predict_writes(which, tiny_model, 
     assert main(["predict", str(CRAWL), *args, "-o", str(tmp_path / "p.jsonl"),
                  "--no-progress"]) == 0
     expected = _jsonl(tmp_path / "p.jsonl")
-    scorer = load_scorer(None if which == "rules" else tiny_model, rules=which == "rules")
+    scorer = load_scorer(None if which == "rules" else tiny_model, rules=which == "rules",
+                         fast="auto")  # predict's default, as serve's
     documents = _jsonl(CRAWL)
     with _client(scorer, tmp_path) as client:
         answer = client.post("/v1/predict", json={"documents": documents, "source": str(CRAWL)})
@@ -100,7 +101,7 @@ def test_v1_predict_clauses_gives_the_lines_predict_clauses_writes(tiny_model, t
                                                for c in clauses), encoding="utf-8")
     assert main(["predict", "--clauses", str(tmp_path / "in.jsonl"), "--model", str(tiny_model),
                  "-o", str(tmp_path / "out.jsonl"), "--no-progress"]) == 0
-    with _client(load_scorer(tiny_model), tmp_path) as client:
+    with _client(load_scorer(tiny_model, fast="auto"), tmp_path) as client:
         answer = client.post("/v1/predict", json={"clauses": clauses})
     assert answer.status_code == 200, answer.text
     assert answer.json()["records"] == _jsonl(tmp_path / "out.jsonl")

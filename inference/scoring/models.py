@@ -10,8 +10,11 @@ all call it)::
   folder named by ``$POLICY_CLAUSES_MODEL``, else models/default of a source checkout; with
   neither it raises a ``UserError`` naming ``--model DIR`` and ``--rules`` (never a silent
   fallback to rules).
-- ``fast``: a mode of ``inference.scoring.runtime.FAST_MODES`` (``none``, ``int8``, ``bf16``),
-  applied to both parts as they load; ``device``: a torch device.
+- ``fast``: a mode of ``inference.scoring.runtime.FAST_MODES`` (``auto``, ``none``, ``int8``,
+  ``bf16``, ``onnx``), applied to both parts as they load; ``auto`` (the CLI's default; the
+  function's is float32) is resolved once from the CPU's features (``runtime.resolve_fast``);
+  ``onnx`` runs a shared-encoder model in ONNX Runtime (``inference.scoring.onnx_runtime``);
+  ``device``: a torch device.
 
 Every scorer carries ``name`` (``model:default``, ``rules``), ``version``
 (``default@<weights hash>``) and per-label ``thresholds`` (``ClauseScorer``);
@@ -50,7 +53,12 @@ from inference.scoring.model_folder import (
     weights_digest,
 )
 from inference.scoring.postprocess import postprocess_entities
-from inference.scoring.runtime import FAST_MODES, apply_fast_path, cpu_has_bf16_units
+from inference.scoring.runtime import (
+    FAST_MODES,
+    apply_fast_path,
+    cpu_has_bf16_units,
+    resolve_fast,
+)
 
 log = logging.getLogger(__name__)
 
@@ -245,9 +253,16 @@ class SharedEncoderModel:
         sequence_model = classifier.model
         head = load_tag_head(tagger_folder, sequence_model.config.hidden_size, len(tags))
         dtype = next(sequence_model.parameters()).dtype
-        self.module = JointModule(sequence_model, head.to(dtype)).eval().to(self.device)
+        self.module: Any = JointModule(sequence_model, head.to(dtype)).eval().to(self.device)
         if fast == "int8":
             self.module.tag_head = apply_fast_path(self.module.tag_head, fast)
+        elif fast == "onnx":
+            from inference.scoring.onnx_runtime import load_onnx_joint
+
+            if self.device != "cpu":
+                raise UserError(f"--fast onnx runs on the CPU, not on {self.device}")
+            digest = weights_digest(classifier.folder.parent, length=24)
+            self.module = load_onnx_joint(self.module, self.tokenizer, settings, digest)
 
     def predict(self, inputs: Sequence[ClauseInput]) -> tuple[list[list[float]],
                                                                list[list[Entity]]]:
@@ -268,9 +283,16 @@ class ModelScorer:
         from inference.scoring.joint import shared_settings
 
         self.schema = schema or default_schema()
-        self.classifier = ClassifierModel(folder / "classifier", self.schema, device, fast)
+        fast = resolve_fast(fast, device=device)
+        # onnx exports the float32 torch model; the other modes transform it as it loads
+        self.classifier = ClassifierModel(folder / "classifier", self.schema, device,
+                                          "none" if fast == "onnx" else fast)
         tagger_meta = open_part(folder / "tagger", "tagger", self.schema)
         settings = shared_settings(self.classifier.meta, tagger_meta)
+        if settings is None and fast == "onnx":
+            raise UserError(f"--fast onnx runs shared-encoder models only ('policy-clauses "
+                            f"train joint'); {folder} holds two separate parts: use --fast "
+                            "auto, none, bf16 or int8")
         self.shared: SharedEncoderModel | None = None
         self.tagger: TaggerModel | None = None
         if settings is not None:
@@ -307,6 +329,7 @@ def model_identity(folder: Path | None, fast: str = "none") -> tuple[str, str]:
     name, never its absolute path, and a short hash of its weights. ``None``: the rules."""
     if folder is None:
         return "rules", f"rules@{__version__}"
+    fast = resolve_fast(fast, announce=False)
     folder = Path(folder).resolve()
     name = f"model:{folder.name}" + (f" ({fast})" if fast != "none" else "")
     return name, f"{folder.name}@{weights_digest(folder)}"
@@ -315,7 +338,7 @@ def model_identity(folder: Path | None, fast: str = "none") -> tuple[str, str]:
 def load_scorer(model: str | Path | None = None, *, rules: bool = False,
                 fast: str = "none", device: str = "cpu") -> ClauseScorer:
     """The one loader (module docstring): ``rules`` → the rule baseline; else the model folder
-    ``resolve_model`` finds, with the ``fast`` path applied."""
+    ``resolve_model`` finds, with the ``fast`` path applied (``auto`` resolved once, here)."""
     from inference.scoring.rules import RuleScorer
 
     if fast not in FAST_MODES:
@@ -323,6 +346,7 @@ def load_scorer(model: str | Path | None = None, *, rules: bool = False,
     folder = resolve_model(model, rules=rules)
     if folder is None:
         return RuleScorer()
+    fast = resolve_fast(fast, device=device)
     if fast == "bf16" and device == "cpu" and not cpu_has_bf16_units():
         log.warning("--fast bf16: this CPU has no AMX/AVX-512 BF16 units; bf16 will be "
                     "emulated and may be slower than float32")

@@ -10,6 +10,15 @@ clauses changes.
 one (weights int8, activations quantised per batch). It needs no calibration data and no
 extra dependency, but on the shipped default it costs 2-3 points of micro-F1.
 
+``--fast onnx`` (shared-encoder models only) runs the one encoder pass in ONNX Runtime with
+int8 weights (dynamic activations by default, static calibrated on dev clauses with
+``POLICY_CLAUSES_ONNX_QUANT=static``; ``inference.scoring.onnx_runtime``); the exported file
+is cached per model, so only the first run pays for the export.
+
+``--fast auto`` (the default) picks once at start-up from what the CPU has: bf16 where it has
+bf16 units (AMX or AVX-512 BF16), else float32. ONNX is not picked automatically: it has not
+been measured to win on a CPU without bf16 units at the required quality (benchmarks/README.md).
+
 The benchmark (benchmarks/bench_predict.py) and ``policy-clauses evaluate --fast MODE`` report
 the speed-up and the test-split quality of each mode, which is what decides whether to use it.
 """
@@ -25,7 +34,11 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-FAST_MODES = ("none", "int8", "bf16")
+FAST_MODES = ("auto", "none", "int8", "bf16", "onnx")
+# the modes a model actually runs in: what ``auto`` resolves to is one of these
+RUN_MODES = ("none", "int8", "bf16", "onnx")
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+_announced: set[str] = set()
 
 
 def available_cores() -> int:
@@ -61,8 +74,9 @@ def quantize_int8(model: Any) -> Any:
 
 def apply_fast_path(model: Any, fast: str) -> Any:
     """The model as ``--fast`` runs it: unchanged, int8-quantised, or cast to bfloat16."""
-    if fast not in FAST_MODES:
-        raise ValueError(f"unknown --fast mode {fast!r}; expected one of {FAST_MODES}")
+    if fast not in RUN_MODES or fast == "onnx":
+        raise ValueError(f"--fast {fast!r} is not a torch model transform; expected one of "
+                         f"{RUN_MODES[:3]} (resolve 'auto' with resolve_fast first)")
     if fast == "int8":
         return quantize_int8(model)
     if fast == "bf16":
@@ -72,10 +86,41 @@ def apply_fast_path(model: Any, fast: str) -> Any:
     return model
 
 
-def cpu_has_bf16_units() -> bool:
-    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16; Linux /proc/cpuinfo)."""
+def cpu_flags() -> set[str]:
+    """The CPU feature flags the OS reports (Linux /proc/cpuinfo; empty elsewhere)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
+        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
     except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+        return set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
+def cpu_has_bf16_units() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX-512 BF16)."""
+    return bool(cpu_flags() & set(BF16_FLAGS))
+
+
+def resolve_fast(fast: str, *, device: str = "cpu", announce: bool = True) -> str:
+    """The mode a run uses: ``auto`` becomes bf16 on a CPU with bf16 units, else none
+    (float32); any other mode is kept. With ``announce`` the choice of ``auto`` is logged at
+    INFO once per process ("runtime: bf16 (CPU has avx512_bf16)")."""
+    if fast not in FAST_MODES:
+        raise ValueError(f"unknown --fast mode {fast!r}; expected one of {FAST_MODES}")
+    if fast != "auto":
+        return fast
+    if device != "cpu":
+        chosen, reason = "none", f"device {device}"
+    else:
+        found = sorted(cpu_flags() & set(BF16_FLAGS))
+        if found:
+            chosen, reason = "bf16", f"CPU has {', '.join(found)}"
+        else:
+            chosen, reason = "none", "no AMX/AVX-512 BF16 units on this CPU; float32"
+    if announce and reason not in _announced:
+        _announced.add(reason)
+        log.info("runtime: %s (%s)", chosen, reason)
+    return chosen

@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from inference.scoring.runtime import FAST_MODES
+from policy_clauses.arguments import FAST_HELP, add_fast_argument
 from training.data import gold as gold_data
 from training.fit.config import CONFIG_CLASSES, field_help, load_config, parse_overrides
 from training.paths import PROJECT_ROOT
@@ -160,9 +160,8 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--no-baseline", action="store_true",
                           help="do not score the rule baseline beside the model")
     evaluate.add_argument("--json", action="store_true", help="also print all metrics as JSON")
-    evaluate.add_argument("--fast", choices=FAST_MODES, default="none",
-                          help="score through a predict fast path (bf16: bfloat16 models; "
-                          "int8: dynamic int8 quantisation) to measure what it costs in quality")
+    add_fast_argument(evaluate, help="score through a predict fast path (default auto, as "
+                      "predict) to measure what it costs in quality; " + FAST_HELP)
     evaluate.set_defaults(func=cmd_evaluate)
 
 

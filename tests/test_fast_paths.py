@@ -1,0 +1,196 @@
+"""The ``--fast`` paths on a tiny shared-encoder model: each gives the labels and entities of
+float32 within a stated bound, ``auto`` follows the CPU's bf16 units, and the ONNX export is
+made once per model and then reused from the cache. No timing is asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+from inference.errors import UserError
+from inference.scoring import onnx_runtime, runtime
+from inference.scoring.components import ClauseInput, ClauseScores
+from inference.scoring.models import load_scorer, model_identity
+from policy_clauses.cli import build_parser
+from tests.fixtures.tiny_training import fixture_records
+from tests.helpers.tiny_model import build_tiny_model
+from tests.test_train_joint import _trained
+
+# The bound the suite holds every fast path to against float32 on the fixture clauses (21
+# real clauses × 5 labels): at most 5% of the per-label decisions differ, and the entity spans
+# agree with an F1 of at least 0.9. The tiny model's scores sit near its thresholds, so this
+# is looser than the 0.5-point bound the benchmark checks on the real model's test split.
+MAX_DECISION_DISAGREEMENT = 0.05
+MIN_ENTITY_F1 = 0.9
+# the 'fast' extra (make setup installs it); without it only the error naming it is checked
+needs_onnxruntime = pytest.mark.skipif(
+    importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None,
+    reason="onnxruntime/onnx not installed (pip install 'policy-clauses[fast]')")
+
+
+@pytest.fixture(scope="module")
+def joint_model(tmp_path_factory) -> Path:
+    folder, _ = _trained(str(tmp_path_factory.mktemp("joint_fast")))
+    return folder
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv(onnx_runtime.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def fixture_inputs() -> list[ClauseInput]:
+    return [ClauseInput(r["text"], r.get("section", "")) for r in fixture_records()]
+
+
+def agreement(base: list[ClauseScores], other: list[ClauseScores],
+              labels: list[str]) -> tuple[float, float]:
+    """(share of per-label decisions that differ, entity-span F1 of ``other`` vs ``base``)."""
+    differ = sum((name in a.labels) != (name in b.labels)
+                 for a, b in zip(base, other, strict=True) for name in labels)
+    spans = [({(e.start, e.end, e.type) for e in a.entities},
+              {(e.start, e.end, e.type) for e in b.entities})
+             for a, b in zip(base, other, strict=True)]
+    overlap = sum(len(x & y) for x, y in spans)
+    total = sum(len(x) + len(y) for x, y in spans)
+    return differ / (len(base) * len(labels)), (2 * overlap / total if total else 1.0)
+
+
+@pytest.mark.parametrize(("fast", "quant"), [
+    ("bf16", None), ("int8", None),
+    *(pytest.param("onnx", q, marks=needs_onnxruntime) for q in ("dynamic", "static", "none"))])
+def test_fast_path_keeps_float32_decisions(joint_model, cache, monkeypatch, fast, quant) -> None:
+    if quant:
+        monkeypatch.setenv(onnx_runtime.QUANT_ENV, quant)
+    inputs = fixture_inputs()
+    reference = load_scorer(joint_model, fast="none")
+    base = reference.predict(inputs)
+    assert any(s.entities for s in base), "the fixture must exercise the tag head"
+    scorer = load_scorer(joint_model, fast=fast)
+    assert scorer.name.endswith(f"({fast})")
+    assert scorer.version == reference.version
+    disagreement, entity_f1 = agreement(base, scorer.predict(inputs), reference.classifier.labels)
+    assert disagreement <= MAX_DECISION_DISAGREEMENT
+    assert entity_f1 >= MIN_ENTITY_F1
+
+
+@needs_onnxruntime
+def test_onnx_export_is_cached_and_reused(joint_model, cache, monkeypatch, caplog) -> None:
+    with caplog.at_level(logging.INFO):
+        first = load_scorer(joint_model, fast="onnx")
+    # one line says what happens; the quantiser's per-tensor INFO lines are kept out
+    assert [r.name for r in caplog.records] == ["inference.scoring.onnx_runtime"]
+    assert logging.root.manager.disable == logging.NOTSET
+    cached = list(cache.glob("onnx/*/" + onnx_runtime.ONNX_FILE))
+    assert len(cached) == 1
+    assert first.shared.module.path == cached[0]
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("the second load exported again instead of using the cache")
+
+    monkeypatch.setattr(onnx_runtime, "export_joint", no_export)
+    monkeypatch.setattr(onnx_runtime, "quantize_joint", no_export)
+    second = load_scorer(joint_model, fast="onnx")
+    assert second.shared.module.path == cached[0]
+    inputs = fixture_inputs()
+    assert [s.scores for s in second.predict(inputs)] == [s.scores for s in first.predict(inputs)]
+
+
+@needs_onnxruntime
+@pytest.mark.parametrize(("quant", "int8_ops"), [("dynamic", {"MatMulInteger"}),
+                                              ("static", {"QuantizeLinear", "DequantizeLinear"}),
+                                              ("none", set())])
+def test_onnx_quantises_the_encoder_not_the_heads(joint_model, cache, monkeypatch, quant,
+                                                  int8_ops) -> None:
+    import onnx
+
+    monkeypatch.setenv(onnx_runtime.QUANT_ENV, quant)
+    path = load_scorer(joint_model, fast="onnx").shared.module.path
+    assert f"-{quant}-" in path.parent.name
+    nodes = onnx.load(str(path)).graph.node
+    ops = {node.op_type for node in nodes}
+    assert int8_ops <= ops
+    if quant == "none":
+        assert not ops & {"MatMulInteger", "QuantizeLinear", "DynamicQuantizeLinear"}
+    # the heads stay float32 MatMul/Gemm nodes, as exported
+    heads = {node.name: node.op_type for node in nodes
+             if any(scope in node.name for scope in onnx_runtime.HEAD_SCOPES)}
+    assert heads and set(heads.values()) <= {"MatMul", "Gemm", "Add"}
+
+
+@needs_onnxruntime
+def test_unknown_quant_method_is_a_clear_error(joint_model, cache, monkeypatch) -> None:
+    monkeypatch.setenv(onnx_runtime.QUANT_ENV, "int4")
+    with pytest.raises(UserError, match="POLICY_CLAUSES_ONNX_QUANT"):
+        load_scorer(joint_model, fast="onnx")
+
+
+def test_onnx_cache_is_keyed_by_the_weights(tmp_path, cache, monkeypatch) -> None:
+    """Other weights never reuse a cached export: the key is the weights digest."""
+    assert (onnx_runtime.cached_model_path("aaa", cache)
+            != onnx_runtime.cached_model_path("bbb", cache))
+    monkeypatch.delenv(onnx_runtime.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert onnx_runtime.cache_root() == tmp_path / "xdg" / "policy-clauses"
+
+
+def test_onnx_without_onnxruntime_names_the_extra(joint_model, cache, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
+    with pytest.raises(UserError, match=r"policy-clauses\[fast\]"):
+        load_scorer(joint_model, fast="onnx")
+
+
+def test_onnx_refuses_separate_parts(tmp_path, cache) -> None:
+    model = build_tiny_model(tmp_path / "separate")
+    with pytest.raises(UserError, match="shared-encoder models only"):
+        load_scorer(model, fast="onnx")
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ({"fpu", "avx2", "avx512f", "avx512_bf16"}, "bf16"),
+    ({"fpu", "avx2", "amx_tile", "amx_bf16"}, "bf16"),
+    ({"fpu", "avx2", "avx512f", "avx512_vnni"}, "none"),
+    (set(), "none"),
+])
+def test_auto_follows_the_cpu_bf16_units(monkeypatch, caplog, flags, expected) -> None:
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(runtime, "_announced", set())
+    with caplog.at_level(logging.INFO, logger="inference.scoring.runtime"):
+        assert runtime.resolve_fast("auto") == expected
+        assert runtime.resolve_fast("auto") == expected
+    announced = [r.getMessage() for r in caplog.records if "runtime:" in r.getMessage()]
+    assert len(announced) == 1 and announced[0].startswith(f"runtime: {expected} (")
+    assert runtime.resolve_fast("int8") == "int8"  # a forced mode is kept
+    assert runtime.resolve_fast("auto", device="cuda", announce=False) == "none"
+
+
+def test_cpu_flags_reads_the_flags_line(monkeypatch, tmp_path) -> None:
+    fake = tmp_path / "cpuinfo"
+    fake.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 amx_bf16\n\n")
+    real_path = runtime.Path
+    monkeypatch.setattr(runtime, "Path",
+                        lambda p: fake if p == "/proc/cpuinfo" else real_path(p))
+    assert runtime.cpu_flags() == {"fpu", "avx2", "amx_bf16"}
+    assert runtime.cpu_has_bf16_units()
+
+
+def test_auto_scorer_name_shows_the_resolved_mode(joint_model, monkeypatch) -> None:
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: {"avx512_bf16"})
+    assert load_scorer(joint_model, fast="auto").name.endswith("(bf16)")
+    assert model_identity(joint_model, "auto")[0].endswith("(bf16)")
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: {"avx2"})
+    scorer = load_scorer(joint_model, fast="auto")
+    assert scorer.name == model_identity(joint_model, "none")[0] == f"model:{joint_model.name}"
+
+
+@pytest.mark.parametrize("command", [["predict", "x.jsonl", "-o", "y.jsonl"], ["serve"],
+                                     ["evaluate", "--model", "m"]])
+def test_fast_defaults_to_auto_everywhere(command) -> None:
+    args = build_parser().parse_args(command)
+    assert args.fast == "auto"
+    assert build_parser().parse_args([*command, "--fast", "onnx"]).fast == "onnx"
