@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.records import Entity
-from inference.scoring.encoding import encode_joint, format_context
+from inference.scoring.encoding import encode_joint, format_context, length_sorted_batches
 from inference.scoring.model_folder import WEIGHTS_FILE, ModelFolderError, SharedEncoderMeta
 from inference.scoring.postprocess import postprocess_entities
 
@@ -122,7 +122,6 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
     import torch
 
     from inference.scoring.align import decode_windows
-    from inference.scoring.models import length_sorted_batches
 
     encoded = encode_joint(tokenizer, texts, contexts, max_length=settings.max_length,
                            stride=settings.stride,

@@ -41,7 +41,12 @@ from inference.errors import UserError
 from inference.records import Entity
 from inference.schema import LabelSchema, default_schema
 from inference.scoring.components import ClauseInput, ClauseScorer, ClauseScores
-from inference.scoring.encoding import encode_for_classifier, encode_for_tagger, format_context
+from inference.scoring.encoding import (
+    encode_for_classifier,
+    encode_for_tagger,
+    format_context,
+    length_sorted_batches,
+)
 from inference.scoring.model_folder import (
     META_FILE,
     ClassifierMeta,
@@ -109,13 +114,6 @@ def _load_part(folder: Path, loader: Any, device: str) -> tuple[Any, Any]:
                                f"({type(exc).__name__}: {exc}); retrain it or copy the folder "
                                "again") from None
     return tokenizer, model
-
-
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length: padding, not compute, is what batching
-    wastes on short Chinese clauses."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 class ClassifierModel:
