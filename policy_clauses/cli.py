@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inference import __version__
+from inference.batch.core import DEFAULT_CHUNK_CLAUSES
 from inference.errors import UserError
 from policy_clauses.arguments import add_scorer_arguments, positive_int
 
@@ -64,9 +65,10 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk-documents", type=positive_int, default=64,
                         help="documents scored and written together (default 64): the unit of "
                         "batching, flushing, resume and Ctrl-C")
-    parser.add_argument("--chunk-clauses", type=positive_int, default=4096,
+    parser.add_argument("--chunk-clauses", type=positive_int, default=DEFAULT_CHUNK_CLAUSES,
                         help="also close a chunk once it holds this many clauses (default "
-                        "4096), so a few huge documents cannot blow the memory bound")
+                        f"{DEFAULT_CHUNK_CLAUSES}), so a few huge documents cannot blow the "
+                        "memory bound")
     parser.add_argument("--resume", action="store_true",
                         help="continue a run that was killed or interrupted: OUT and the errors "
                         "file are cut back to the last completed chunk (OUT.progress.json) and "

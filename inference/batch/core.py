@@ -55,7 +55,10 @@ from inference.text.pipeline import build_document
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_CLAUSES = 4096
+# 512 clauses a chunk: measured on 200 whole documents (bf16, 2-core AMD EPYC), peak RSS
+# 1.0 GB at 512 against 1.9 GB at 4096, at the same 270 clauses/s (batches are 64 windows
+# either way; a bigger chunk only holds more documents, encodings and scores at once).
+DEFAULT_CHUNK_CLAUSES = 512
 # Cleaning and segmenting one document may take this long; past it the document becomes an
 # error record. Linear-time text (a 10 MB line) takes a few seconds.
 DEFAULT_DOCUMENT_SECONDS = 60.0
