@@ -10,19 +10,22 @@ linear layer on the last hidden state of every window for tags. That halves (or 
 work per clause against running the two parts one after the other.
 
 Training uses the same ``JointModule`` and the same ``joint_scores`` function, so what is
-trained is what is served.
+trained is what is served. This module imports torch; ``inference.scoring.models`` imports it
+only when a shared-encoder model is loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from inference.records import Entity
-from inference.scoring.encoding import encode_joint, format_context, length_sorted_batches
+from inference.scoring.encoding import encode_joint, length_sorted_batches
 from inference.scoring.model_folder import WEIGHTS_FILE, ModelFolderError, SharedEncoderMeta
 from inference.scoring.postprocess import postprocess_entities
 
@@ -31,13 +34,7 @@ log = logging.getLogger(__name__)
 TAG_HEAD_KEYS = ("classifier.weight", "classifier.bias")
 
 
-def _torch_module() -> Any:
-    import torch
-
-    return torch.nn.Module
-
-
-class JointModule(_torch_module()):  # type: ignore[misc]
+class JointModule(torch.nn.Module):
     """A sequence-classification model plus a linear tag head over its last hidden state."""
 
     def __init__(self, sequence_model: Any, tag_head: Any) -> None:
@@ -65,8 +62,6 @@ def encoder_state(classifier: Any) -> dict[str, Any]:
 
 def encoder_sha256(classifier: Any, dtype: Any = None) -> str:
     """A hash of the encoder tensors as stored (``dtype``: the storage dtype)."""
-    import torch
-
     digest = hashlib.sha256()
     for name, tensor in sorted(encoder_state(classifier).items()):
         value = tensor.detach().cpu()
@@ -94,7 +89,6 @@ def tagger_from_joint(module: JointModule, tagger_config: Any) -> Any:
 
 def load_tag_head(folder: Path, hidden_size: int, n_tags: int) -> Any:
     """Only the tag head of a tagger folder (its encoder is the classifier's)."""
-    import torch
     from safetensors import safe_open
 
     try:
@@ -119,8 +113,6 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
                  device: str = "cpu") -> tuple[list[list[float]], list[list[Entity]]]:
     """Label probabilities (sigmoid of the first window's logits) and entities (windows
     merged by ``decode_windows``, then span repair) of each clause, in one encoder pass."""
-    import torch
-
     from inference.scoring.align import decode_windows
 
     encoded = encode_joint(tokenizer, texts, contexts, max_length=settings.max_length,
@@ -135,7 +127,7 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
     label_probs: list[list[float]] = [[] for _ in texts]
     window_probs: list[Any] = [None] * len(ids_list)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    is_first = {window for window in first_window.values()}
+    is_first = set(first_window.values())
     with torch.inference_mode():
         for batch in length_sorted_batches(lengths, batch_size):
             width = max(lengths[i] for i in batch)
@@ -161,11 +153,6 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
     return label_probs, entities
 
 
-def contexts_for(sections: Sequence[str], titles: Sequence[str], mode: str) -> list[str]:
-    return [format_context(section, title, mode)
-            for section, title in zip(sections, titles, strict=True)]
-
-
 def shared_settings(classifier_meta: Any, tagger_meta: Any) -> SharedEncoderMeta | None:
     """The shared-encoder settings when both parts say they share one encoder (same hash);
     else None (the parts run one after the other)."""
@@ -179,6 +166,3 @@ def shared_settings(classifier_meta: Any, tagger_meta: Any) -> SharedEncoderMeta
         return None
     return a
 
-
-def state_shapes(state: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
-    return {k: tuple(v.shape) for k, v in state.items()}
