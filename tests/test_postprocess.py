@@ -98,7 +98,8 @@ def test_the_shipped_model_emits_no_malformed_span_on_the_test_split():
     texts = [r.text for r in records]
     predictions = scorer.predict([ClauseInput(text=t, section=r.section or "")
                                   for t, r in zip(texts, records, strict=True)])
-    tokenizer = scorer.tagger.tokenizer
+    # the tokenizer the tags came from: the shared encoder's, or the separate tagger's
+    tokenizer = (scorer.shared or scorer.tagger).tokenizer
     malformed, spans = [], 0
     for text, prediction in zip(texts, predictions, strict=True):
         tokens = [(s, e) for s, e in tokenizer(text, add_special_tokens=False,

@@ -60,7 +60,8 @@ def test_ray_actors_run_the_shared_encoder_model(local_ray, tmp_path):
     train_joint(tiny_config("joint", backbone, model, train__epochs=1,
                             train__tune_thresholds=False))
     assert load_scorer(model).shared is not None
-    common = ["--model", str(model), "--no-progress"]
+    # float32: bf16 scores move in the last digits with how clauses are batched
+    common = ["--model", str(model), "--no-progress", "--fast", "none"]
     assert main(["predict", str(EXAMPLES), "-o", str(tmp_path / "local.jsonl"), *common]) == 0
     assert main(["predict", str(EXAMPLES), "-o", str(tmp_path / "ray.jsonl"), *common,
                  "--engine", "ray", "--num-actors", "1", "--chunk-documents", "4"]) == 0

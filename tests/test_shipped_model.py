@@ -32,6 +32,8 @@ def scorer():
 
 def test_predict_without_flags_loads_the_shipped_model(scorer):
     assert isinstance(scorer, ModelScorer)
+    # the shipped default is a shared-encoder model: one encoder pass per clause
+    assert scorer.shared is not None and scorer.tagger is None
 
 
 @pytest.mark.parametrize(("text", "section", "labels", "entities"), CASES)
