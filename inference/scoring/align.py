@@ -112,3 +112,18 @@ def decode_windows(
     if not text:
         return []
     return decode_char_tags(text, char_probabilities(len(text), windows, tags), tags)
+
+
+def pad_windows(sequences: Sequence[Sequence[int]], pad_value: int) -> tuple[Any, Any]:
+    """Token windows of one batch as a right-padded ``long`` tensor and its attention mask (1
+    on real tokens): the one way serving and training batch windows. Tag sequences go through
+    it too, padded with ``IGNORE``."""
+    import torch
+
+    width = max(len(seq) for seq in sequences)
+    padded = torch.full((len(sequences), width), pad_value, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        padded[row, :len(seq)] = torch.tensor(list(seq), dtype=torch.long)
+        mask[row, :len(seq)] = 1
+    return padded, mask

@@ -27,7 +27,7 @@ import torch
 from inference.records import Entity
 from inference.scoring.encoding import encode_joint, length_sorted_batches
 from inference.scoring.model_folder import WEIGHTS_FILE, ModelFolderError, SharedEncoderMeta
-from inference.scoring.postprocess import postprocess_entities
+from inference.scoring.postprocess import entities_from_windows
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
                  device: str = "cpu") -> tuple[list[list[float]], list[list[Entity]]]:
     """Label probabilities (sigmoid of the first window's logits) and entities (windows
     merged by ``decode_windows``, then span repair) of each clause, in one encoder pass."""
-    from inference.scoring.align import decode_windows
+    from inference.scoring.align import pad_windows
 
     encoded = encode_joint(tokenizer, texts, contexts, max_length=settings.max_length,
                            stride=settings.stride,
@@ -121,21 +121,16 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
     window_doc = encoded["overflow_to_sample_mapping"]
     ids_list = encoded["input_ids"]
     lengths = [len(ids) for ids in ids_list]
-    first_window = {}
+    first_window: dict[int, int] = {}
     for window, doc in enumerate(window_doc):
         first_window.setdefault(doc, window)
+    is_first = set(first_window.values())
     label_probs: list[list[float]] = [[] for _ in texts]
     window_probs: list[Any] = [None] * len(ids_list)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    is_first = set(first_window.values())
     with torch.inference_mode():
         for batch in length_sorted_batches(lengths, batch_size):
-            width = max(lengths[i] for i in batch)
-            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, index in enumerate(batch):
-                ids[row, :lengths[index]] = torch.tensor(ids_list[index])
-                mask[row, :lengths[index]] = 1
+            ids, mask = pad_windows([ids_list[i] for i in batch], pad_id)
             label_logits, tag_logits = module(ids.to(device), mask.to(device))
             label_rows = torch.sigmoid(label_logits.float()).tolist()
             tag_probs = torch.softmax(tag_logits.float(), dim=-1).cpu()
@@ -143,14 +138,8 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
                 if index in is_first:
                     label_probs[window_doc[index]] = label_rows[row]
                 window_probs[index] = tag_probs[row, :lengths[index]].numpy()
-    per_text: list[list[tuple[list[tuple[int, int]], Any]]] = [[] for _ in texts]
-    for window, doc in enumerate(window_doc):
-        per_text[doc].append((encoded["offset_mapping"][window], window_probs[window]))
-    entities = [postprocess_entities(text, decode_windows(text, windows, tags),
-                                     sorted({(s, e) for offsets, _ in windows
-                                             for s, e in offsets if s < e}))
-                for text, windows in zip(texts, per_text, strict=True)]
-    return label_probs, entities
+    return label_probs, entities_from_windows(texts, window_doc, encoded["offset_mapping"],
+                                              window_probs, tags)
 
 
 def shared_settings(classifier_meta: Any, tagger_meta: Any) -> SharedEncoderMeta | None:

@@ -57,7 +57,7 @@ from inference.scoring.model_folder import (
     open_part,
     weights_digest,
 )
-from inference.scoring.postprocess import postprocess_entities
+from inference.scoring.postprocess import entities_from_windows
 from inference.scoring.runtime import (
     FAST_MODES,
     apply_fast_path,
@@ -205,35 +205,22 @@ def tagger_entities(
     used (``encode_for_tagger``); windows of one text are merged by ``decode_windows``."""
     import torch
 
-    from inference.scoring.align import decode_windows
+    from inference.scoring.align import pad_windows
 
     encoded = encode_for_tagger(tokenizer, texts, max_length=max_length, stride=stride)
-    window_doc = encoded["overflow_to_sample_mapping"]
     n_windows = len(encoded["input_ids"])
     window_probs: list[Any] = [None] * n_windows
     lengths = [len(ids) for ids in encoded["input_ids"]]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with torch.inference_mode():
         for batch in length_sorted_batches(lengths, batch_size):
-            width = max(lengths[i] for i in batch)
-            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, index in enumerate(batch):
-                seq = encoded["input_ids"][index]
-                ids[row, :len(seq)] = torch.tensor(seq)
-                mask[row, :len(seq)] = 1
+            ids, mask = pad_windows([encoded["input_ids"][i] for i in batch], pad_id)
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             probs = torch.softmax(logits.float(), dim=-1).cpu()
             for row, index in enumerate(batch):
                 window_probs[index] = probs[row, :lengths[index]].numpy()
-    per_text: list[list[tuple[list[tuple[int, int]], Any]]] = [[] for _ in texts]
-    for window in range(n_windows):
-        per_text[window_doc[window]].append(
-            (encoded["offset_mapping"][window], window_probs[window]))
-    return [postprocess_entities(text, decode_windows(text, windows, tags),
-                                 sorted({(s, e) for offsets, _ in windows
-                                         for s, e in offsets if s < e}))
-            for text, windows in zip(texts, per_text, strict=True)]
+    return entities_from_windows(texts, encoded["overflow_to_sample_mapping"],
+                                 encoded["offset_mapping"], window_probs, tags)
 
 
 class SharedEncoderModel:

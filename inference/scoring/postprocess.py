@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 from inference.records import Entity
 
@@ -208,3 +209,20 @@ def postprocess_entities(text: str, entities: Sequence[Entity],
                          tokens: TokenSpans | None = None) -> list[Entity]:
     """What the tagger's decoded spans become in the output: repaired, then guideline-checked."""
     return well_formed(repair_spans(text, entities, tokens))
+
+
+def entities_from_windows(texts: Sequence[str], window_doc: Sequence[int],
+                          offsets: Sequence[Sequence[tuple[int, int]]],
+                          window_probs: Sequence[Any], tags: Sequence[str]) -> list[list[Entity]]:
+    """Each text's entities from the tag probabilities of its windows (``window_doc[w]`` is
+    the text of window ``w``): windows merged by ``decode_windows``, then span repair against
+    the text's token boundaries."""
+    from inference.scoring.align import decode_windows
+
+    per_text: list[list[tuple[Sequence[tuple[int, int]], Any]]] = [[] for _ in texts]
+    for window, doc in enumerate(window_doc):
+        per_text[doc].append((offsets[window], window_probs[window]))
+    return [postprocess_entities(text, decode_windows(text, windows, tags),
+                                 sorted({(s, e) for window_offsets, _ in windows
+                                         for s, e in window_offsets if s < e}))
+            for text, windows in zip(texts, per_text, strict=True)]

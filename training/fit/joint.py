@@ -22,7 +22,7 @@ from typing import Any
 
 from inference.records import Entity
 from inference.schema import default_schema
-from inference.scoring.align import IGNORE, token_tags
+from inference.scoring.align import IGNORE, pad_windows, token_tags
 from inference.scoring.encoding import encode_joint, format_context
 from inference.scoring.model_folder import SharedEncoderMeta
 from training.eval.metrics import EntityMetrics, LabelMetrics, entity_metrics, label_metrics
@@ -40,6 +40,7 @@ from training.fit.data import (
 from training.fit.loop import FitResult, fit
 from training.fit.setup import configure_threads, load_backbone_config, set_seed
 from training.fit.storage import base_meta, save_model_folder
+from training.fit.tagger import weighted_token_loss
 
 log = logging.getLogger(__name__)
 
@@ -171,25 +172,15 @@ def train_joint(config: JointConfig, *, resume: bool = False,
                                  max_length=config.model.max_length, stride=config.model.stride)
 
     def loss_for_batch(model: Any, batch: list[int]) -> Any:
-        width = max(len(examples[i]["input_ids"]) for i in batch)
-        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        tag_ids = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-        for row, index in enumerate(batch):
-            n = len(examples[index]["input_ids"])
-            ids[row, :n] = torch.tensor(examples[index]["input_ids"])
-            mask[row, :n] = 1
-            tag_ids[row, :n] = torch.tensor(examples[index]["tags"])
+        ids, mask = pad_windows([examples[i]["input_ids"] for i in batch], pad_id)
+        tag_ids, _ = pad_windows([examples[i]["tags"] for i in batch], IGNORE)
         label_logits, tag_logits = model(ids.to(device), mask.to(device))
         w = torch.tensor([examples[i]["weight"] for i in batch], device=device)
         carries = torch.tensor([float(examples[i]["labelled"]) for i in batch], device=device)
         y = torch.tensor([examples[i]["targets"] for i in batch], device=device)
         per_example = label_loss(label_logits, y).mean(dim=1)
         label_part = (per_example * w * carries).sum() / (w * carries).sum().clamp(min=1e-8)
-        tag_ids = tag_ids.to(device)
-        per_token = tag_loss(tag_logits.reshape(-1, tag_logits.shape[-1]), tag_ids.reshape(-1))
-        tw = w[:, None].expand_as(tag_ids).reshape(-1) * (tag_ids.reshape(-1) != IGNORE)
-        tag_part = (per_token * tw).sum() / tw.sum().clamp(min=1e-8)
+        tag_part = weighted_token_loss(tag_loss, tag_logits, tag_ids.to(device), w)
         return label_part + config.train.tag_loss_weight * tag_part
 
     dev_texts = [i.text for i in dev_inputs]

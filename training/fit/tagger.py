@@ -19,7 +19,7 @@ import numpy as np
 
 from inference.records import Entity
 from inference.schema import default_schema
-from inference.scoring.align import IGNORE, decode_windows, token_tags
+from inference.scoring.align import IGNORE, decode_windows, pad_windows, token_tags
 from inference.scoring.encoding import encode_for_tagger
 from training.eval.metrics import EntityMetrics, entity_metrics
 from training.fit.checkpoints import finish_checkpoints
@@ -116,6 +116,14 @@ def alignment_report(tokenizer: Any, texts: Sequence[str], entities: Sequence[Se
     }
 
 
+def weighted_token_loss(loss_fn: Any, logits: Any, tag_ids: Any, weights: Any) -> Any:
+    """Token cross-entropy (``loss_fn`` with ``reduction="none"``) averaged over real tokens,
+    each weighted by its window's example weight; ``IGNORE`` tags count for nothing."""
+    per_token = loss_fn(logits.reshape(-1, logits.shape[-1]), tag_ids.reshape(-1))
+    w = weights[:, None].expand_as(tag_ids).reshape(-1) * (tag_ids.reshape(-1) != IGNORE)
+    return (per_token * w).sum() / w.sum().clamp(min=1e-8)
+
+
 def build_model(config: TaggerConfig) -> tuple[Any, Any]:
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
@@ -167,21 +175,11 @@ def train_tagger(config: TaggerConfig, *, resume: bool = False,
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE, reduction="none")
 
     def loss_for_batch(model: Any, batch: list[int]) -> Any:
-        width = max(len(examples[i]["input_ids"]) for i in batch)
-        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-        for row, index in enumerate(batch):
-            n = len(examples[index]["input_ids"])
-            ids[row, :n] = torch.tensor(examples[index]["input_ids"])
-            mask[row, :n] = 1
-            labels[row, :n] = torch.tensor(examples[index]["labels"])
+        ids, mask = pad_windows([examples[i]["input_ids"] for i in batch], pad_id)
+        labels, _ = pad_windows([examples[i]["labels"] for i in batch], IGNORE)
         logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        labels = labels.to(device)
-        per_token = loss_fn(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
         w = torch.tensor([examples[i]["weight"] for i in batch], device=device)
-        w = w[:, None].expand_as(labels).reshape(-1) * (labels.reshape(-1) != IGNORE)
-        return (per_token * w).sum() / w.sum().clamp(min=1e-8)
+        return weighted_token_loss(loss_fn, logits, labels.to(device), w)
 
     def evaluate(model: Any) -> tuple[float | None, EntityMetrics | None]:
         if not any(dev_gold):
