@@ -91,6 +91,27 @@ def test_weak_labels_are_gold_clause_records(tmp_path: Path) -> None:
     clauses = read_gold(out)
     assert clauses and all(c.weak is True and c.labeler == "rules" and c.source for c in clauses)
     assert validate_records(clauses, str(out)) == []
-    assert list(json.loads(lines[0])) == ["doc_id", "clause_id", "kind", "section", "text",
-                                          "labels", "entities", "weak", "labeler", "source"]
+    base = ["doc_id", "clause_id", "kind", "section", "text", "labels", "entities", "weak",
+            "labeler", "source"]
+    # the document title rides along where the document has one (title context at training)
+    assert all(list(json.loads(line)) in (base, [*base, "title"]) for line in lines)
     assert [json.dumps(c.to_dict(), ensure_ascii=False) for c in clauses] == lines
+
+
+def test_weak_labels_from_a_model_carry_its_probabilities(tmp_path: Path) -> None:
+    from inference.scoring.models import load_scorer
+    from tests.fixtures.tiny_training import trained_model
+    from training.data.weak import weak_label
+
+    model_dir, _, _ = trained_model()
+    out = tmp_path / "weak.jsonl"
+    weak_label([GOLD_FILE.parents[1] / "examples" / "jiangxi_crawl.jsonl"], str(out),
+               model=str(model_dir))
+    clauses = read_gold(out)
+    assert clauses and validate_records(clauses, str(out)) == []
+    thresholds = load_scorer(model_dir).thresholds
+    for clause in clauses:
+        scores = clause.extra["scores"]
+        assert set(scores) == set(thresholds) and all(0 <= v <= 1 for v in scores.values())
+        if all(abs(v - thresholds[n]) > 1e-3 for n, v in scores.items()):  # not rounded over
+            assert clause.labels == sorted(n for n, v in scores.items() if v >= thresholds[n])

@@ -35,7 +35,7 @@ from training.fit.classifier import (
     tune_thresholds,
 )
 from training.fit.config import ConfigError
-from training.fit.data import clause_inputs, label_sets, load_training_data
+from training.fit.data import clause_inputs, label_sets, label_targets, load_training_data
 from training.fit.loop import epoch_batches
 
 LABELS = default_schema().label_names
@@ -202,15 +202,24 @@ def test_weak_data_only_when_configured(backbone: Path, tmp_path: Path) -> None:
     plain = load_training_data(base.data)
     assert plain.weak == []
     records = fixture_records()
+    train_docs = {r.doc_id for r in plain.train}
+    # The gold documents again (train, dev and test), and unlabelled copies of the train ones
+    # that carry a teacher's probabilities (what 'labels weak --model' writes).
+    unlabelled = [{**r, "doc_id": "unlabelled-" + r["doc_id"],
+                   "scores": {name: 0.25 + 0.1 * i for i, name in enumerate(LABELS)}}
+                  for r in records if r["doc_id"] in train_docs]
     weak_path = tmp_path / "weak.jsonl"
     with weak_path.open("w", encoding="utf-8") as handle:
-        for record in records:  # train, dev and test documents
+        for record in records + unlabelled:
             handle.write(json.dumps({**record, "weak": True}, ensure_ascii=False) + "\n")
     mixed = load_training_data(tiny_config("classifier", backbone, tmp_path,
                                            data__weak_path=str(weak_path)).data)
-    train_docs = {r.doc_id for r in plain.train}
-    assert mixed.weak and {r.doc_id for r in mixed.weak} <= train_docs
-    assert mixed.manifest["weak_dropped_held_out"] == len(records) - len(mixed.weak)
+    # gold wins: no weak record of a gold document, held out or not
+    assert [r.doc_id for r in mixed.weak] == [r["doc_id"] for r in unlabelled]
+    held_out = [r for r in records if r["doc_id"] not in train_docs]
+    assert mixed.manifest["weak_dropped_held_out"] == len(held_out)
+    assert mixed.manifest["weak_dropped_gold_train"] == len(records) - len(held_out)
+    assert mixed.manifest["weak_soft_targets"] == len(unlabelled)
     weights = [w for _, w in mixed.train_with_weights(0.25)]
     assert weights.count(0.25) == len(mixed.weak) and weights.count(1.0) == len(plain.train)
     # the trainers read the DatasetDict: gold train rows, then the weak ones at their weight
@@ -219,6 +228,39 @@ def test_weak_data_only_when_configured(backbone: Path, tmp_path: Path) -> None:
     assert train["weight"] == [1.0] * len(plain.train) + [0.3] * len(mixed.weak)
     assert train["weak"] == [False] * len(plain.train) + [True] * len(mixed.weak)
     assert label_sets(train) == [r.labels for r in plain.train + mixed.weak]
+    # gold rows learn their labels, weak rows with scores the teacher's probabilities
+    targets = label_targets(train)
+    gold_rows, weak_rows = targets[:len(plain.train)], targets[len(plain.train):]
+    assert gold_rows == [[float(name in r.labels) for name in LABELS] for r in plain.train]
+    assert weak_rows == [pytest.approx([0.25 + 0.1 * i for i in range(len(LABELS))])
+                         ] * len(unlabelled)
+    hard = load_training_data(tiny_config("classifier", backbone, tmp_path,
+                                          data__weak_path=str(weak_path),
+                                          data__weak_soft_targets=False).data)
+    assert label_targets(hard.dataset["train"])[len(plain.train):] == [
+        [float(name in r.labels) for name in LABELS] for r in hard.weak]
+
+
+def test_weak_cap_takes_whole_documents(backbone: Path, tmp_path: Path) -> None:
+    records = [{**r, "doc_id": "unlabelled-" + r["doc_id"], "weak": True}
+               for r in fixture_records()]
+    weak_path = tmp_path / "weak.jsonl"
+    weak_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                         encoding="utf-8")
+    sizes: dict[str, int] = {}
+    for r in records:
+        sizes[r["doc_id"]] = sizes.get(r["doc_id"], 0) + 1
+    cap = max(sizes.values()) + 1
+    capped = load_training_data(tiny_config("classifier", backbone, tmp_path,
+                                            data__weak_path=str(weak_path),
+                                            data__weak_max_clauses=cap).data).weak
+    assert 0 < len(capped) <= cap
+    kept = {r.doc_id for r in capped}
+    assert all(sum(r.doc_id == d for r in capped) == sizes[d] for d in kept)
+    again = load_training_data(tiny_config("classifier", backbone, tmp_path,
+                                           data__weak_path=str(weak_path),
+                                           data__weak_max_clauses=cap).data).weak
+    assert [r.key for r in again] == [r.key for r in capped]
 
 
 def test_cli_trains_and_saves(backbone: Path, tmp_path: Path,

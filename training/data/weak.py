@@ -3,6 +3,7 @@ in the gold format with ``"weak": true`` so training can mix them in on purpose.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,8 +15,12 @@ from inference.scoring.models import load_scorer
 
 
 def weak_label(paths: Iterable[str | Path], out: str, *, model: str | None = None,
-               rules: bool = False) -> str:
-    scorer = load_scorer(model, rules=rules or model is None)
+               rules: bool = False, fast: str = "none") -> str:
+    """Label ``paths`` and write one weak record per clause; returns the run's summary line.
+    ``fast`` defaults to float32: a teacher's scores should be its own, not a faster
+    approximation, unless the caller chooses otherwise."""
+    started = time.perf_counter()
+    scorer = load_scorer(model, rules=rules or model is None, fast=fast)
     summary = RunSummary()
     sink = JsonlSink(out)
     try:
@@ -27,12 +32,18 @@ def weak_label(paths: Iterable[str | Path], out: str, *, model: str | None = Non
             summary.documents += 1
             for clause in item.clauses:
                 summary.clauses += 1
+                # A model's probabilities travel with its decisions: training can then use
+                # them as soft targets (distillation) instead of the thresholded labels.
+                extra = ({"scores": {k: round(v, 4) for k, v in clause.scores.items()}}
+                         if clause.scores and model is not None else {})
                 record = GoldClause(
                     doc_id=item.doc_id, clause_id=clause.clause_id, kind=clause.kind,
                     section=clause.section, text=clause.text,
                     labels=sorted(clause.labels or []), entities=list(clause.entities or []),
-                    weak=True, labeler=scorer.name, source=item.source)
+                    weak=True, labeler=scorer.name, source=item.source,
+                    title=str(item.meta.get("title", "") or "") or None, extra=extra)
                 sink.write(record.to_dict())
     finally:
         sink.close()
+    summary.seconds = time.perf_counter() - started
     return summary.line()

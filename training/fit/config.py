@@ -122,6 +122,15 @@ class DataSection(_Section):
     weak_weight: float = Field(
         0.3, ge=0.0, le=1.0,
         description="Loss weight of a weak example relative to a gold one (used with weak_path).")
+    weak_soft_targets: bool = Field(
+        True,
+        description="Weak records that carry a model's probabilities ('labels weak --model' "
+        "writes them as 'scores') train the label head on those probabilities (distillation); "
+        "false: on their thresholded labels. Records without scores always use their labels.")
+    weak_max_clauses: int | None = Field(
+        None, ge=1,
+        description="Cap on weak clauses, taken as whole documents in sha256-of-id order (the "
+        "same documents for the same cap). Null: all of them.")
 
 
 class TrainSection(_Section):

@@ -47,14 +47,28 @@ def dataset_features(schema: LabelSchema | None = None) -> Any:
         }),
         "weight": datasets.Value("float64"),
         "weak": datasets.Value("bool"),
+        # What the label head learns: the multi-hot labels, or a teacher's probabilities
+        # for a weak record that carries them (``soft_label_targets``).
+        "targets": datasets.List(datasets.Value("float32"), length=len(schema.label_names)),
     })
+
+
+def soft_label_targets(record: GoldClause, names: Sequence[str]) -> list[float] | None:
+    """A weak record's teacher probabilities in schema order (``scores``, written by
+    ``labels weak --model``), or None when it has none or they do not cover every label."""
+    scores = record.extra.get("scores") if record.weak else None
+    if not isinstance(scores, dict) or not all(
+            isinstance(scores.get(name), int | float) for name in names):
+        return None
+    return [min(1.0, max(0.0, float(scores[name]))) for name in names]
 
 
 def build_dataset(records: Sequence[GoldClause], titles: dict[str, str] | None = None,
                   weights: Sequence[float] | None = None,
-                  schema: LabelSchema | None = None) -> Any:
+                  schema: LabelSchema | None = None, *, soft_targets: bool = False) -> Any:
     """One ``datasets.Dataset`` of clauses. A record's own ``title`` wins over ``titles``
-    (document titles as ``predict`` sees them)."""
+    (document titles as ``predict`` sees them). With ``soft_targets`` a weak record's teacher
+    probabilities are its label targets; otherwise every target is its multi-hot labels."""
     import datasets
 
     schema = schema or default_schema()
@@ -68,7 +82,10 @@ def build_dataset(records: Sequence[GoldClause], titles: dict[str, str] | None =
         columns["section"].append(record.section or "")
         columns["title"].append(str(record.title or titles.get(record.doc_id, "")))
         columns["text"].append(record.text)
-        columns["labels"].append([int(name in record.labels) for name in schema.label_names])
+        multi_hot = [int(name in record.labels) for name in schema.label_names]
+        columns["labels"].append(multi_hot)
+        soft = soft_label_targets(record, schema.label_names) if soft_targets else None
+        columns["targets"].append(soft if soft is not None else [float(v) for v in multi_hot])
         columns["entities"].append([{"start": e.start, "end": e.end, "type": e.type,
                                      "text": e.text} for e in record.entities])
         columns["weight"].append(float(weight))
@@ -77,8 +94,9 @@ def build_dataset(records: Sequence[GoldClause], titles: dict[str, str] | None =
 
 
 def label_targets(split: Any) -> list[list[float]]:
-    """The multi-hot label vectors of a split as floats (BCE targets)."""
-    return [[float(v) for v in row] for row in split["labels"]]
+    """The label head's BCE targets of a split: multi-hot labels, or teacher probabilities
+    for weak rows built with ``soft_targets``."""
+    return [[float(v) for v in row] for row in split["targets"]]
 
 
 def label_sets(split: Any, schema: LabelSchema | None = None) -> list[list[str]]:
@@ -119,6 +137,7 @@ class TrainingData:
     weak: list[GoldClause] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
     weak_weight: float = 1.0
+    weak_soft_targets: bool = False
     titles: dict[str, str] = field(default_factory=dict)
     _dataset: Any = field(default=None, repr=False)
 
@@ -136,7 +155,8 @@ class TrainingData:
             weighted = self.train_with_weights()
             self._dataset = datasets.DatasetDict({
                 "train": build_dataset([r for r, _ in weighted], self.titles,
-                                       [w for _, w in weighted]),
+                                       [w for _, w in weighted],
+                                       soft_targets=self.weak_soft_targets),
                 "dev": build_dataset(self.dev, self.titles),
                 "test": build_dataset(self.test, self.titles),
             })
@@ -153,7 +173,8 @@ def _read_checked(path: Path) -> list[GoldClause]:
 
 def load_training_data(section: DataSection, *, with_titles: bool = False) -> TrainingData:
     """Records of the configured splits, validated; weak records only when ``weak_path`` is
-    set, minus any clause of a dev/test document (those documents must stay unseen).
+    set, minus any clause of a gold document (dev/test documents must stay unseen, and on a
+    train document the gold wins), capped at ``weak_max_clauses`` by whole documents.
     ``with_titles`` reads document titles from ``documents_path`` (for title context)."""
     for path in (section.gold_path, section.splits_path):
         if not Path(path).is_file():
@@ -175,10 +196,19 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
     manifest.update(weak_sha256=None, weak_dropped_held_out=None)
     if section.weak_path is not None:
         held_out = {d for name, ids in splits.items() if name != section.train_split for d in ids}
+        gold_docs = {r.doc_id for r in records}
         raw = _read_checked(Path(section.weak_path))
-        weak = [r for r in raw if r.doc_id not in held_out]
+        outside_held_out = [r for r in raw if r.doc_id not in held_out]
+        weak = [r for r in outside_held_out if r.doc_id not in gold_docs]
+        if section.weak_max_clauses is not None:
+            weak = clauses_cap(weak, section.weak_max_clauses)
         manifest["weak_sha256"] = gold_data.file_sha256(Path(section.weak_path))
-        manifest["weak_dropped_held_out"] = len(raw) - len(weak)
+        manifest["weak_dropped_held_out"] = len(raw) - len(outside_held_out)
+        manifest["weak_dropped_gold_train"] = len(outside_held_out) - len(
+            [r for r in outside_held_out if r.doc_id not in gold_docs])
+        manifest["weak_soft_targets"] = sum(
+            soft_label_targets(r, default_schema().label_names) is not None
+            for r in weak) if section.weak_soft_targets else 0
     manifest.update({"train_clauses": len(train), "dev_clauses": len(dev),
                      "weak_clauses": len(weak),
                      "train_documents": len({r.doc_id for r in train}),
@@ -186,7 +216,24 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
     titles = document_titles(section.documents_path if with_titles else None,
                              {r.doc_id for r in train + dev + test + weak})
     return TrainingData(train=train, dev=dev, test=test, weak=weak, manifest=manifest,
-                        weak_weight=section.weak_weight, titles=titles)
+                        weak_weight=section.weak_weight,
+                        weak_soft_targets=section.weak_soft_targets, titles=titles)
+
+
+def clauses_cap(records: Sequence[GoldClause], cap: int) -> list[GoldClause]:
+    """Whole documents in sha256-of-id order while their clauses fit under ``cap`` (at least
+    one document): a fixed sample, the same documents for the same cap."""
+    import hashlib
+
+    by_doc: dict[str, list[GoldClause]] = {}
+    for record in records:
+        by_doc.setdefault(record.doc_id, []).append(record)
+    kept: list[GoldClause] = []
+    for doc_id in sorted(by_doc, key=lambda d: hashlib.sha256(d.encode("utf-8")).hexdigest()):
+        if kept and len(kept) + len(by_doc[doc_id]) > cap:
+            continue
+        kept.extend(by_doc[doc_id])
+    return kept
 
 
 def documents_share(records: Sequence[GoldClause], share: float) -> list[GoldClause]:
