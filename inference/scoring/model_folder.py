@@ -64,6 +64,9 @@ class DataManifest(_Strict):
     dev_documents: int
     weak_sha256: str | None  # null when no weak data was mixed in
     weak_dropped_held_out: int | None
+    # Added within format version 3 (distillation); absent from folders written before.
+    weak_dropped_gold_train: int | None = None  # weak clauses of gold train documents (gold wins)
+    weak_soft_targets: int | None = None  # weak clauses that trained on a teacher's probabilities
 
 
 class EpochRow(_Strict):
