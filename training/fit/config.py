@@ -127,6 +127,10 @@ class DataSection(_Section):
         description="Weak records that carry a model's probabilities ('labels weak --model' "
         "writes them as 'scores') train the label head on those probabilities (distillation); "
         "false: on their thresholded labels. Records without scores always use their labels.")
+    weak_entities: bool = Field(
+        True,
+        description="Weak records' entity spans train the tag head; false: only gold spans "
+        "teach tagging (a teacher's spans carry its errors) and weak records teach labels only.")
     weak_max_clauses: int | None = Field(
         None, ge=1,
         description="Cap on weak clauses, taken as whole documents in sha256-of-id order (the "

@@ -113,18 +113,23 @@ def build_module(config: JointConfig) -> tuple[Any, Any, Any, str]:
 
 def joint_examples(tokenizer: Any, texts: list[str], contexts: list[str],
                    targets: list[list[float]], entities: list[list[Entity]],
-                   weights: list[float], config: JointConfig) -> list[dict[str, Any]]:
-    """One example per window: ids, tag ids (``IGNORE`` off the clause), the clause's label
-    targets and whether this window carries them (the first window of its clause)."""
+                   weights: list[float], config: JointConfig,
+                   untagged: list[bool] | None = None) -> list[dict[str, Any]]:
+    """One example per window: ids, tag ids (``IGNORE`` off the clause, and everywhere for a
+    clause marked ``untagged``), the clause's label targets and whether this window carries
+    them (the first window of its clause)."""
     tag2id = {tag: i for i, tag in enumerate(default_schema().bio_tags)}
     encoded = encode_joint(tokenizer, texts, contexts, max_length=config.model.max_length,
                            stride=config.model.stride,
                            max_context_tokens=config.model.max_context_tokens)
     examples, seen = [], set()
     for window, index in enumerate(encoded["overflow_to_sample_mapping"]):
+        tags = token_tags(encoded["offset_mapping"][window], entities[index], tag2id)
+        if untagged is not None and untagged[index]:
+            tags = [IGNORE] * len(tags)
         examples.append({
             "input_ids": encoded["input_ids"][window],
-            "tags": token_tags(encoded["offset_mapping"][window], entities[index], tag2id),
+            "tags": tags,
             "targets": targets[index],
             "labelled": index not in seen,
             "weight": weights[index],
@@ -158,8 +163,9 @@ def train_joint(config: JointConfig, *, resume: bool = False,
                 for i in train_inputs]
     targets = label_targets(train_split)
     weights = [float(w) for w in train_split["weight"]]
+    untagged = None if config.data.weak_entities else list(train_split["weak"])
     examples = joint_examples(tokenizer, [i.text for i in train_inputs], contexts, targets,
-                              entity_lists(train_split), weights, config)
+                              entity_lists(train_split), weights, config, untagged)
     pw = pos_weights(targets, weights, config.train.max_pos_weight) if config.train.pos_weight \
         else [1.0] * len(labels)
     log.info("joint: %d windows from %d clauses", len(examples), len(train_inputs))
