@@ -125,20 +125,20 @@ def test_bf16_loads_as_bf16_with_the_weights_a_cast_gives(joint_model) -> None:
         model_identity(joint_model, "bf16")
 
 
-# What a predict run over a text file must not import: modules of other commands (training,
-# reports, parquet, Ray, ONNX) and scipy, which transformers pulls for an object-detection
+# What a predict run over a text file must not import: modules of other commands (training
+# metrics, reports, parquet, Ray, ONNX) and scipy, which transformers pulls for an object-detection
 # loss unless told it is absent (models._transformers_without_scipy); bs4 is for HTML only.
 NOT_ON_THE_PREDICT_PATH = ("scipy", "sklearn", "pandas", "pyarrow", "datasets", "ray",
-                           "onnxruntime", "matplotlib", "seqeval", "bs4", "training")
+                           "onnxruntime", "matplotlib", "seqeval", "bs4")
 
 
-def test_predict_on_a_text_file_imports_no_heavy_module(joint_model, tmp_path) -> None:
+def test_predict_on_a_text_file_imports_no_heavy_module(two_part_model, tmp_path) -> None:
     doc = tmp_path / "doc.txt"
     doc.write_text("一、总体要求\n到2025年，全市技术合同成交额达到5亿元。\n", encoding="utf-8")
     probe = ("import json, sys\n"
              "from policy_clauses.cli import main\n"
              f"code = main(['-q', 'predict', {str(doc)!r}, '-o', {str(tmp_path / 'out.jsonl')!r},"
-             f" '--model', {str(joint_model)!r}, '--no-progress'])\n"
+             f" '--model', {str(two_part_model)!r}, '--no-progress'])\n"
              f"print(json.dumps([code, sorted(m for m in {list(NOT_ON_THE_PREDICT_PATH)!r}"
              " if m in sys.modules)]))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
