@@ -18,9 +18,12 @@ import itertools
 import json
 import os
 import platform
+import random
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -255,9 +258,18 @@ def quality(model: Path, fast: str, records: list[Any], titles: dict[str, str]) 
             "entity_f1": result.metrics.entity_micro_f1, "clauses": len(records)}
 
 
-def first_record_seconds(model: Path, small: Path, fast: str) -> float:
+def first_record_seconds(model: Path, small: Path, fast: str) -> tuple[float, float]:
     """Seconds from starting ``policy-clauses predict`` on one small document until its
-    first output line arrives (``-o -``): process start, imports, model load, scoring."""
+    first output line arrives (``-o -``): process start, imports, model load, scoring; and
+    the CPU seconds (user + system) of the whole process, which a busy machine inflates far
+    less than the wall time."""
+    import resource
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    cpu_before = children_cpu()
     started = time.perf_counter()
     with subprocess.Popen([sys.executable, "-m", "policy_clauses.cli", "-q", "predict",
                            str(small), "-o", "-", "--no-progress", "--model", str(model),
@@ -269,7 +281,7 @@ def first_record_seconds(model: Path, small: Path, fast: str) -> float:
         _, err = proc.communicate()
     if not line:
         raise RuntimeError(f"predict --fast {fast} wrote nothing: {err.decode()[-2000:]}")
-    return seconds
+    return seconds, children_cpu() - cpu_before
 
 
 def peak_rss_mb(args: list[str]) -> tuple[float, float]:
@@ -283,6 +295,108 @@ def peak_rss_mb(args: list[str]) -> tuple[float, float]:
                          check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     rss, seconds = out.stdout.split()
     return float(rss), float(seconds)
+
+
+def corpus_documents(corpus: Path = CORPUS, seed: int = 0) -> list[str]:
+    """Every document line of the corpus folder's ``*.jsonl`` files, in one fixed shuffled
+    order (all corpora mixed from the first document on, as a crawl would be)."""
+    lines: list[str] = []
+    for path in sorted(corpus.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as handle:
+            lines += [line.rstrip("\n") for line in handle if line.strip()]
+    random.Random(seed).shuffle(lines)
+    return lines
+
+
+def _feed(lines: list[str], n_docs: int, sink: Any) -> None:
+    """Write ``n_docs`` whole documents to ``sink``: ``lines`` cycled, each copy with a fresh
+    id (never cut short); stops quietly if the reader goes away."""
+    try:
+        for i, line in zip(range(n_docs), itertools.cycle(lines), strict=False):
+            record = json.loads(line)
+            record["id"] = f"{record.get('id', 'doc')}-s{i}"
+            sink.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        sink.close()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process in MB, from /proc (Linux); (0, 0) once it is gone."""
+    fields: dict[str, float] = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    fields[key] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
+
+
+def _count_lines(path: Path, state: dict[str, int]) -> int:
+    """Lines in ``path`` so far, reading only what was appended since the last call."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(state.get("offset", 0))
+            block = handle.read()
+    except OSError:
+        return state.get("lines", 0)
+    state["offset"] = state.get("offset", 0) + len(block)
+    state["lines"] = state.get("lines", 0) + block.count(b"\n")
+    return state["lines"]
+
+
+def stream_rss(which: list[str], n_docs: int, checkpoints: list[int], lines: list[str],
+               workdir: Path, poll_seconds: float = 0.5) -> dict[str, Any]:
+    """Peak RSS of one ``predict`` process fed ``n_docs`` whole documents on stdin (the
+    corpus cycled with fresh ids, written as the process reads them, so no crawl file is
+    made): VmHWM and VmRSS (Linux /proc) when the output first holds each checkpoint's number
+    of documents, and at the end. Flat means the figures stop growing with the documents."""
+    out, errors = workdir / f"stream-{n_docs}.jsonl", workdir / f"stream-{n_docs}.errors.jsonl"
+    marks = sorted({c for c in checkpoints if 0 < c < n_docs} | {n_docs})
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "policy_clauses.cli", "-q", "predict", "-",
+                             "-o", str(out), "--errors", str(errors), "--no-progress", *which],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    feeder = threading.Thread(target=_feed, args=(lines, n_docs, proc.stdin), daemon=True)
+    feeder.start()
+    seen: dict[str, Any] = {}
+    counts: dict[str, dict[str, int]] = {"out": {}, "errors": {}}
+    peak = 0.0
+    while True:
+        # wait4, not poll(): it hands back this child's own rusage, whose ru_maxrss is the
+        # peak of the whole run (the last /proc sample may miss the final moments)
+        reaped, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        finished = reaped == proc.pid
+        if finished:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            peak = max(peak, usage.ru_maxrss / 1024)
+        rss, hwm = _memory_mb(proc.pid) if not finished else (0.0, 0.0)
+        peak = max(peak, hwm)
+        done = _count_lines(out, counts["out"]) + _count_lines(errors, counts["errors"])
+        while marks and done >= marks[0] and not finished:
+            mark = str(marks.pop(0))
+            seen[mark] = {"documents": done, "peak_rss_mb": round(peak, 1),
+                          "rss_mb": round(rss, 1),
+                          "seconds": round(time.perf_counter() - started, 1)}
+            # as it happens: a long run stopped early still leaves its checkpoints
+            print(f"rss-stream: {mark} documents: {seen[mark]}", file=sys.stderr, flush=True)
+        if finished:
+            break
+        time.sleep(poll_seconds)
+    seconds = time.perf_counter() - started
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"predict (stream of {n_docs}) failed: {err[-2000:]}")
+    final = {"documents": done, "peak_rss_mb": round(peak, 1),
+             "seconds": round(seconds, 1), "errors": counts["errors"].get("lines", 0),
+             "summary": err.strip().splitlines()[-1] if err.strip() else ""}
+    seen[str(n_docs)] = final
+    return seen
 
 
 def main() -> None:
@@ -316,19 +430,65 @@ def main() -> None:
     parser.add_argument("--rss-chars", type=int, default=0,
                         help="cut each document of the RSS crawls to this many characters "
                         "(default 0: whole documents)")
+    parser.add_argument("--rss-stream", type=int, default=0, metavar="N",
+                        help="also stream N whole documents (every corpus document in a fixed "
+                        "shuffled order, cycled with fresh ids) through one predict process on "
+                        "stdin and report its peak RSS at the --rss-at checkpoints and at the "
+                        "end (default 0: off)")
+    parser.add_argument("--rss-at", type=int, nargs="+", default=[200, 500, 1000, 2000, 5000],
+                        help="documents done at which --rss-stream reports the peak RSS so far "
+                        "(default 200 500 1000 2000 5000; the end is always reported)")
+    parser.add_argument("--first-record-runs", type=int, default=3, metavar="N",
+                        help="time the first record N times and report the median (default 3)")
+    parser.add_argument("--only", choices=("rss-stream", "first-record"), default=None,
+                        help="measure only this (with the --rss-* options) and skip the rest")
     parser.add_argument("--plain-model", default=None,
                         help="also time the plain pipeline() loop over this model folder (the "
                         "model the benchmark model replaces) and give the ratios to it")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"))
     args = parser.parse_args()
 
-    from inference.errors import UserError
     from inference.scoring.runtime import configure_threads, resolve_fast
 
     threads = configure_threads()
     work = Path(tempfile.mkdtemp(prefix="bench_predict_"))
     model, model_note = resolve_model(args.model, work)
     lines = corpus_slice(args.docs, args.corpus)
+    rss_model = args.rss_model or str(model)
+    which = ["--rules"] if rss_model == "rules" else ["--model", rss_model,
+                                                      "--fast", args.rss_fast]
+    results: dict[str, Any] = {"model": model_note, "model_dir": str(model), "cpu": cpu_info(),
+                               "torch_threads": threads,
+                               "auto_resolves_to": resolve_fast("auto", announce=False),
+                               "slice": {"files": SLICE_FILES, "docs_per_file": args.docs}}
+    if args.only in (None, "first-record"):
+        small = work / "small.jsonl"
+        small.write_text(min(lines, key=len) + "\n", encoding="utf-8")
+        runs = [first_record_seconds(model, small, args.rss_fast)
+                for _ in range(args.first_record_runs)]
+        results["first_record_seconds"] = {args.rss_fast: statistics.median(w for w, _ in runs)}
+        results["first_record_runs"] = {args.rss_fast: [{"seconds": round(w, 3),
+                                                         "cpu_seconds": round(c, 3)}
+                                                        for w, c in runs]}
+    if args.only in (None, "rss-stream") and args.rss_stream:
+        results["rss_stream"] = {"scorer": rss_model, "fast": args.rss_fast,
+                                 "corpus": str(args.corpus), "documents": args.rss_stream,
+                                 "at": stream_rss(which, args.rss_stream, args.rss_at,
+                                                  corpus_documents(args.corpus), work)}
+    if args.only is None:
+        measure_speed_quality_rss(args, model, model_note, lines, which, work, results)
+    Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False),
+                               encoding="utf-8")
+    print(markdown(results))
+
+
+def measure_speed_quality_rss(args: argparse.Namespace, model: Path, model_note: str,
+                              lines: list[str], which: list[str], work: Path,
+                              results: dict[str, Any]) -> None:
+    """Speed per path, agreement, FLOPs, test-split quality and the per-size RSS runs (the
+    full benchmark, everything but first record and the stream) into ``results``."""
+    from inference.errors import UserError
+
     crawl = work / "slice.jsonl"
     crawl.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # the speed comparison uses the first --clauses clauses end to end: a slice of whole docs
@@ -342,10 +502,6 @@ def main() -> None:
     speed_crawl.write_text("\n".join(kept) + "\n", encoding="utf-8")
     inputs = clause_inputs(speed_crawl, 10**9)
 
-    results: dict[str, Any] = {"model": model_note, "model_dir": str(model), "cpu": cpu_info(),
-                               "torch_threads": threads,
-                               "auto_resolves_to": resolve_fast("auto", announce=False),
-                               "slice": {"files": SLICE_FILES, "docs_per_file": args.docs}}
     speed: dict[str, Any] = {}
     clauses_by_mode: dict[str, list[Any]] = {}
     skipped: dict[str, str] = {}
@@ -383,15 +539,8 @@ def main() -> None:
         results["test_split"] = {fast: quality(model, fast, records, titles) for fast in speed}
         if not model_note.startswith("trained model"):
             results["test_split_note"] = "random heads: quality figures are meaningless"
-    small = work / "small.jsonl"
-    small.write_text(min(lines, key=len) + "\n", encoding="utf-8")
-    results["first_record_seconds"] = {args.rss_fast: first_record_seconds(model, small,
-                                                                           args.rss_fast)}
 
-    rss_model = args.rss_model or str(model)
-    which = ["--rules"] if rss_model == "rules" else ["--model", rss_model,
-                                                      "--fast", args.rss_fast]
-    results["rss"] = {"scorer": rss_model, "fast": args.rss_fast,
+    results["rss"] = {"scorer": args.rss_model or str(model), "fast": args.rss_fast,
                       "chars_per_doc": args.rss_chars or "whole documents"}
     for n in args.rss_docs:
         big = repeated_crawl(lines, n, work / f"crawl-{n}.jsonl", args.rss_chars)
@@ -399,10 +548,6 @@ def main() -> None:
                                     str(big), "-o", str(work / f"rss-{n}.jsonl"),
                                     "--no-progress", *which])
         results["rss"][str(n)] = {"peak_rss_mb": rss, "seconds": seconds}
-
-    Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False),
-                               encoding="utf-8")
-    print(markdown(results))
 
 
 def _clause_counts(crawl: Path) -> list[int]:
@@ -413,7 +558,7 @@ def _clause_counts(crawl: Path) -> list[int]:
 
 
 def markdown(r: dict[str, Any]) -> str:
-    s = r["speed"]
+    s = r.get("speed") or {"ours": {}, "plain_pipeline": None, "skipped": {}, "ratio": {}}
     cpu = r["cpu"]
     rows = [
         f"Model: {r['model']}; CPU: {cpu['model']} ({cpu['cores']} cores; flags: "
@@ -449,20 +594,29 @@ def markdown(r: dict[str, Any]) -> str:
                  if base and fast != "none" else "")
         rows.append(f"| test split ({g['clauses']} clauses), --fast {fast}: micro-F1 / entity F1 "
                     f"| {g['micro_f1']:.3f} / {g['entity_f1']:.3f}{delta} |")
-    f = r["flops"]
+    f = r.get("flops") or {"gflop_per_clause": 0.0, "parts": {}, "parameters_m": 0.0}
     shape = "; ".join(f"{name}: {p['layers']} layers × {p['hidden']} (FFN {p['intermediate']}), "
                       f"{p['windows_per_clause']:.2f} windows of {p['mean_tokens_per_window']:.1f}"
                       " tokens" for name, p in f["parts"].items())
-    rows.append(f"| FLOPs per clause | {f['gflop_per_clause']:.3f} GFLOP ({shape}; "
-                f"{f['parameters_m']:.1f}M parameters) |")
-    for fast, seconds in r["first_record_seconds"].items():
+    if r.get("flops"):
+        rows.append(f"| FLOPs per clause | {f['gflop_per_clause']:.3f} GFLOP ({shape}; "
+                    f"{f['parameters_m']:.1f}M parameters) |")
+    for fast, seconds in r.get("first_record_seconds", {}).items():
+        runs = r.get("first_record_runs", {}).get(fast, [])
+        each = ", ".join(f"{x['seconds']:.2f}s ({x['cpu_seconds']:.2f}s CPU)" for x in runs)
         rows.append(f"| first record, one small document, --fast {fast} (process start to "
-                    f"first line) | {seconds:.2f}s |")
-    for n, v in r["rss"].items():
+                    f"first line; median of {len(runs) or 1}) | {seconds:.2f}s"
+                    + (f" [{each}]" if each else "") + " |")
+    for n, v in r.get("rss", {}).items():
         if isinstance(v, dict):
             rows.append(f"| peak RSS, {n} documents ({r['rss']['chars_per_doc']}; "
                         f"--fast {r['rss']['fast']}) | {v['peak_rss_mb']:.0f} MB in "
                         f"{v['seconds']:.0f}s |")
+    stream = r.get("rss_stream")
+    for n, v in (stream or {}).get("at", {}).items():
+        assert stream is not None
+        rows.append(f"| peak RSS after {n} whole documents streamed (corpus cycled; --fast "
+                    f"{stream['fast']}) | {v['peak_rss_mb']:.0f} MB at {v['seconds']:.0f}s |")
     return "\n".join(rows)
 
 

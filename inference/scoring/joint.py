@@ -113,7 +113,7 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
                  device: str = "cpu") -> tuple[list[list[float]], list[list[Entity]]]:
     """Label probabilities (sigmoid of the first window's logits) and entities (windows
     merged by ``decode_windows``, then span repair) of each clause, in one encoder pass."""
-    from inference.scoring.align import pad_windows
+    from inference.scoring.align import SCORING_ROW_STEP, SCORING_WIDTH_STEP, pad_windows
 
     encoded = encode_joint(tokenizer, texts, contexts, max_length=settings.max_length,
                            stride=settings.stride,
@@ -130,7 +130,9 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with torch.inference_mode():
         for batch in length_sorted_batches(lengths, batch_size):
-            ids, mask = pad_windows([ids_list[i] for i in batch], pad_id)
+            ids, mask = pad_windows([ids_list[i] for i in batch], pad_id,
+                                    width_step=SCORING_WIDTH_STEP, row_step=SCORING_ROW_STEP,
+                                    max_width=settings.max_length)
             label_logits, tag_logits = module(ids.to(device), mask.to(device))
             label_rows = torch.sigmoid(label_logits.float()).tolist()
             tag_probs = torch.softmax(tag_logits.float(), dim=-1).cpu()

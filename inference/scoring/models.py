@@ -29,10 +29,12 @@ tagger's spans go through ``inference.scoring.postprocess`` (span repair, guidel
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +104,46 @@ def resolve_model(model: str | Path | None = None, *, rules: bool = False) -> Pa
         "the rule baseline")
 
 
-def _load_part(folder: Path, loader: Any, device: str) -> tuple[Any, Any]:
-    """Tokenizer and model of a checked part; a load failure names the folder."""
+@contextlib.contextmanager
+def _transformers_without_scipy() -> Iterator[None]:
+    """While transformers' model code is first imported, tell it scipy is not installed.
+
+    Every model import pulls ``transformers.loss``, whose object-detection loss imports
+    ``scipy.optimize`` at module level when scipy is installed (it is, for training's
+    metrics): about 0.35 s of CPU before the first record, for a function no text model
+    calls. Only that import-time check sees False; once the block ends the real check is
+    back. Not a single text-model path uses scipy, and a transformers release without the
+    check is left as it is."""
+    try:
+        import transformers.utils as hf_utils
+
+        real = hf_utils.is_scipy_available
+    except (ImportError, AttributeError):
+        yield
+        return
+    hf_utils.is_scipy_available = lambda: False
+    try:
+        yield
+    finally:
+        hf_utils.is_scipy_available = real
+
+
+def _load_part(folder: Path, loader: Any, device: str, fast: str = "none") -> tuple[Any, Any]:
+    """Tokenizer and model of a checked part; a load failure names the folder.
+
+    ``fast="bf16"`` loads the weights as bfloat16 directly: the same rounding as casting the
+    float32 model afterwards (tests/test_runtime_paths.py), without a second pass over every
+    tensor (0.3 s of a first record)."""
     from transformers import AutoTokenizer
 
+    options: dict[str, Any] = {}
+    if fast == "bf16":
+        import torch
+
+        options["dtype"] = torch.bfloat16
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = loader.from_pretrained(folder).eval().to(device)
+        model = loader.from_pretrained(folder, **options).eval().to(device)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise ModelFolderError(f"{folder}: the model could not be loaded "
                                f"({type(exc).__name__}: {exc}); retrain it or copy the folder "
@@ -128,7 +163,7 @@ class ClassifierModel:
         self.folder = folder
         self.meta = meta
         self.tokenizer, self.model = _load_part(folder, AutoModelForSequenceClassification,
-                                                device)
+                                                device, fast)
         labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         check_labels(labels, schema.label_names, folder, "labels (config.json)")
         self.labels = labels
@@ -182,7 +217,8 @@ class TaggerModel:
         assert isinstance(meta, TaggerMeta)
         self.folder = folder
         self.meta = meta
-        self.tokenizer, self.model = _load_part(folder, AutoModelForTokenClassification, device)
+        self.tokenizer, self.model = _load_part(folder, AutoModelForTokenClassification, device,
+                                                fast)
         tags = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         check_labels(tags, schema.bio_tags, folder, "tags (config.json)")
         self.tags = tags
@@ -205,7 +241,7 @@ def tagger_entities(
     used (``encode_for_tagger``); windows of one text are merged by ``decode_windows``."""
     import torch
 
-    from inference.scoring.align import pad_windows
+    from inference.scoring.align import SCORING_ROW_STEP, SCORING_WIDTH_STEP, pad_windows
 
     encoded = encode_for_tagger(tokenizer, texts, max_length=max_length, stride=stride)
     n_windows = len(encoded["input_ids"])
@@ -214,7 +250,9 @@ def tagger_entities(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with torch.inference_mode():
         for batch in length_sorted_batches(lengths, batch_size):
-            ids, mask = pad_windows([encoded["input_ids"][i] for i in batch], pad_id)
+            ids, mask = pad_windows([encoded["input_ids"][i] for i in batch], pad_id,
+                                    width_step=SCORING_WIDTH_STEP, row_step=SCORING_ROW_STEP,
+                                    max_width=max_length)
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             probs = torch.softmax(logits.float(), dim=-1).cpu()
             for row, index in enumerate(batch):
@@ -269,6 +307,12 @@ class ModelScorer:
 
         self.schema = schema or default_schema()
         fast = resolve_fast(fast, device=device)
+        # the weights' hash (the scorer's version) is read while the model loads: hashlib
+        # lets go of the GIL, so the 2 × 28 MB cost nothing before the first record
+        digest: dict[str, str] = {}
+        hashing = threading.Thread(target=lambda: digest.update(value=weights_digest(folder)),
+                                   name="weights-digest", daemon=True)
+        hashing.start()
         # onnx exports the float32 torch model; the other modes transform it as it loads
         self.classifier = ClassifierModel(folder / "classifier", self.schema, device,
                                           "none" if fast == "onnx" else fast)
@@ -288,7 +332,8 @@ class ModelScorer:
                                              list(tagger_meta.tags), settings, fast)
         else:
             self.tagger = TaggerModel(folder / "tagger", self.schema, device, fast)
-        self.name, self.version = model_identity(folder, fast)
+        hashing.join()
+        self.name, self.version = model_identity(folder, fast, digest=digest.get("value"))
         self.thresholds = dict(zip(self.classifier.labels, self.classifier.thresholds,
                                    strict=True))
 
@@ -309,15 +354,17 @@ class ModelScorer:
         return out
 
 
-def model_identity(folder: Path | None, fast: str = "none") -> tuple[str, str]:
+def model_identity(folder: Path | None, fast: str = "none", *,
+                   digest: str | None = None) -> tuple[str, str]:
     """(name, version) of the scorer a run uses, as output records store them: the folder's
-    name, never its absolute path, and a short hash of its weights. ``None``: the rules."""
+    name, never its absolute path, and a short hash of its weights (``digest`` when it was
+    already computed: ``weights_digest(folder)``). ``None``: the rules."""
     if folder is None:
         return "rules", f"rules@{__version__}"
     fast = resolve_fast(fast, announce=False)
     folder = Path(folder).resolve()
     name = f"model:{folder.name}" + (f" ({fast})" if fast != "none" else "")
-    return name, f"{folder.name}@{weights_digest(folder)}"
+    return name, f"{folder.name}@{digest or weights_digest(folder)}"
 
 
 def load_scorer(model: str | Path | None = None, *, rules: bool = False,
@@ -335,7 +382,7 @@ def load_scorer(model: str | Path | None = None, *, rules: bool = False,
     if fast == "bf16" and device == "cpu" and not cpu_has_bf16_units():
         log.warning("--fast bf16: this CPU has no AMX/AVX-512 BF16 units; bf16 will be "
                     "emulated and may be slower than float32")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _transformers_without_scipy():
         warnings.simplefilter("ignore", UserWarning)
         return ModelScorer(folder, device=device, fast=fast)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from bs4 import BeautifulSoup, Tag
+if TYPE_CHECKING:  # bs4 (and soupsieve under it) is imported on the first HTML page only
+    from bs4 import Tag
 
 _DROP_TAGS = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
               "iframe", "select", "button", "input", "textarea", "svg", "head"]
@@ -72,6 +74,8 @@ def _block_text(node: Tag) -> str:
 
 def html_title(html: str) -> str:
     """The page's <title>, or ""."""
+    from bs4 import BeautifulSoup
+
     check_depth(html)
     soup = BeautifulSoup(html, "html.parser")
     return soup.title.get_text(strip=True) if soup.title else ""
@@ -79,6 +83,8 @@ def html_title(html: str) -> str:
 
 def html_to_text(html: str) -> str:
     """Extract the main text; returns "" for a page with no text."""
+    from bs4 import BeautifulSoup
+
     check_depth(html)
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup.find_all(_DROP_TAGS):

@@ -1,0 +1,149 @@
+"""Scoring pads its batches to a few fixed shapes (bounded memory over a crawl) without
+changing what it predicts; loading is kept lean (bf16 loaded as bf16, no scipy or bs4 on the
+predict path). No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from inference.scoring import align
+from inference.scoring.align import pad_windows
+from inference.scoring.components import ClauseInput
+from inference.scoring.model_folder import weights_digest
+from inference.scoring.models import load_scorer, model_identity
+from tests.fixtures.tiny_training import fixture_records
+from tests.helpers.tiny_model import build_tiny_model
+from tests.test_train_joint import _trained
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def joint_model(tmp_path_factory) -> Path:
+    folder, _ = _trained(str(tmp_path_factory.mktemp("joint_shapes")))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def two_part_model(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("two_part") / "model")
+
+
+def clause_inputs() -> list[ClauseInput]:
+    """The fixture clauses, plus prefixes of them: many different lengths, so batches of
+    many different exact shapes."""
+    records = fixture_records()
+    inputs = [ClauseInput(r["text"], r.get("section", "")) for r in records]
+    inputs += [ClauseInput(r["text"][:cut], r.get("section", ""))
+               for r in records for cut in (3, 11, 29) if len(r["text"]) > cut]
+    return inputs
+
+
+def exact_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(align, "SCORING_WIDTH_STEP", 1)
+    monkeypatch.setattr(align, "SCORING_ROW_STEP", 1)
+
+
+def test_pad_windows_rounds_width_and_rows_and_masks_the_padding() -> None:
+    ids, mask = pad_windows([[5, 6, 7], [8]], 0, width_step=8, row_step=8)
+    assert tuple(ids.shape) == (8, 8) and tuple(mask.shape) == (8, 8)
+    assert ids[0, :3].tolist() == [5, 6, 7] and ids[1, 0].item() == 8
+    assert mask[0].tolist() == [1, 1, 1, 0, 0, 0, 0, 0]
+    assert mask[1].tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+    # padding rows attend to one pad token (a fully masked row is a softmax over nothing)
+    assert all(mask[row].tolist() == [1] + [0] * 7 for row in range(2, 8))
+    assert (ids[2:] == 0).all()
+    # the width is rounded up only as far as max_width, and never below the longest window
+    assert pad_windows([[1] * 10], 0, width_step=8, max_width=12)[0].shape[1] == 12
+    assert pad_windows([[1] * 13], 0, width_step=8, max_width=12)[0].shape[1] == 13
+    # training's call (no steps) keeps exact shapes
+    assert tuple(pad_windows([[1, 2], [3]], -100)[0].shape) == (2, 2)
+
+
+def _record_shapes(module: torch.nn.Module) -> list[tuple[int, ...]]:
+    shapes: list[tuple[int, ...]] = []
+    module.register_forward_pre_hook(lambda _, args, kwargs: shapes.append(
+        tuple((kwargs.get("input_ids") if "input_ids" in kwargs else args[0]).shape)),
+        with_kwargs=True)
+    return shapes
+
+
+def test_padded_batches_predict_what_exact_batches_predict(joint_model, monkeypatch) -> None:
+    inputs = clause_inputs()
+    scorer = load_scorer(joint_model, fast="none")
+    assert scorer.shared is not None
+    shapes = _record_shapes(scorer.shared.module)
+    padded = scorer.predict(inputs) + scorer.predict(inputs[:5]) + scorer.predict(inputs[7:20])
+    padded_shapes = set(shapes)
+    shapes.clear()
+    exact_shapes(monkeypatch)
+    exact = scorer.predict(inputs) + scorer.predict(inputs[:5]) + scorer.predict(inputs[7:20])
+    exact_shape_set = set(shapes)
+
+    assert any(p.entities for p in exact), "the fixture must exercise the tag head"
+    for a, b in zip(exact, padded, strict=True):
+        assert a.labels == b.labels
+        assert [(e.start, e.end, e.type) for e in a.entities] == [
+            (e.start, e.end, e.type) for e in b.entities]
+        assert max(abs(a.scores[k] - b.scores[k]) for k in a.scores) < 1e-4
+    max_length = scorer.shared.settings.max_length
+    assert all(rows % 8 == 0 and (width % 8 == 0 or width == max_length)
+               for rows, width in padded_shapes)
+    assert len(padded_shapes) < len(exact_shape_set)
+
+
+def test_two_part_tagger_pads_too_and_predicts_the_same(two_part_model, monkeypatch) -> None:
+    inputs = clause_inputs()
+    scorer = load_scorer(two_part_model, fast="none")
+    assert scorer.tagger is not None
+    shapes = _record_shapes(scorer.tagger.model)
+    padded = scorer.predict(inputs)
+    assert shapes and all(rows % 8 == 0 for rows, _ in shapes)
+    exact_shapes(monkeypatch)
+    exact = scorer.predict(inputs)
+    for a, b in zip(exact, padded, strict=True):
+        assert a.labels == b.labels
+        assert [(e.start, e.end, e.type) for e in a.entities] == [
+            (e.start, e.end, e.type) for e in b.entities]
+
+
+def test_bf16_loads_as_bf16_with_the_weights_a_cast_gives(joint_model) -> None:
+    cast = load_scorer(joint_model, fast="none").classifier.model.to(torch.bfloat16)
+    loaded = load_scorer(joint_model, fast="bf16").classifier.model
+    expected, got = cast.state_dict(), loaded.state_dict()
+    assert expected.keys() == got.keys()
+    for key, tensor in expected.items():
+        assert got[key].dtype == tensor.dtype and torch.equal(got[key], tensor), key
+    # the version computed while loading is the one computed afterwards
+    assert model_identity(joint_model, "bf16", digest=weights_digest(joint_model)) == \
+        model_identity(joint_model, "bf16")
+
+
+# What a predict run over a text file must not import: modules of other commands (training
+# metrics, reports, parquet, Ray, ONNX) and scipy, which transformers pulls for an object-detection
+# loss unless told it is absent (models._transformers_without_scipy); bs4 is for HTML only.
+NOT_ON_THE_PREDICT_PATH = ("scipy", "sklearn", "pandas", "pyarrow", "datasets", "ray",
+                           "onnxruntime", "matplotlib", "seqeval", "bs4")
+
+
+def test_predict_on_a_text_file_imports_no_heavy_module(two_part_model, tmp_path) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("一、总体要求\n到2025年，全市技术合同成交额达到5亿元。\n", encoding="utf-8")
+    probe = ("import json, sys\n"
+             "from policy_clauses.cli import main\n"
+             f"code = main(['-q', 'predict', {str(doc)!r}, '-o', {str(tmp_path / 'out.jsonl')!r},"
+             f" '--model', {str(two_part_model)!r}, '--no-progress'])\n"
+             f"print(json.dumps([code, sorted(m for m in {list(NOT_ON_THE_PREDICT_PATH)!r}"
+             " if m in sys.modules)]))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    code, imported = json.loads(out.stdout.strip().splitlines()[-1])
+    assert code == 0
+    assert (tmp_path / "out.jsonl").read_text(encoding="utf-8").count("\n") == 1
+    assert imported == []
