@@ -3,6 +3,8 @@ R1) and what the pipeline makes of PDF-wrapped, run-together and head/tail text.
 
 from __future__ import annotations
 
+import logging
+
 from inference.text.clean import clean_text
 from inference.text.ingest import RawDocument
 from inference.text.layout import apply_layout, is_page_number
@@ -107,7 +109,8 @@ def test_latin_words_keep_a_space_across_a_wrap_and_numbers_join() -> None:
 def test_a_single_huge_line_still_gives_clauses() -> None:
     raw = "加强组织领导，落实工作责任。" * 700_000  # about 10 MB of UTF-8 on one line
     document = build_document(RawDocument("big", "big.txt", raw))
-    assert document.quality["layout"] == "flat"
+    assert document.quality["layout"] == "flat"  # the layout step read it and decided
+    assert "layout_error" not in document.quality
     assert len(document.clauses) == 700_000
 
 
@@ -124,17 +127,30 @@ def test_meta_from_the_text_and_input_fields_win() -> None:
     assert with_fields.meta["doc_number"] == "国发〔2011〕12号"
 
 
-def test_a_document_whose_layout_detection_breaks_still_gets_its_clauses(monkeypatch) -> None:
+def test_a_document_whose_layout_detection_breaks_still_gets_its_clauses(monkeypatch,
+                                                                         caplog) -> None:
     import inference.text.layout as layout
 
     def broken(*args: object) -> None:
         raise IndexError("list index out of range")
 
     monkeypatch.setattr(layout, "apply_layout", broken)
-    document = build_document(RawDocument("d", "d.txt", WRAPPED))
+    with caplog.at_level(logging.WARNING, logger="inference.text.layout"):
+        document = build_document(RawDocument("doc-7", "crawl/doc-7.txt", WRAPPED))
     assert document.quality["layout"] == "lines"
     assert document.quality["layout_error"] == "IndexError: list index out of range"
     assert len(document.clauses) == 10  # one a line, the page number too: nothing is lost
+    # never silent: the warning names the document, its source and the reason
+    [record] = [r for r in caplog.records if r.name == "inference.text.layout"]
+    assert record.levelno == logging.WARNING
+    assert "doc-7" in record.getMessage() and "crawl/doc-7.txt" in record.getMessage()
+    assert "IndexError" in record.getMessage()
+
+
+def test_a_layout_that_works_leaves_no_error_in_quality() -> None:
+    document = build_document(RawDocument("d", "d.txt", WRAPPED))
+    assert "layout_error" not in document.quality
+    assert document.quality["layout"] == "wrapped"
 
 
 def test_a_stray_break_inside_a_sentence_is_joined_in_one_paragraph_a_line_text() -> None:

@@ -15,12 +15,15 @@ document runs together with (almost) no line breaks).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
 
 from inference.text.clean import MappedText
 from inference.text.segment import marker_at
+
+log = logging.getLogger(__name__)
 
 # —2—, - 3 -, -2-, 第 2 页 共 5 页, 2/5, Page 3.
 _PAGE_NUMBER = re.compile(
@@ -63,13 +66,20 @@ class LayoutResult:
     error: str | None = None
 
 
-def lay_out(text: str, offsets: list[int], indents: list[bool] | None = None) -> LayoutResult:
+def lay_out(text: str, offsets: list[int], indents: list[bool] | None = None, *,
+            name: str = "") -> LayoutResult:
     """``apply_layout``, or the text as it is when layout detection breaks on an input nobody
-    foresaw: the document still gets its clauses (one a line), and ``error`` says why."""
+    foresaw: the document still gets its clauses (one a line), ``error`` says why, and a
+    warning naming the document (``name``: its id and source) is logged, so the fallback is
+    never silent. Errors outside this list (MemoryError, a bug in a caller) propagate, and the
+    batch run turns them into an error record for the document."""
     try:
         return apply_layout(text, offsets, indents)
-    except (ValueError, IndexError, KeyError, TypeError, RecursionError) as exc:
-        return LayoutResult(text, offsets, "lines", {}, f"{type(exc).__name__}: {exc}")
+    except (ValueError, IndexError, KeyError, TypeError, RecursionError, ArithmeticError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("layout detection failed on %s (%s); its text is read one clause a line",
+                    name or "a document", error)
+        return LayoutResult(text, offsets, "lines", {}, error)
 
 
 def width(line: str) -> float:
