@@ -146,7 +146,9 @@ _FOOTER_START = re.compile(
 # Wikisource licence boxes end a page wherever they start.
 _LICENCE_START = re.compile(r"^本作品(?:来自|是)中华人民共和国|^本模板所指|^注：中文维基文库社群")
 # The font-size widget of MEE pages sticks to the end of the text ("…2019年1月10日字号").
-_WIDGET_TAIL = re.compile(r"(?<=[日。）)发])\s*(?:字号|相关(?:文章|解读|链接|阅读)[:：]?)\s*$")
+# The widget is glued to whatever ends the page (…答记者问字号), but 发文字号 is a header key.
+_WIDGET_TAIL = re.compile(
+    rf"(?<=[日。）)发{CJK}])(?<!文)\s*(?:字号|相关(?:文章|解读|链接|阅读)[:：]?)\s*$")
 _RELATED_LINE = re.compile(r"^(?:相关(?:文章|解读|链接|阅读|附件)|扫一扫在手机打开当前页)[:：]?$")
 _FOOTER_LINE = re.compile(
     r"联系电话|邮编|建议使用|分辨率|验证码|承办单位|电子邮箱|Copyright|©|技术支持|"

@@ -63,7 +63,7 @@ _HEADING_MAX = 40
 # --- head and tail blocks (R3, R4) ----------------------------------------------------------
 _DOC_TYPE = (
     r"通知|意见|方案|办法|措施|规定|决定|计划|报告|批复|函|公告|通告|纲要|细则|条例|规划|规则|"
-    r"指南|指引|要点|通报|决议|命令"
+    r"指南|指引|要点|通报|决议|命令|技术要求|技术规范"
 )
 _CN_DATE_NUM = "〇○零Ｏ一二三四五六七八九十"
 _DATE = (
@@ -106,6 +106,27 @@ _ISSUER_PIECE = re.compile(
     + ")"
 )
 _NOT_ISSUER_START = frozenset("员会办政民府厅局部委院署处科室")
+# How the name of a central organ, a ministry or a province's organ starts: where a signature
+# issuer can begin when the text before it runs into it.
+_PROVINCES = (
+    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|"
+    "湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|内蒙古|广西|西藏|宁夏|新疆"
+)
+# A prefix of an organ's name that is not a name of its own: 国家|发展改革委, 山东省|科学技术厅
+_ORGAN_PREFIX = re.compile(rf"国家|中华人民共和国|(?:{_PROVINCES})(?:省|市|自治区)")
+# What ends an attachment's title, the last text before a signature that runs into it.
+_ITEM_END = re.compile(
+    r"(?:名单|说明|格式|情况|表|清单|目录|大纲|指南|方案|办法|通知|意见|规定|细则|要求|报告|材料|"
+    r"[）)》”])$"
+)
+_ORGAN_START = re.compile(
+    r"国务院|国家|中共|中国|全国|中华人民共和国|最高人民"
+    rf"|(?:{_PROVINCES})(?=省|市|自治区|维吾尔|壮族|回族|生产建设兵团)"
+    r"|(?:外交|国防|教育|科学技术|科技|工业和信息化|公安|民政|司法|财政|人力资源和社会保障|"
+    r"人力资源社会保障|自然资源|国土资源|生态环境|环境保护|住房和城乡建设|住房城乡建设|交通运输|"
+    r"水利|农业农村|农业|商务|文化和旅游|卫生健康|退役军人事务|应急管理|审计|海关|市场监督管理|市场监管|"
+    r"发展改革|发展和改革)(?=部|署|委|总局)"
+)
 _LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关)")
 # 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
 _ADDRESSEE = re.compile(
@@ -114,10 +135,15 @@ _ADDRESSEE = re.compile(
 )
 # Contact lines and the attachment list run together in flat text: each is a clause.
 _FIELD_START = re.compile(
-    # not inside a longer label: 联系电话, 办公电话 (a field that a comma opens stays in its clause)
-    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
-    r"电子邮箱|电子邮件|附件)\s*[:：])"
+    # not inside a longer label: 联系电话, 办公电话, 通讯地址, 电子邮箱 (a field that a comma
+    # opens stays in its clause)
+    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?<!相关)(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
+    r"电子邮箱|电子邮件|附件|解读)\s*[:：])"
+    # labels that also end longer ones (邮寄地址, 电子邮箱): only after a value that is not Chinese
+    r"|(?<=[^\s、，,（(“《：:\u4e00-\u9fff])(?=(?:邮箱|地址|网址|手机)\s*[:：])"
 )
+# The last characters of an organ's name (…局, …委员会, …中心, …公司, …综合司).
+_ORGAN_END = frozenset("局部厅委院办处室会站所司心")
 # Enactment lines under a statute's title: 2004年10月25日…第十五次会议通过, (2021年3月11日…通过)
 _ENACTMENT_WORDS = r"通过|批准|公布|施行|修正|修订|发布"
 _ENACTMENT = re.compile(
@@ -128,6 +154,27 @@ _ENACTMENT_DATE = re.compile(
     rf"(?<=通过|批准|公布|施行|修正|修订|规定|条例|办法|决定|决议)[（(]?{_DATE}"
 )
 _AS_FOLLOWS = re.compile(r"如下[:：]+(?=.)")
+# An addressee line ends in the name of an organ, a body or people, or a bracketed note:
+# …各直属机构：, 河北省代表团：, …生态环境厅（局）：, 各位同志：
+_ADDRESSEE_END = re.compile(
+    rf"(?:{_ORG_SUFFIX}|机构|单位|部门|企业|集团|代表团|代表|委员|同志|团体|学校|高校|医院|"
+    rf"兵团|院校|[）)])\s*[：:]$"
+)
+# An attachment's label before its title: 附件1征求意见单位名单
+_ATTACHMENT_LABEL = re.compile(r"(?:^|(?<=[。；！？!?;）)]))附件\s*\d{1,2}(?=[\u4e00-\u9fff])")
+# A list of organs' names run together under a title that names them (…单位名单国家发展改革委…)
+_NAME_LIST = re.compile(r"名单(?=国|中|各|全|最)")
+# An attachment list that runs together: 附件：1.…
+_ATTACHMENTS = re.compile(r"附件[:：]\s*1[.．、]")
+_ATTACHMENT_ITEM_MAX = 150
+# A title with no number and no addressee line, run into the first sentence or section:
+# 关于…意见的函为进一步发挥…, …技术要求一、工作频率范围.
+_BODY_AFTER_TITLE = re.compile(
+    r"为进一步|为贯彻|为落实|为加快|为推动|为促进|为加强|为深入|为了|根据|按照|依据|经研究|近年来|"
+    r"现将|现就|现印发|现予|现公开|当前|目前"
+)
+# The first article or chapter after a statute's enactment lines: …修正）第一条 为…
+_FIRST_ARTICLE = re.compile(r"(?:(?<=[）)])|(?<=通过|修正|修订|施行|公布|批准))第[一1][条章]")
 _NOT_ADDRESSEE = re.compile(
     # (研究室, 经济委员会: organs' names, not a sentence)
     r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经(?![济贸信营])|研究(?![室院所会中])|同意|的|批复"
@@ -324,6 +371,8 @@ def addressee_end(line: str, pos: int = 0) -> int | None:
     match = _ADDRESSEE.match(line, pos)
     if match is None or _NOT_ADDRESSEE.search(match.group(0)):
         return None
+    if not (match.group(0).startswith("各") or _ADDRESSEE_END.search(match.group(0))):
+        return None  # the colon closes a label (…有限公司解读：), not a list of addressees
     return match.end()
 
 
@@ -340,11 +389,14 @@ def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
         cuts.update((number_at, number_at + len(number)))
         head_end = number_at + len(number)
     else:
-        head_end = _title_before_addressee(line, 0) or 0
+        head_end = _title_before_addressee(line, 0) or _title_before_body(line) or 0
         cuts.add(head_end)
     end = addressee_end(line, head_end)
     if end is not None and end < len(line):
         cuts.add(end)
+    article = _FIRST_ARTICLE.search(line, 0, 2 * _HEAD_WINDOW)
+    if article and _ENACTMENT.search(line, 0, article.start()):
+        cuts.add(article.start())
     for date in _ENACTMENT_DATE.finditer(line, 0, 2 * _HEAD_WINDOW):
         # 青岛市专利保护规定2004年10月25日…通过2004年11月25日…批准: one line each
         cuts.add(date.start())
@@ -368,6 +420,58 @@ def _title_before_addressee(line: str, pos: int) -> int | None:
         if addressee_end(line, title_end.end()):
             found = title_end.end()  # the last one: …环境影响报告书的批复 成都原水投资有限公司：
     return found
+
+
+def _title_before_body(line: str) -> int | None:
+    """End of a title that opens ``line`` and runs straight into the first sentence or the
+    first section (no number, no addressee line between them), or None. The title ends in a
+    document type and holds no sentence punctuation: ``关于…意见的函`` | ``为进一步发挥…``."""
+    if marker_at(line, 0) is not None or line.startswith("各"):
+        return None
+    for title_end in _TITLE_END.finditer(line, 0, 120):
+        end = title_end.end()
+        if re.search("[。，,；;：:！？!?]", line[:end]) or end < 8 or line.startswith("书", end):
+            continue
+        if not ("关于" in line[:end] or marker_at(line, end) is not None):
+            continue  # a title names its subject with 关于, or a numbered section follows
+        if _BODY_AFTER_TITLE.match(line, end) or (
+            (marker := marker_at(line, end)) is not None and marker[1] in ("一、", "第一章", "第一条")
+        ):
+            return end
+    return None
+
+
+def _signature_issuers(zone: str) -> list[int]:
+    """Starts of the issuers that end ``zone`` when other text runs into them (…建议格式|
+    生态环境部办公厅, …名单|生态环境部办公厅|最高人民检察院办公厅|公安部办公厅), read from the
+    right: each issuer starts where a central, ministry or provincial organ's name starts
+    (国家…, 生态环境部…, 山东省…) and is one organ's name; the one before it must end where an
+    organ's name ends. Empty when the zone does not end in an organ's name."""
+    starts: list[int] = []
+    end = len(zone)
+    organ_starts = [m.start() for m in _ORGAN_START.finditer(zone)]
+    while end > 0:
+        found = None
+        for start in reversed(organ_starts):
+            if start < end and _ISSUER_PIECE.fullmatch(zone, start, end):
+                found = start
+                break
+        if found is None:
+            break
+        for start in organ_starts:
+            # a prefix that is not a name of its own: 国家|发展改革委办公厅, 山东省|科学技术厅
+            if found - 8 <= start < found and _ORGAN_PREFIX.match(zone, start) and (
+                _ISSUER_PIECE.fullmatch(zone, start, end)
+            ):
+                found = start
+                break
+        starts.append(found)
+        if found == 0 or zone[found - 1] not in _ORGAN_END:
+            break
+        end = found
+    if not starts or not _ITEM_END.search(zone, 0, min(starts)):
+        return []  # what comes before is not an attachment's title (…全国妇联|市场监管总局)
+    return sorted(starts)
 
 
 def _issuer_run(zone: str) -> list[int] | None:
@@ -413,8 +517,16 @@ def _tail_boundaries(line: str) -> set[int]:
                 line.rfind(ch, 0, date_start) + 1 for ch in "。；！？!?;）)")
             zone = line[zone_start:date_start].rstrip(" \u3000")
             lead = len(zone) - len(zone.lstrip(" \u3000"))
-            for issuer_start in _issuer_run(zone.strip(" \u3000")) or []:
+            issuers = _issuer_run(zone.strip(" \u3000"))
+            for issuer_start in issuers or []:
                 cuts.add(zone_start + lead + issuer_start)  # 煤炭工业部 | 山西省人民政府
+            if issuers is None and start == date_start and zone.strip(" \u3000"):
+                # the signature runs on from the item before it:
+                # …4.反馈意见建议格式生态环境部办公厅2022年10月31日
+                issuer_starts = _signature_issuers(zone.rstrip(" \u3000"))
+                if issuer_starts:
+                    cuts.update(zone_start + at for at in issuer_starts)
+                    cuts.add(date_start)
             issuer = match.group("issuer")
             if issuer and date_start > start and "印发" not in match.group("after"):
                 cuts.add(date_start)  # 印发 lines stay whole: 济南市人民政府办公厅 2019年1月3日印发
@@ -427,6 +539,56 @@ def _tail_boundaries(line: str) -> set[int]:
         else:
             cuts.update((start, match.end() if match.group("note") else start))
     return {cut for cut in cuts if 0 < cut < len(line)}
+
+
+def _field_cut(line: str, label: int) -> int | None:
+    """Where the contact field whose label starts at ``label`` opens its clause. A field
+    label right after an organ's name belongs with it (``山东省能源局联系人：…``): the clause
+    opens before the name when the name follows the value of the field before it
+    (``…@sd.coal.gov.cn山东省能源局联系人：``), and nothing is cut when the name opens the
+    sentence. None: no cut."""
+    run = label
+    while run > 0 and _is_cjk(line[run - 1]) and label - run < 30:
+        run -= 1
+    if label - run >= 4 and line[label - 1] in _ORGAN_END:
+        before = line[run - 1] if run else ""
+        if not before or before in "。；;！？!?":
+            return None
+        if before.isascii() and before.isalnum():
+            return run
+    return label
+
+
+def _name_list(line: str) -> set[int]:
+    """Starts of the organs' names in a list that runs together after a title ending in
+    名单: each name starts where a central, ministry or provincial organ's name (or 各…)
+    starts right after the end of the name before it (…办公厅|工业和信息化部…, …有限公司|中国…)."""
+    starts: set[int] = set()
+    for found in _NAME_LIST.finditer(line):
+        stop = re.compile(r"[。；;：:，,！？!?]").search(line, found.end())
+        end = stop.start() if stop else len(line)
+        starts.add(found.end())
+        for organ in re.compile(rf"各|{_ORGAN_START.pattern}").finditer(line, found.end() + 1, end):
+            if line[organ.start() - 1] in _ORGAN_END or line[organ.start() - 1] in "）)":
+                starts.add(organ.start())
+    return starts
+
+
+def _attachment_items(line: str, protected: list[bool]) -> set[int]:
+    """Starts of the numbered items of an attachment list run together (附件：1.…2.…3.…),
+    found in order, each number the last plus one. An item's text may itself start with a
+    digit (``2.2021、2022年度…``), which the generic marker rule cannot tell from a decimal."""
+    starts: set[int] = set()
+    for found in _ATTACHMENTS.finditer(line):
+        number, position = 2, found.end()
+        while True:
+            item = re.compile(rf"(?<![\d.．]){number}[.．、]").search(
+                line, position, position + _ATTACHMENT_ITEM_MAX)
+            if item is None or protected[item.start()]:
+                break
+            starts.add(item.start())
+            number, position = number + 1, item.end()
+    return starts
 
 
 def split_line(line: str, *, head: bool = False) -> list[tuple[int, int]]:
@@ -446,10 +608,16 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
     boundaries = {0, len(line)}
     if head:
         boundaries |= _head_boundaries(line, protected)
+    if "附件" in line:
+        boundaries |= _attachment_items(line, protected)
+        boundaries |= {cut for m in _ATTACHMENT_LABEL.finditer(line) for cut in m.span()}
+    if "名单" in line:
+        boundaries |= _name_list(line)
     if "日" in line or "抄" in line or "此" in line or "章" in line:
         boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
     if "：" in line or ":" in line:
-        boundaries |= {m.start() for m in _FIELD_START.finditer(line) if not protected[m.start()]}
+        boundaries |= {cut for m in _FIELD_START.finditer(line) if not protected[m.start()]
+                       and (cut := _field_cut(line, m.start())) is not None}
         # 现就有关事项通知如下：年初，… — what follows 如下： is the body it announces.
         boundaries |= {m.end() for m in _AS_FOLLOWS.finditer(line) if not protected[m.start()]}
     run_in_ends: set[int] = set()
@@ -641,14 +809,21 @@ def _head_tail_kinds(clauses: list[Clause]) -> None:
             continue
         if not _TAIL_CLAUSE.fullmatch(text):
             continue
-        if re.fullmatch(_ISSUER, text):
-            # An issuer alone is a signature only over a date or another signature line.
-            following = clauses[index + 1].text if index + 1 < len(clauses) else ""
-            if not (_DATE_ONLY.fullmatch(following) or _TAIL_CLAUSE.fullmatch(following)):
-                continue
-            if following and re.fullmatch(_ISSUER, following) and index + 2 >= len(clauses):
-                continue
+        if re.fullmatch(_ISSUER, text) and not _signs(clauses, index):
+            continue
         clause.kind = "tail"
+
+
+def _signs(clauses: list[Clause], index: int) -> bool:
+    """Whether the issuer alone in clause ``index`` is a signature: the issuers after it (a
+    joint signature) lead to a date or another tail line. A list of organs' names that no date
+    follows (an attachment's list of units) is not signed."""
+    for following in clauses[index + 1:index + 40]:
+        text = re.sub(r"[ \u3000]", "", following.text)
+        if re.fullmatch(_ISSUER, text):
+            continue
+        return bool(_DATE_ONLY.fullmatch(text) or _TAIL_CLAUSE.fullmatch(text))
+    return False
 
 
 def segment(text: str, layout: str = "lines") -> list[Clause]:
