@@ -154,6 +154,12 @@ _FOOTER_LINE = re.compile(
     r"联系电话|邮编|建议使用|分辨率|验证码|承办单位|电子邮箱|Copyright|©|技术支持|"
     r"法宝引证码|原文链接|https?://|www\."
 )
+# A document's own contact block: a contact person, or a line that opens or continues it.
+_CONTACT_PERSON = re.compile(r"联\s*系\s*人")
+_CONTACT_BLOCK = re.compile(r"联\s*系\s*(?:人|方式|电话)|传\s*真\s*[:：]|电\s*话\s*[:：]|电子邮箱")
+_SITE_FOOTER = re.compile(
+    r"建议使用|分辨率|验证码|承办单位|Copyright|©|技术支持|法宝引证码|原文链接|版权|ICP|备案"
+)
 # Licence and template residue of wiki crawls (Wikisource: "Public domain", "false").
 _SITE_LINE = re.compile(r"^(?:Public domain|PD-[\w-]+|false|true|null|None|undefined)$", re.IGNORECASE)
 _SPAM_LINE = re.compile(
@@ -311,6 +317,16 @@ def _is_boilerplate(text: str) -> str | None:
     return None
 
 
+def _own_contact_line(text: str, previous: str) -> bool:
+    """A contact line of the document itself, not a site footer: it names a contact person
+    (…联系人：晁文鹏，联系电话：…), or it goes on the contact block the line before opened
+    (三、联系方式 / 联系人：… / 传真：… then 电子邮箱：…). Site footers carry their own marks
+    (Copyright, 技术支持, ICP备…) and stay boilerplate."""
+    if _SITE_FOOTER.search(text):
+        return False
+    return bool(_CONTACT_PERSON.search(text) or _CONTACT_BLOCK.search(previous))
+
+
 def detect_mojibake(text: str) -> dict[str, int]:
     return {name: n for name, pattern in _MOJIBAKE_PATTERNS if (n := len(pattern.findall(text)))}
 
@@ -363,6 +379,8 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
             removed["footer"] = removed.get("footer", 0) + len(lines) - index
             break
         reason = _is_boilerplate(text)
+        if reason == "footer" and _own_contact_line(text, kept[-1].text if kept else ""):
+            reason = None
         if reason:
             drop(reason)
             continue

@@ -55,7 +55,7 @@ _RUN_IN_MARKER = re.compile(rf"[（(][{_CN_NUM}]+[）)](?![项款条目])")
 _PUNCT_ONLY = re.compile(rf"^[^{_CJK}A-Za-z0-9]*$")
 _TITLE_SUFFIX = re.compile(
     r"(方案|通知|意见|办法|措施|计划|规定|决定|通告|公告|报告|条例|细则|纲要|规划|指引|要点|"
-    r"总则|附则|分工表|安排表|一览表|清单|目录)$"
+    r"总则|附则|分工表|安排表|一览表|清单|目录|技术要求|技术规范)$"
 )
 _BODY_HINTS = re.compile(r"万元|亿元|%|％|给予|不超过|奖励")
 _HEADING_MAX = 40
@@ -547,6 +547,8 @@ def _field_cut(line: str, label: int) -> int | None:
     opens before the name when the name follows the value of the field before it
     (``…@sd.coal.gov.cn山东省能源局联系人：``), and nothing is cut when the name opens the
     sentence. None: no cut."""
+    if not line.startswith(("联系人", "联系电话", "电话", "联系方式"), label):
+        return label
     run = label
     while run > 0 and _is_cjk(line[run - 1]) and label - run < 30:
         run -= 1
@@ -830,6 +832,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
     """Clauses of a cleaned text; ``start``/``end`` index into ``text``. ``layout`` is what
     inference.text.layout found: in ``flat`` text a marked clause counts as starting a line."""
     clauses: list[Clause] = []
+    levels: list[int | None] = []  # each heading's marker level (None: unmarked)
     path: list[tuple[int, str]] = []
     list_level: int | None = None  # marker level of the enumerated list being read, if any
     line_start = 0
@@ -876,6 +879,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             section = " > ".join(title for _, title in path)
             if heading and level is not None:
                 path.append((level, piece.text))
+            levels.append(level if heading else None)
             clauses.append(
                 Clause(
                     clause_id=len(clauses),
@@ -887,5 +891,41 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                 )
             )
         line_start += len(line) + 1
+    if _list_items_not_headings(clauses, levels):
+        _set_sections(clauses, levels)
     _head_tail_kinds(clauses)
     return clauses
+
+
+def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) -> bool:
+    """A marked sentence with nothing under it is an item of a list, not a title: a heading
+    that ends in 。 and is followed straight by its next sibling (or a higher level, the tail,
+    the end) becomes ``body`` (``四、《…条例》适用于中外合营金矿企业。`` | ``五、…``). A run-in
+    title keeps the sentences that follow it (``1.完善标准规范体系。`` | ``面向…``). Returns
+    whether anything changed."""
+    changed = False
+    for index, clause in enumerate(clauses):
+        level = levels[index]
+        if clause.kind != "heading" or level is None or not clause.text.endswith(("。", ".")):
+            continue
+        following = clauses[index + 1] if index + 1 < len(clauses) else None
+        marker = marker_at(following.text) if following is not None else None
+        if following is None or (marker is not None and marker[0] <= level) or (
+            _TAIL_CLAUSE.fullmatch(re.sub(r"[ \u3000]", "", following.text))
+        ):
+            clause.kind = "body"
+            levels[index] = None
+            changed = True
+    return changed
+
+
+def _set_sections(clauses: list[Clause], levels: list[int | None]) -> None:
+    """Section paths from the headings, as ``segment`` builds them."""
+    path: list[tuple[int, str]] = []
+    for clause, level in zip(clauses, levels, strict=True):
+        heading = clause.kind == "heading"
+        if heading:
+            path = [] if level is None else [(lv, t) for lv, t in path if lv < level]
+        clause.section = " > ".join(title for _, title in path)
+        if heading and level is not None:
+            path.append((level, clause.text))
