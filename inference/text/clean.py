@@ -327,6 +327,15 @@ def _own_contact_line(text: str, previous: str) -> bool:
     return bool(_CONTACT_PERSON.search(text) or _CONTACT_BLOCK.search(previous))
 
 
+def _continues(previous: str, text: str) -> bool:
+    """A line with a footer word that goes on the sentence of a long line before it, which
+    stops mid-sentence: in hard-wrapped text a web address or 邮编 can fall on any line
+    (…可登录我部网站 / http://www.mee.gov.cn/)."""
+    return len(previous) >= 20 and previous[-1] not in "。！？；!?;：:）)】]" and not (
+        _SITE_FOOTER.search(text)
+    )
+
+
 def detect_mojibake(text: str) -> dict[str, int]:
     return {name: n for name, pattern in _MOJIBAKE_PATTERNS if (n := len(pattern.findall(text)))}
 
@@ -379,7 +388,9 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
             removed["footer"] = removed.get("footer", 0) + len(lines) - index
             break
         reason = _is_boilerplate(text)
-        if reason == "footer" and _own_contact_line(text, kept[-1].text if kept else ""):
+        if reason == "footer" and (_own_contact_line(text, kept[-1].text if kept else "") or (
+            kept and _continues(kept[-1].text, text)
+        )):
             reason = None
         if reason:
             drop(reason)
