@@ -57,6 +57,10 @@ _TITLE_SUFFIX = re.compile(
     r"(方案|通知|意见|办法|措施|计划|规定|决定|通告|公告|报告|条例|细则|纲要|规划|指引|要点|"
     r"总则|附则|分工表|安排表|一览表|清单|目录|技术要求|技术规范)$"
 )
+# A modal verb: what a subject must or should do (not 要求, 重要, 应用, 应急, 响应…).
+_SENTENCE_MODAL = re.compile(
+    r"(?<![供相适响对反效呼顺])应(?![用急]|对(?:措施|准备|处置|工作|机制|能力|气候|风险|挑战|。))|(?<![必无])须(?!知)|必须|(?<![主重需必纲摘只将提首])要(?![求点素害件])"
+)
 _BODY_HINTS = re.compile(r"万元|亿元|%|％|给予|不超过|奖励")
 _HEADING_MAX = 40
 
@@ -761,6 +765,10 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
             # 第X条 opens an article: body text, not a heading.
             return (level < 3 and len(text) <= _HEADING_MAX), level
         commas = sum(text.count(c) for c in "，,；;")
+        if text.endswith(("。", ".")) and (_SENTENCE_MODAL.search(rest, 2) or rest.startswith("请")):
+            # a subject and a modal verb (地质队要…, 企业应…) or a request (请以公函方式…):
+            # a sentence, not a title
+            return False, level
         if _BODY_HINTS.search(text) or commas > 1:
             return False, level
         if text.endswith(("。", ".")) and commas and (piece.whole_line or (
