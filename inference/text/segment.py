@@ -238,6 +238,13 @@ _DIRECTIVE_BODY = re.compile(
     r"加强|强化|加大|加快|推进|推动|着力|坚持|深入|积极|大力|鼓励|引导|建立|完善|健全|优化|统筹|"
     r"围绕|聚焦|依托|充分|切实|严格"
 )
+# A duty that opens a sentence with no subject of its own (应对站内…, 宜配置…, 须经…).
+_MODAL_START = re.compile(r"应当|应(?![用急]|对(?:措施|准备|处置|工作|机制|能力|气候|风险|挑战))|宜(?=[采设配具建选按在由结使开做])|须|必须")
+# A phrase that ends in who acts is a subject, not a heading: 四、你公司|应落实…
+_AGENT_END = re.compile(
+    r"(?:企业|单位|部门|机构|政府|人|者|方|局|厅|委|院|中心|公司|学校|医院|各地|地方|党委|你们|"
+    r"项目|用户|平台|银行|组织|协会|社会|群众|个人|我部|我局|我委|主体|双方|各方|地区|国家|省|市|县|区|州)$"
+)
 # A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
 _SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 _FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
@@ -335,7 +342,8 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         _HEADING_PHRASE_MAX)
     best, best_score = None, 0
     for end in range(phrase_start + 2, min(stop_at - 2, phrase_start + longest) + 1):
-        if line[end] in _FUNCTION_CHARS or line[end - 1] == "、":
+        modal = level == 3 and _MODAL_START.match(line, end) is not None
+        if (line[end] in _FUNCTION_CHARS and not modal) or line[end - 1] == "、":
             continue
         ending = line[end - 2:end]
         score = 2 if ending in _HEADING_END_STRONG else 1 if ending in _HEADING_END_WEAK else 0
@@ -360,6 +368,17 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         phrase = line[phrase_start:end]
         if len(phrase) >= 4 and (line.startswith(phrase, end) or line.startswith(phrase, end + 2)):
             score = 3  # （一）产业基础创新工程实施产业基础创新工程，…: the body repeats it
+        elif best is None and _common_prefix(phrase, line, end) >= 7 and not (
+            _SENTENCE_MODAL.search(phrase)
+        ):
+            # 三、候选先进集体、先进个人推荐受理候选先进集体、先进个人由…: or its first words
+            score = 3
+        elif modal and 2 <= len(phrase) <= 12 and (
+            not _AGENT_END.search(phrase) and not _DIRECTIVE.search(phrase)
+        ):
+            # 二、设备应对站内…: a topic, then the duty about it with no subject of its own
+            # (a standard's sections); 四、你公司应落实… has its subject, and stays whole
+            score = 3
         elif score == 2 and ending in _HEADING_END_WEAK and _DIRECTIVE.match(phrase) and (
             _DIRECTIVE_BODY.match(line, end) and len(body) >= 10
         ):
@@ -368,6 +387,16 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         if score >= 3 and score >= best_score:
             best, best_score = end, score
     return best
+
+
+def _common_prefix(phrase: str, line: str, pos: int) -> int:
+    """How many characters ``phrase`` and ``line[pos:]`` share at their start."""
+    count = 0
+    for a, b in zip(phrase, line[pos:pos + len(phrase)], strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
 
 
 def addressee_end(line: str, pos: int = 0) -> int | None:
