@@ -145,6 +145,7 @@ _FOOTER_START = re.compile(
 )
 # Wikisource licence boxes end a page wherever they start.
 _LICENCE_START = re.compile(r"^本作品(?:来自|是)中华人民共和国|^本模板所指|^注：中文维基文库社群")
+_LICENCE_IN_LINE = re.compile(r"(?<=[。！!”」])\s*本作品(?:来自|是)中华人民共和国")
 # The font-size widget of MEE pages sticks to the end of the text ("…2019年1月10日字号").
 # The widget is glued to whatever ends the page (…答记者问字号), but 发文字号 is a header key.
 _WIDGET_TAIL = re.compile(
@@ -386,6 +387,14 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
             len(text) <= _SHORT_LINE and _FOOTER_START.search(text) and index >= footer_from
         ):
             removed["footer"] = removed.get("footer", 0) + len(lines) - index
+            break
+        licence = _LICENCE_IN_LINE.search(text) if "本作品" in text else None
+        if licence:
+            # the licence box run into the text's last line (flattened pages): the rest goes
+            line, text = line[:licence.start()], text[:licence.start()]
+            removed["footer"] = removed.get("footer", 0) + len(lines) - index
+            kept.append(line)
+            kept_indents.append(indents[index])
             break
         reason = _is_boilerplate(text)
         if reason == "footer" and (_own_contact_line(text, kept[-1].text if kept else "") or (

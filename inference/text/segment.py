@@ -255,6 +255,10 @@ _BODY_CLAUSE_END = re.compile(r"[。；;！？!?]")
 
 
 _SECTION = re.compile(rf"([{_CN_NUM}]{{1,3}})、(?=[{_CJK}])")
+# Where 一、 ends a word (统一、规范, 之一、) rather than opening a first section.
+_NOT_BEFORE_FIRST = frozenset("统唯之第万同专逐单划均合归不如初十周惟一")
+_ENDS_IN_TONG = frozenset(("系统", "传统", "总统", "血统", "正统"))  # 系统|一、 is not 统一
+_SECOND_SECTION = re.compile(rf"(?<=[{_CJK}。；）)])二、(?=[{_CJK}])")
 _SECTION_IN_TEXT = re.compile(rf"(?<=[{_CJK}])[{_CN_NUM}]{{1,3}}、(?=[{_CJK}])")
 _CN_DIGITS = {ch: value for value, ch in enumerate("零一二三四五六七八九")}
 
@@ -686,6 +690,8 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
 
     after_end = True  # at line start, as after a sentence end
     length = len(line)
+    second = _SECOND_SECTION.search(line) if "二、" in line else None
+    second_section = second.start() if second else -1
     while index < length:
         ch = line[index]
         if protected[index]:
@@ -705,6 +711,14 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
             and _section_number(section.group(1)) == last_section + 1
         ):
             # The next section of run-together text, its 。 lost: …备用电源四、通信电站…
+            open_at(index)
+        if (
+            not after_end and not last_section and line.startswith("一、", index) and index > 0
+            and _is_cjk(line[index - 1]) and second_section > index and (
+                line[index - 1] not in _NOT_BEFORE_FIRST or line[index - 2:index] in _ENDS_IN_TONG)
+        ):
+            # The first section run into the text before it, when its second follows:
+            # …在线监测系统一、水(雨)情测报…二、设备… (not 统一、规范, 之一、)
             open_at(index)
         if (
             not after_end and last_number and index > 0 and line[index - 1] in "）)》"
