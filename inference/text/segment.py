@@ -950,8 +950,8 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
 
 def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) -> bool:
     """A marked sentence with nothing under it is an item of a list, not a title: a heading
-    that ends in 。 and is followed straight by its next sibling (or a higher level, the tail,
-    the end) becomes ``body`` (``四、《…条例》适用于中外合营金矿企业。`` | ``五、…``). A run-in
+    that ends in 。 and is followed straight by its next sibling (or a higher level, or the
+    tail) becomes ``body`` (``四、《…条例》适用于中外合营金矿企业。`` | ``五、…``). A run-in
     title keeps the sentences that follow it (``1.完善标准规范体系。`` | ``面向…``). Returns
     whether anything changed."""
     changed = False
@@ -959,9 +959,11 @@ def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) ->
         level = levels[index]
         if clause.kind != "heading" or level is None or not clause.text.endswith(("。", ".")):
             continue
-        following = clauses[index + 1] if index + 1 < len(clauses) else None
-        marker = marker_at(following.text) if following is not None else None
-        if following is None or (marker is not None and marker[0] <= level) or (
+        if index + 1 == len(clauses):
+            continue  # the text ends (a crawl may be cut short): no evidence either way
+        following = clauses[index + 1]
+        marker = marker_at(following.text)
+        if (marker is not None and marker[0] <= level) or (
             _TAIL_CLAUSE.fullmatch(re.sub(r"[ \u3000]", "", following.text))
         ):
             clause.kind = "body"
