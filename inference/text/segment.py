@@ -239,7 +239,8 @@ _DIRECTIVE_BODY = re.compile(
     r"围绕|聚焦|依托|充分|切实|严格"
 )
 # A duty that opens a sentence with no subject of its own (应对站内…, 宜配置…, 须经…).
-_MODAL_START = re.compile(r"应当|应(?![用急]|对(?:措施|准备|处置|工作|机制|能力|气候|风险|挑战))|宜(?=[采设配具建选按在由结使开做])|须|必须")
+_MODAL_START = re.compile(r"应当|应(?![用急对]|[^，,。；]{1,3}的)|宜(?=[采设配具建选按在由结使开做])|须|必须")
+_ACTION = re.compile(r"开展|积极|进一步|加以|予以")
 # A phrase that ends in who acts is a subject, not a heading: 四、你公司|应落实…
 _AGENT_END = re.compile(
     r"(?:企业|单位|部门|机构|政府|人|者|方|局|厅|委|院|中心|公司|学校|医院|各地|地方|党委|你们|"
@@ -377,8 +378,8 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         ):
             # 三、候选先进集体、先进个人推荐受理候选先进集体、先进个人由…: or its first words
             score = 3
-        elif modal and 2 <= len(phrase) <= 12 and (
-            not _AGENT_END.search(phrase) and not _DIRECTIVE.search(phrase)
+        elif modal and 2 <= len(phrase) <= 12 and not (
+            _AGENT_END.search(phrase) or _DIRECTIVE.search(phrase) or _ACTION.search(phrase)
         ):
             # 二、设备应对站内…: a topic, then the duty about it with no subject of its own
             # (a standard's sections); 四、你公司应落实… has its subject, and stays whole
