@@ -168,6 +168,7 @@ _ADDRESSEE_END = re.compile(
 _ATTACHMENT_LABEL = re.compile(r"(?:^|(?<=[。；！？!?;）)]))附件\s*\d{1,2}(?=[\u4e00-\u9fff])")
 # A list of organs' names run together under a title that names them (…单位名单国家发展改革委…)
 _NAME_LIST = re.compile(r"名单(?=国|中|各|全|最)")
+_NAME_LIST_MAX = 1000
 # An attachment list that runs together: 附件：1.…
 _ATTACHMENTS = re.compile(r"附件[:：]\s*1[.．、]")
 _ATTACHMENT_ITEM_MAX = 150
@@ -250,6 +251,7 @@ _AGENT_END = re.compile(
 _SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 _FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
 _HEADING_PHRASE_MAX = 30
+_RUN_IN_WINDOW = 600
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
 _SENTENCE_OR_BREAK = re.compile(r"[，,。；;：:！？!?（(“《\s]")
 _BODY_CLAUSE_END = re.compile(r"[。；;！？!?]")
@@ -337,8 +339,11 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             line, phrase_start, phrase_start + _HEADING_PHRASE_MAX + 3)
         if article and article.start() > phrase_start:
             return article.start()
-    stop = _SENTENCE_OR_BREAK.search(line, phrase_start)
-    stop_at = stop.start() if stop else len(line)
+    # Searches stay within a window, so text with no sentence end costs no more per marker
+    # (a run-together line of markers would make them quadratic).
+    window_end = min(len(line), phrase_start + _RUN_IN_WINDOW)
+    stop = _SENTENCE_OR_BREAK.search(line, phrase_start, window_end)
+    stop_at = stop.start() if stop else window_end
     inner = _INNER_MARKER.search(line, phrase_start + 2, min(stop_at, phrase_start + 41))
     if inner:
         # （一）加强…标准化建设1.完善标准规范体系。: the next marker ends the heading
@@ -356,8 +361,8 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             score += 2
         elif _starts_word(line, end, _BODY_START_WEAK):
             score += 1
-        sentence_end = _BODY_CLAUSE_END.search(line, end)
-        body = line[end:sentence_end.start() if sentence_end else len(line)]
+        sentence_end = _BODY_CLAUSE_END.search(line, end, window_end)
+        body = line[end:sentence_end.start() if sentence_end else window_end]
         has_comma = "，" in body or "," in body
         if not has_comma and len(body) < 15:
             continue  # 5.支持社会力量举办婴幼儿照护服务机构。: one short sentence
@@ -551,8 +556,10 @@ def _tail_boundaries(line: str) -> set[int]:
         if match.group("sig"):
             date_start = match.start("date")
             # the issuers stand between the last sentence end and the date
+            # (looked for in the 400 characters before the date: an issuer is far shorter)
+            lookback = max(0, date_start - 400)
             zone_start = start if start < date_start else max(
-                line.rfind(ch, 0, date_start) + 1 for ch in "。；！？!?;）)")
+                lookback, *(line.rfind(ch, lookback, date_start) + 1 for ch in "。；！？!?;）)"))
             zone = line[zone_start:date_start].rstrip(" \u3000")
             lead = len(zone) - len(zone.lstrip(" \u3000"))
             issuers = _issuer_run(zone.strip(" \u3000"))
@@ -561,9 +568,12 @@ def _tail_boundaries(line: str) -> set[int]:
             if issuers is None and start == date_start and zone.strip(" \u3000"):
                 # the signature runs on from the item before it:
                 # …4.反馈意见建议格式生态环境部办公厅2022年10月31日
-                issuer_starts = _signature_issuers(zone.rstrip(" \u3000"))
+                # the issuers are the zone's last 150 characters at most (a bound: text with no
+                # sentence end between many dates must not cost quadratic time)
+                near = max(0, len(zone.rstrip(" \u3000")) - 150)
+                issuer_starts = _signature_issuers(zone.rstrip(" \u3000")[near:])
                 if issuer_starts:
-                    cuts.update(zone_start + at for at in issuer_starts)
+                    cuts.update(zone_start + near + at for at in issuer_starts)
                     cuts.add(date_start)
             issuer = match.group("issuer")
             if issuer and date_start > start and "印发" not in match.group("after"):
@@ -605,8 +615,9 @@ def _name_list(line: str) -> set[int]:
     starts right after the end of the name before it (…办公厅|工业和信息化部…, …有限公司|中国…)."""
     starts: set[int] = set()
     for found in _NAME_LIST.finditer(line):
-        stop = re.compile(r"[。；;：:，,！？!?]").search(line, found.end())
-        end = stop.start() if stop else len(line)
+        limit = min(len(line), found.end() + _NAME_LIST_MAX)
+        stop = re.compile(r"[。；;：:，,！？!?]").search(line, found.end(), limit)
+        end = stop.start() if stop else limit
         starts.add(found.end())
         for organ in re.compile(rf"各|{_ORGAN_START.pattern}").finditer(line, found.end() + 1, end):
             if line[organ.start() - 1] in _ORGAN_END or line[organ.start() - 1] in "）)":
@@ -691,13 +702,14 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
 
     after_end = True  # at line start, as after a sentence end
     length = len(line)
+    stops = [-1]  # the next stop character, cached by _next_position
     second = _SECOND_SECTION.search(line) if "二、" in line else None
     second_section = second.start() if second else -1
     while index < length:
         ch = line[index]
         if protected[index]:
             step = after_end or ch in "：:）)》"
-            index = index + 1 if step else _next_position(line, index, ahead)
+            index = index + 1 if step else _next_position(line, index, ahead, stops)
             continue
         if (
             not after_end and index > 0 and line[index - 1] != "第"
@@ -754,7 +766,7 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         if after_end or ch in "：:）)》":
             index += 1  # what comes right after a sentence end, a colon or a bracket matters
         else:
-            index = _next_position(line, index, ahead)
+            index = _next_position(line, index, ahead, stops)
     ordered = sorted(boundaries)
     return list(itertools.pairwise(ordered)), run_in_ends
 
@@ -763,11 +775,15 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
 _SCAN_STOPS = re.compile(r"[。！？；!?;.：:（(）)》]")
 
 
-def _next_position(line: str, index: int, ahead: list[int]) -> int:
+def _next_position(line: str, index: int, ahead: list[int], stops: list[int]) -> int:
     """The next position after ``index`` where the scan can change anything: a stop
-    character or a boundary ahead."""
-    stop = _SCAN_STOPS.search(line, index + 1)
-    position = stop.start() if stop else len(line)
+    character or a boundary ahead. ``stops`` holds the last stop found ([position]; -1 before
+    the first search): it is searched for again only once the scan has passed it, so a line
+    with many boundaries and no stop character is scanned once, not once per boundary."""
+    if stops[0] <= index:
+        stop = _SCAN_STOPS.search(line, index + 1)
+        stops[0] = stop.start() if stop else len(line)
+    position = stops[0]
     while ahead and ahead[0] <= index:
         heapq.heappop(ahead)
     return min(position, ahead[0]) if ahead else position
