@@ -141,7 +141,7 @@ _ADDRESSEE = re.compile(
 _FIELD_START = re.compile(
     # not inside a longer label: 联系电话, 办公电话, 通讯地址, 电子邮箱 (a field that a comma
     # opens stays in its clause)
-    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?<!相关)(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
+    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?<!相关)(?=(?:联系单位|通讯地址|联系地址|邮寄地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
     r"电子邮箱|电子邮件|附件|解读)\s*[:：])"
     # labels that also end longer ones (邮寄地址, 电子邮箱): only after a value that is not Chinese
     r"|(?<=[^\s、，,（(“《：:\u4e00-\u9fff])(?=(?:邮箱|地址|网址|手机)\s*[:：])"
@@ -239,8 +239,10 @@ _DIRECTIVE_BODY = re.compile(
     r"加强|强化|加大|加快|推进|推动|着力|坚持|深入|积极|大力|鼓励|引导|建立|完善|健全|优化|统筹|"
     r"围绕|聚焦|依托|充分|切实|严格"
 )
-# A duty that opens a sentence with no subject of its own (应对站内…, 宜配置…, 须经…).
-_MODAL_START = re.compile(r"应当|应(?![用急对]|[^，,。；]{1,3}的)|宜(?=[采设配具建选按在由结使开做])|须|必须")
+# A duty that opens a sentence with no subject of its own (应具备…, 宜配置…, 须经…); not 应用,
+# 应急, 应对 (also a noun), nor 应上交的… (an attribute).
+_MODAL_START = re.compile(
+    r"应当|应(?![用急对]|[^，,。；]{1,3}的)|宜(?=[采设配具建选按在由结使开做])|须|必须")
 _ACTION = re.compile(r"开展|积极|进一步|加以|予以")
 # A phrase that ends in who acts is a subject, not a heading: 四、你公司|应落实…
 _AGENT_END = re.compile(
@@ -386,7 +388,7 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         elif modal and 2 <= len(phrase) <= 12 and not (
             _AGENT_END.search(phrase) or _DIRECTIVE.search(phrase) or _ACTION.search(phrase)
         ):
-            # 二、设备应对站内…: a topic, then the duty about it with no subject of its own
+            # 三、电源应具备…: a topic, then the duty about it with no subject of its own
             # (a standard's sections); 四、你公司应落实… has its subject, and stays whole
             score = 3
         elif score == 2 and ending in _HEADING_END_WEAK and _DIRECTIVE.match(phrase) and (
@@ -477,8 +479,9 @@ def _title_before_body(line: str) -> int | None:
             continue
         if not ("关于" in line[:end] or marker_at(line, end) is not None):
             continue  # a title names its subject with 关于, or a numbered section follows
+        marker = marker_at(line, end)
         if _BODY_AFTER_TITLE.match(line, end) or (
-            (marker := marker_at(line, end)) is not None and marker[1] in ("一、", "第一章", "第一条")
+            marker is not None and marker[1] in ("一、", "第一章", "第一条")
         ):
             return end
     return None
@@ -825,7 +828,9 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
             # 第X条 opens an article: body text, not a heading.
             return (level < 3 and len(text) <= _HEADING_MAX), level
         commas = sum(text.count(c) for c in "，,；;")
-        if text.endswith(("。", ".")) and (_SENTENCE_MODAL.search(rest, 2) or rest.startswith("请")):
+        if text.endswith(("。", ".")) and (
+            _SENTENCE_MODAL.search(rest, 2) or rest.startswith("请")
+        ):
             # a subject and a modal verb (地质队要…, 企业应…) or a request (请以公函方式…):
             # a sentence, not a title
             return False, level
