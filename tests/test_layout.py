@@ -3,6 +3,8 @@ R1) and what the pipeline makes of PDF-wrapped, run-together and head/tail text.
 
 from __future__ import annotations
 
+import logging
+
 from inference.text.clean import clean_text
 from inference.text.ingest import RawDocument
 from inference.text.layout import apply_layout, is_page_number
@@ -107,7 +109,8 @@ def test_latin_words_keep_a_space_across_a_wrap_and_numbers_join() -> None:
 def test_a_single_huge_line_still_gives_clauses() -> None:
     raw = "加强组织领导，落实工作责任。" * 700_000  # about 10 MB of UTF-8 on one line
     document = build_document(RawDocument("big", "big.txt", raw))
-    assert document.quality["layout"] == "flat"
+    assert document.quality["layout"] == "flat"  # the layout step read it and decided
+    assert "layout_error" not in document.quality
     assert len(document.clauses) == 700_000
 
 
@@ -124,17 +127,30 @@ def test_meta_from_the_text_and_input_fields_win() -> None:
     assert with_fields.meta["doc_number"] == "国发〔2011〕12号"
 
 
-def test_a_document_whose_layout_detection_breaks_still_gets_its_clauses(monkeypatch) -> None:
+def test_a_document_whose_layout_detection_breaks_still_gets_its_clauses(monkeypatch,
+                                                                         caplog) -> None:
     import inference.text.layout as layout
 
     def broken(*args: object) -> None:
         raise IndexError("list index out of range")
 
     monkeypatch.setattr(layout, "apply_layout", broken)
-    document = build_document(RawDocument("d", "d.txt", WRAPPED))
+    with caplog.at_level(logging.WARNING, logger="inference.text.layout"):
+        document = build_document(RawDocument("doc-7", "crawl/doc-7.txt", WRAPPED))
     assert document.quality["layout"] == "lines"
     assert document.quality["layout_error"] == "IndexError: list index out of range"
     assert len(document.clauses) == 10  # one a line, the page number too: nothing is lost
+    # never silent: the warning names the document, its source and the reason
+    [record] = [r for r in caplog.records if r.name == "inference.text.layout"]
+    assert record.levelno == logging.WARNING
+    assert "doc-7" in record.getMessage() and "crawl/doc-7.txt" in record.getMessage()
+    assert "IndexError" in record.getMessage()
+
+
+def test_a_layout_that_works_leaves_no_error_in_quality() -> None:
+    document = build_document(RawDocument("d", "d.txt", WRAPPED))
+    assert "layout_error" not in document.quality
+    assert document.quality["layout"] == "wrapped"
 
 
 def test_a_stray_break_inside_a_sentence_is_joined_in_one_paragraph_a_line_text() -> None:
@@ -208,3 +224,44 @@ def test_bare_page_numbers_go_in_text_with_one_paragraph_a_line() -> None:
     # numbers a few lines apart are a table's cells, not page numbers
     table = "项目\n1\n数字化改造\n2\n智能工厂\n3\n工业互联网"
     assert laid_out(table)[0].split("\n") == table.split("\n")
+
+
+def test_lines_left_open_by_lost_link_text_are_joined() -> None:
+    # A crawl put the linked words and the sentence's 。 on lines of their own.
+    raw = ("第十四届全国人民代表大会第一次会议关于政府工作报告的决议\n"
+           "第十四届全国人民代表大会第一次会议听取和审议了国务院总理李克强所作的\n政府工作报告\n"
+           "。会议高度评价新时代十年我国经济社会发展取得的历史性成就。\n"
+           "现有公众移动通信终端接收频段内无用发射限值为\n-50dBm/MHz，按峰值检波方式测试。\n"
+           "四、违法行为\n第十条 有下列行为的，依法处理。")
+    text, layout, _ = laid_out(raw)
+    assert layout == "lines"
+    assert text.split("\n") == [
+        "第十四届全国人民代表大会第一次会议关于政府工作报告的决议",
+        "第十四届全国人民代表大会第一次会议听取和审议了国务院总理李克强所作的政府工作报告"
+        "。会议高度评价新时代十年我国经济社会发展取得的历史性成就。",
+        "现有公众移动通信终端接收频段内无用发射限值为-50dBm/MHz，按峰值检波方式测试。",
+        "四、违法行为",  # 行为 is a noun: the heading keeps its line
+        "第十条有下列行为的，依法处理。"]
+
+
+def test_a_document_s_own_contact_lines_are_kept_and_site_footers_dropped() -> None:
+    raw = ("三、联系方式\n省工业和信息化厅科技处，联系电话：0531-86062354\n电子邮箱：kjc@shandong.cn\n"
+           "山东省能源局联系人：施喜书，联系电话：0531-68627672\n"
+           "请认真贯彻执行。\n联系电话：010-12345678\n联系电话：010-12345678 技术支持：某公司")
+    assert clean_text(raw).text.split("\n") == [
+        "三、联系方式", "省工业和信息化厅科技处，联系电话：0531-86062354", "电子邮箱：kjc@shandong.cn",
+        "山东省能源局联系人：施喜书，联系电话：0531-68627672", "请认真贯彻执行。"]
+
+
+def test_a_web_address_wrapped_onto_its_own_line_stays_in_the_sentence() -> None:
+    raw = ("  为进一步发挥市场机制对控制温室气体排放的重要作用，现公开征求意见（征求意见稿及编制\n"
+           "说明等材料可登录我部网站http://www.mee.gov.cn/\n"
+           "“意见征集”栏目检索查阅）。各机关团体、企事业单位和个人均可提出意见和建议，有关\n"
+           "意见请书面反馈我部，电子版材料请同时发至联系人邮箱。")
+    assert "http://www.mee.gov.cn/" in clean_text(raw).text
+
+
+def test_a_licence_box_run_into_a_flattened_page_ends_the_text() -> None:
+    raw = ("会议号召，全国各族人民团结奋斗!本作品来自中华人民共和国全国人民代表大会及其常务委员会的决定、"
+           "决议。本模板所指的决定包括…Public domainfalse")
+    assert clean_text(raw).text == "会议号召，全国各族人民团结奋斗!"

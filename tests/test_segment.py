@@ -263,3 +263,83 @@ def test_a_directive_title_run_into_a_directive_sentence_is_cut():
     # the words after the title that continue it (落实情况督办) stay with it
     assert texts("五、加强生态环境保护工作落实情况督办生态环境部将开展督办，确保落实。")[0] == (
         "五、加强生态环境保护工作落实情况督办生态环境部将开展督办，确保落实。")
+
+
+# --- run-together crawls (round 6): fields, attachment lists, signatures, list items ---------
+
+RUN_TOGETHER_LETTER = (
+    "关于公开征求《实施方案》（征求意见稿）意见的函为进一步做好配额分配工作，现公开征求意见。"
+    "联系人：应对气候变化司邓朝阳电话：（010）65645635邮箱：climate@mee.gov.cn"
+    "地址：北京市东城区东长安街12号邮编：100006附件：1.征求意见单位名单"
+    "2.2021、2022年度实施方案（征求意见稿）3.反馈意见建议格式生态环境部办公厅2022年10月31日"
+    "（此件社会公开）附件1征求意见单位名单国家发展改革委办公厅工业和信息化部办公厅中国电力企业联合会")
+
+
+def test_a_run_together_letter_is_cut_into_head_fields_attachments_and_tail():
+    kinds = [(c.kind, c.text) for c in segment(RUN_TOGETHER_LETTER, "flat")]
+    assert kinds == [
+        ("head", "关于公开征求《实施方案》（征求意见稿）意见的函"),  # a title run into the body
+        ("body", "为进一步做好配额分配工作，现公开征求意见。"),
+        ("body", "联系人：应对气候变化司邓朝阳"),
+        ("body", "电话：（010）65645635"),
+        ("body", "邮箱：climate@mee.gov.cn"),  # after a value that is not Chinese
+        ("body", "地址：北京市东城区东长安街12号"),
+        ("body", "邮编：100006"),
+        ("body", "附件："),
+        ("body", "1.征求意见单位名单"),
+        ("body", "2.2021、2022年度实施方案（征求意见稿）"),  # an item that starts with a digit
+        ("body", "3.反馈意见建议格式"),
+        ("tail", "生态环境部办公厅"),  # the signature run into the last item
+        ("tail", "2022年10月31日"),
+        ("tail", "（此件社会公开）"),
+        ("body", "附件1"),
+        ("body", "征求意见单位名单"),
+        # a list of organs that no date follows: names, not signatures
+        ("body", "国家发展改革委办公厅"),
+        ("body", "工业和信息化部办公厅"),
+        ("body", "中国电力企业联合会"),
+    ]
+
+
+def test_contact_labels_inside_longer_labels_and_an_organ_before_its_contact_person():
+    assert texts("电子邮箱：kjc@shandong.cn邮寄地址：省府前街1号省工业和信息化厅科技处。"
+                 "联系电话：0531-1234，邮箱：a@sd.cn山东省能源局联系人：施喜书，联系电话：0531-6862") == [
+        "电子邮箱：kjc@shandong.cn", "邮寄地址：省府前街1号省工业和信息化厅科技处。",
+        # a field that a comma opens stays in its clause; the organ opens the next contact line
+        "联系电话：0531-1234，邮箱：a@sd.cn", "山东省能源局联系人：施喜书，联系电话：0531-6862"]
+
+
+def test_a_marked_sentence_with_nothing_under_it_or_with_a_modal_verb_is_body():
+    kinds = [(c.kind, c.text) for c in segment(
+        "一、同意辽河油田划归中国石油天然气总公司管理。二、地质队要十分珍惜森林、树木。保护好林地。"
+        "三、加强组织领导。各地要明确责任。", "flat")]
+    assert kinds == [
+        ("body", "一、同意辽河油田划归中国石油天然气总公司管理。"),  # its sibling follows at once
+        ("body", "二、地质队要十分珍惜森林、树木。"),  # a subject and 要: a sentence
+        ("body", "保护好林地。"),
+        ("heading", "三、加强组织领导。"),  # a run-in title over the sentences under it
+        ("body", "各地要明确责任。"),
+    ]
+    assert segment("二、主要任务\n（一）加强组织领导。")[-1].kind == "heading"  # the text ends
+
+
+def test_run_in_headings_before_a_subjectless_duty_and_before_their_own_words():
+    assert texts("二、设备应具备自动操作机构，使机组可靠运行。") == [
+        "二、设备", "应具备自动操作机构，使机组可靠运行。"]
+    assert texts("四、你公司应落实生态环境保护的主体责任，加强监管。") == [
+        "四、你公司应落实生态环境保护的主体责任，加强监管。"]  # the phrase is its subject
+    assert texts("一、新安江流域生态保护补偿试点情况新安江流域生态保护补偿工作得到关注和支持，"
+                 "累计投入18亿元。") == [
+        "一、新安江流域生态保护补偿试点情况", "新安江流域生态保护补偿工作得到关注和支持，累计投入18亿元。"]
+
+
+def test_a_first_section_run_into_the_text_opens_when_its_second_follows():
+    assert texts("宜配置在线监测系统一、水情测报电站宜具有测报系统。二、设备要求。") == [
+        "宜配置在线监测系统", "一、水情测报电站宜具有测报系统。", "二、设备要求。"]
+    assert texts("坚持统一、规范的原则。") == ["坚持统一、规范的原则。"]
+
+
+def test_first_article_after_run_together_enactment_lines():
+    assert texts("北京市专业技术人员继续教育规定（1995年6月8日北京市第十届人民代表大会常务委员会"
+                 "第十七次会议通过）第一条 为促进本市继续教育发展，制定本规定。")[-1] == (
+        "第一条 为促进本市继续教育发展，制定本规定。")

@@ -145,12 +145,21 @@ _FOOTER_START = re.compile(
 )
 # Wikisource licence boxes end a page wherever they start.
 _LICENCE_START = re.compile(r"^本作品(?:来自|是)中华人民共和国|^本模板所指|^注：中文维基文库社群")
+_LICENCE_IN_LINE = re.compile(r"(?<=[。！!”」])\s*本作品(?:来自|是)中华人民共和国")
 # The font-size widget of MEE pages sticks to the end of the text ("…2019年1月10日字号").
-_WIDGET_TAIL = re.compile(r"(?<=[日。）)发])\s*(?:字号|相关(?:文章|解读|链接|阅读)[:：]?)\s*$")
+# The widget is glued to whatever ends the page (…答记者问字号), but 发文字号 is a header key.
+_WIDGET_TAIL = re.compile(
+    rf"(?<=[日。）)发{CJK}])(?<!文)\s*(?:字号|相关(?:文章|解读|链接|阅读)[:：]?)\s*$")
 _RELATED_LINE = re.compile(r"^(?:相关(?:文章|解读|链接|阅读|附件)|扫一扫在手机打开当前页)[:：]?$")
 _FOOTER_LINE = re.compile(
     r"联系电话|邮编|建议使用|分辨率|验证码|承办单位|电子邮箱|Copyright|©|技术支持|"
     r"法宝引证码|原文链接|https?://|www\."
+)
+# A document's own contact block: a contact person, or a line that opens or continues it.
+_CONTACT_PERSON = re.compile(r"联\s*系\s*人")
+_CONTACT_BLOCK = re.compile(r"联\s*系\s*(?:人|方式|电话)|传\s*真\s*[:：]|电\s*话\s*[:：]|电子邮箱")
+_SITE_FOOTER = re.compile(
+    r"建议使用|分辨率|验证码|承办单位|Copyright|©|技术支持|法宝引证码|原文链接|版权|ICP|备案"
 )
 # Licence and template residue of wiki crawls (Wikisource: "Public domain", "false").
 _SITE_LINE = re.compile(r"^(?:Public domain|PD-[\w-]+|false|true|null|None|undefined)$", re.IGNORECASE)
@@ -309,6 +318,25 @@ def _is_boilerplate(text: str) -> str | None:
     return None
 
 
+def _own_contact_line(text: str, previous: str) -> bool:
+    """A contact line of the document itself, not a site footer: it names a contact person
+    (…联系人：晁文鹏，联系电话：…), or it goes on the contact block the line before opened
+    (三、联系方式 / 联系人：… / 传真：… then 电子邮箱：…). Site footers carry their own marks
+    (Copyright, 技术支持, ICP备…) and stay boilerplate."""
+    if _SITE_FOOTER.search(text):
+        return False
+    return bool(_CONTACT_PERSON.search(text) or _CONTACT_BLOCK.search(previous))
+
+
+def _continues(previous: str, text: str) -> bool:
+    """A line with a footer word that goes on the sentence of a long line before it, which
+    stops mid-sentence: in hard-wrapped text a web address or 邮编 can fall on any line
+    (…可登录我部网站 / http://www.mee.gov.cn/)."""
+    return len(previous) >= 20 and previous[-1] not in "。！？；!?;：:）)】]" and not (
+        _SITE_FOOTER.search(text)
+    )
+
+
 def detect_mojibake(text: str) -> dict[str, int]:
     return {name: n for name, pattern in _MOJIBAKE_PATTERNS if (n := len(pattern.findall(text)))}
 
@@ -360,7 +388,19 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
         ):
             removed["footer"] = removed.get("footer", 0) + len(lines) - index
             break
+        licence = _LICENCE_IN_LINE.search(text) if "本作品" in text else None
+        if licence:
+            # the licence box run into the text's last line (flattened pages): the rest goes
+            line, text = line[:licence.start()], text[:licence.start()]
+            removed["footer"] = removed.get("footer", 0) + len(lines) - index
+            kept.append(line)
+            kept_indents.append(indents[index])
+            break
         reason = _is_boilerplate(text)
+        if reason == "footer" and (_own_contact_line(text, kept[-1].text if kept else "") or (
+            kept and _continues(kept[-1].text, text)
+        )):
+            reason = None
         if reason:
             drop(reason)
             continue

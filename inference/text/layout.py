@@ -15,12 +15,15 @@ document runs together with (almost) no line breaks).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
 
 from inference.text.clean import MappedText
 from inference.text.segment import marker_at
+
+log = logging.getLogger(__name__)
 
 # —2—, - 3 -, -2-, 第 2 页 共 5 页, 2/5, Page 3.
 _PAGE_NUMBER = re.compile(
@@ -45,6 +48,11 @@ _ISSUER_LINE = re.compile(
 _BLOCK = 20
 # Page numbers stand at least this many lines apart.
 _PAGE_MIN_LINES = 8
+# A line never ends on these: an attributive 的, a conjunction, a copula before its value
+# (…限值为, but not 行为, 作为, 认为).
+_DANGLING_END = re.compile(r"(?:[的和与及或]|(?<![行作认所有无成因])为)$")
+_SENTENCE_CLOSERS = frozenset("。！？；.!?;）)”》」")
+_SENTENCE_END_MARKS = frozenset("。！？；!?;")
 # A note label opening a line (注:, 说明：): a new clause, not the rest of the last one.
 _LABEL_START = re.compile(r"[\u4e00-\u9fff]{1,4}[:：]")
 _DRAFT_NOTE = re.compile(r"[（(](?:征求意见稿|送审稿|草案|试行|暂行|修订稿|讨论稿)[）)]")
@@ -63,13 +71,20 @@ class LayoutResult:
     error: str | None = None
 
 
-def lay_out(text: str, offsets: list[int], indents: list[bool] | None = None) -> LayoutResult:
+def lay_out(text: str, offsets: list[int], indents: list[bool] | None = None, *,
+            name: str = "") -> LayoutResult:
     """``apply_layout``, or the text as it is when layout detection breaks on an input nobody
-    foresaw: the document still gets its clauses (one a line), and ``error`` says why."""
+    foresaw: the document still gets its clauses (one a line), ``error`` says why, and a
+    warning naming the document (``name``: its id and source) is logged, so the fallback is
+    never silent. Errors outside this list (MemoryError, a bug in a caller) propagate, and the
+    batch run turns them into an error record for the document."""
     try:
         return apply_layout(text, offsets, indents)
-    except (ValueError, IndexError, KeyError, TypeError, RecursionError) as exc:
-        return LayoutResult(text, offsets, "lines", {}, f"{type(exc).__name__}: {exc}")
+    except (ValueError, IndexError, KeyError, TypeError, RecursionError, ArithmeticError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("layout detection failed on %s (%s); its text is read one clause a line",
+                    name or "a document", error)
+        return LayoutResult(text, offsets, "lines", {}, error)
 
 
 def width(line: str) -> float:
@@ -214,6 +229,35 @@ def _sentence_runs_on(line: str, following: str) -> bool:
                 and _MODAL.search(following, 2, comma.start()))
 
 
+def _open_lines(texts: list[str], glue: list[bool]) -> list[bool]:
+    """``glue`` with the breaks after lines left open (``_left_open``) set too, and the break
+    before a sentence's end mark that starts the next line when the line is itself the rest of
+    a broken sentence (``…所作的`` / ``政府工作报告`` / ``。会议高度评价…``)."""
+    for index in range(len(texts) - 1):
+        if glue[index]:
+            continue
+        following = texts[index + 1]
+        glue[index] = _left_open(texts[index], following) or bool(
+            index and glue[index - 1] and following[:1] in _SENTENCE_END_MARKS
+        )
+    return glue
+
+
+def _left_open(line: str, following: str) -> bool:
+    """In text with one paragraph a line, a line that cannot end where it does: it stops on a
+    word that needs what comes after it (``…李克强所作的`` / ``政府工作报告``, ``…限值为`` /
+    ``-50dBm/MHz，…``), or the next line is only the sentence's end mark (``政府工作报告`` /
+    ``。``: link text that a crawl put on a line of its own). A line that starts with a stray
+    mark and goes on (``：本次抽检…``) is a clause of its own, its mark dropped."""
+    if following and all(ch in _SENTENCE_CLOSERS for ch in following):
+        return True
+    if len(line) < 6 or not _DANGLING_END.search(line) or not following:
+        return False
+    return marker_at(following) is None and not _LABEL_START.match(following) and (
+        following[0] not in _CLOSING and not is_page_number(following)
+    )
+
+
 def _title_part(line: str) -> bool:
     """A line that can be part of a title: short, no sentence punctuation, no marker."""
     return 2 <= len(line) <= 40 and marker_at(line) is None and not any(
@@ -280,7 +324,8 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
     if total and (len(texts) <= 2 or max(len(t) for t in texts) >= 0.5 * total) and (
         total >= _FLAT_MIN_CHARS
     ):
-        result = MappedText.join_lines(kept)
+        glue = _open_lines(texts, [False] * max(0, len(texts) - 1))
+        result = _join(kept, glue) if any(glue) else MappedText.join_lines(kept)
         return LayoutResult(result.text, result.offsets, "flat", removed)
 
     widths = wrap_widths(texts[:_PROFILE_LINES])
@@ -290,7 +335,8 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
             kept = [line for index, line in enumerate(kept) if index not in page_lines]
             for _ in page_lines:
                 drop("page_number")
-        glue = [_sentence_runs_on(kept[i].text, kept[i + 1].text) for i in range(len(kept) - 1)]
+        glue = _open_lines([line.text for line in kept], [
+            _sentence_runs_on(kept[i].text, kept[i + 1].text) for i in range(len(kept) - 1)])
         for index in _broken_titles(kept):
             glue[index] = True
         result = _join(kept, glue) if glue else MappedText.join_lines(kept)

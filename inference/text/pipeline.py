@@ -77,9 +77,11 @@ def build_document(raw: RawDocument) -> Document:
         raise EmptyDocumentError("no text left after cleaning (boilerplate only or empty page)")
     quality = dict(cleaned.quality)
     quality["encoding"] = raw.encoding
-    laid_out = lay_out(cleaned.text, cleaned.source_offsets, cleaned.line_indents)
+    laid_out = lay_out(cleaned.text, cleaned.source_offsets, cleaned.line_indents,
+                       name=f"{raw.doc_id} ({raw.source})")
     quality["layout"] = laid_out.layout
     if laid_out.error:
+        # The fallback (one clause a line) is never silent: the record says why.
         quality["layout_error"] = laid_out.error
     for reason, count in laid_out.removed.items():
         quality["removed_lines"][reason] = quality["removed_lines"].get(reason, 0) + count

@@ -55,7 +55,11 @@ _RUN_IN_MARKER = re.compile(rf"[（(][{_CN_NUM}]+[）)](?![项款条目])")
 _PUNCT_ONLY = re.compile(rf"^[^{_CJK}A-Za-z0-9]*$")
 _TITLE_SUFFIX = re.compile(
     r"(方案|通知|意见|办法|措施|计划|规定|决定|通告|公告|报告|条例|细则|纲要|规划|指引|要点|"
-    r"总则|附则|分工表|安排表|一览表|清单|目录)$"
+    r"总则|附则|分工表|安排表|一览表|清单|目录|技术要求|技术规范)$"
+)
+# A modal verb: what a subject must or should do (not 要求, 重要, 应用, 应急, 响应…).
+_SENTENCE_MODAL = re.compile(
+    r"(?<![供相适响对反效呼顺])应(?![用急]|对(?:措施|准备|处置|工作|机制|能力|气候|风险|挑战|。))|(?<![必无])须(?!知)|必须|(?<![主重需必纲摘只将提首])要(?![求点素害件])"
 )
 _BODY_HINTS = re.compile(r"万元|亿元|%|％|给予|不超过|奖励")
 _HEADING_MAX = 40
@@ -63,7 +67,7 @@ _HEADING_MAX = 40
 # --- head and tail blocks (R3, R4) ----------------------------------------------------------
 _DOC_TYPE = (
     r"通知|意见|方案|办法|措施|规定|决定|计划|报告|批复|函|公告|通告|纲要|细则|条例|规划|规则|"
-    r"指南|指引|要点|通报|决议|命令"
+    r"指南|指引|要点|通报|决议|命令|技术要求|技术规范"
 )
 _CN_DATE_NUM = "〇○零Ｏ一二三四五六七八九十"
 _DATE = (
@@ -106,6 +110,27 @@ _ISSUER_PIECE = re.compile(
     + ")"
 )
 _NOT_ISSUER_START = frozenset("员会办政民府厅局部委院署处科室")
+# How the name of a central organ, a ministry or a province's organ starts: where a signature
+# issuer can begin when the text before it runs into it.
+_PROVINCES = (
+    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|"
+    "湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|内蒙古|广西|西藏|宁夏|新疆"
+)
+# A prefix of an organ's name that is not a name of its own: 国家|发展改革委, 山东省|科学技术厅
+_ORGAN_PREFIX = re.compile(rf"国家|中华人民共和国|(?:{_PROVINCES})(?:省|市|自治区)")
+# What ends an attachment's title, the last text before a signature that runs into it.
+_ITEM_END = re.compile(
+    r"(?:名单|说明|格式|情况|表|清单|目录|大纲|指南|方案|办法|通知|意见|规定|细则|要求|报告|材料|"
+    r"[）)》”])$"
+)
+_ORGAN_START = re.compile(
+    r"国务院|国家|中共|中国|全国|中华人民共和国|最高人民"
+    rf"|(?:{_PROVINCES})(?=省|市|自治区|维吾尔|壮族|回族|生产建设兵团)"
+    r"|(?:外交|国防|教育|科学技术|科技|工业和信息化|公安|民政|司法|财政|人力资源和社会保障|"
+    r"人力资源社会保障|自然资源|国土资源|生态环境|环境保护|住房和城乡建设|住房城乡建设|交通运输|"
+    r"水利|农业农村|农业|商务|文化和旅游|卫生健康|退役军人事务|应急管理|审计|海关|市场监督管理|市场监管|"
+    r"发展改革|发展和改革)(?=部|署|委|总局)"
+)
 _LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关)")
 # 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
 _ADDRESSEE = re.compile(
@@ -114,10 +139,15 @@ _ADDRESSEE = re.compile(
 )
 # Contact lines and the attachment list run together in flat text: each is a clause.
 _FIELD_START = re.compile(
-    # not inside a longer label: 联系电话, 办公电话 (a field that a comma opens stays in its clause)
-    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?=(?:联系单位|通讯地址|联系地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
-    r"电子邮箱|电子邮件|附件)\s*[:：])"
+    # not inside a longer label: 联系电话, 办公电话, 通讯地址, 电子邮箱 (a field that a comma
+    # opens stays in its clause)
+    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?<!相关)(?=(?:联系单位|通讯地址|联系地址|邮寄地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
+    r"电子邮箱|电子邮件|附件|解读)\s*[:：])"
+    # labels that also end longer ones (邮寄地址, 电子邮箱): only after a value that is not Chinese
+    r"|(?<=[^\s、，,（(“《：:\u4e00-\u9fff])(?=(?:邮箱|地址|网址|手机)\s*[:：])"
 )
+# The last characters of an organ's name (…局, …委员会, …中心, …公司, …综合司).
+_ORGAN_END = frozenset("局部厅委院办处室会站所司心")
 # Enactment lines under a statute's title: 2004年10月25日…第十五次会议通过, (2021年3月11日…通过)
 _ENACTMENT_WORDS = r"通过|批准|公布|施行|修正|修订|发布"
 _ENACTMENT = re.compile(
@@ -128,6 +158,28 @@ _ENACTMENT_DATE = re.compile(
     rf"(?<=通过|批准|公布|施行|修正|修订|规定|条例|办法|决定|决议)[（(]?{_DATE}"
 )
 _AS_FOLLOWS = re.compile(r"如下[:：]+(?=.)")
+# An addressee line ends in the name of an organ, a body or people, or a bracketed note:
+# …各直属机构：, 河北省代表团：, …生态环境厅（局）：, 各位同志：
+_ADDRESSEE_END = re.compile(
+    rf"(?:{_ORG_SUFFIX}|机构|单位|部门|企业|集团|代表团|代表|委员|同志|团体|学校|高校|医院|"
+    rf"兵团|院校|[）)])\s*[：:]$"
+)
+# An attachment's label before its title: 附件1征求意见单位名单
+_ATTACHMENT_LABEL = re.compile(r"(?:^|(?<=[。；！？!?;）)]))附件\s*\d{1,2}(?=[\u4e00-\u9fff])")
+# A list of organs' names run together under a title that names them (…单位名单国家发展改革委…)
+_NAME_LIST = re.compile(r"名单(?=国|中|各|全|最)")
+_NAME_LIST_MAX = 1000
+# An attachment list that runs together: 附件：1.…
+_ATTACHMENTS = re.compile(r"附件[:：]\s*1[.．、]")
+_ATTACHMENT_ITEM_MAX = 150
+# A title with no number and no addressee line, run into the first sentence or section:
+# 关于…意见的函为进一步发挥…, …技术要求一、工作频率范围.
+_BODY_AFTER_TITLE = re.compile(
+    r"为进一步|为贯彻|为落实|为加快|为推动|为促进|为加强|为深入|为了|根据|按照|依据|经研究|近年来|"
+    r"现将|现就|现印发|现予|现公开|当前|目前"
+)
+# The first article or chapter after a statute's enactment lines: …修正）第一条 为…
+_FIRST_ARTICLE = re.compile(r"(?:(?<=[）)])|(?<=通过|修正|修订|施行|公布|批准))第[一1][条章]")
 _NOT_ADDRESSEE = re.compile(
     # (研究室, 经济委员会: organs' names, not a sentence)
     r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经(?![济贸信营])|研究(?![室院所会中])|同意|的|批复"
@@ -187,16 +239,31 @@ _DIRECTIVE_BODY = re.compile(
     r"加强|强化|加大|加快|推进|推动|着力|坚持|深入|积极|大力|鼓励|引导|建立|完善|健全|优化|统筹|"
     r"围绕|聚焦|依托|充分|切实|严格"
 )
+# A duty that opens a sentence with no subject of its own (应具备…, 宜配置…, 须经…); not 应用,
+# 应急, 应对 (also a noun), nor 应上交的… (an attribute).
+_MODAL_START = re.compile(
+    r"应当|应(?![用急对]|[^，,。；]{1,3}的)|宜(?=[采设配具建选按在由结使开做])|须|必须")
+_ACTION = re.compile(r"开展|积极|进一步|加以|予以")
+# A phrase that ends in who acts is a subject, not a heading: 四、你公司|应落实…
+_AGENT_END = re.compile(
+    r"(?:企业|单位|部门|机构|政府|人|者|方|局|厅|委|院|中心|公司|学校|医院|各地|地方|党委|你们|"
+    r"项目|用户|平台|银行|组织|协会|社会|群众|个人|我部|我局|我委|主体|双方|各方|地区|国家|省|市|县|区|州)$"
+)
 # A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
 _SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 _FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
 _HEADING_PHRASE_MAX = 30
+_RUN_IN_WINDOW = 600
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
 _SENTENCE_OR_BREAK = re.compile(r"[，,。；;：:！？!?（(“《\s]")
 _BODY_CLAUSE_END = re.compile(r"[。；;！？!?]")
 
 
 _SECTION = re.compile(rf"([{_CN_NUM}]{{1,3}})、(?=[{_CJK}])")
+# Where 一、 ends a word (统一、规范, 之一、) rather than opening a first section.
+_NOT_BEFORE_FIRST = frozenset("统唯之第万同专逐单划均合归不如初十周惟一")
+_ENDS_IN_TONG = frozenset(("系统", "传统", "总统", "血统", "正统"))  # 系统|一、 is not 统一
+_SECOND_SECTION = re.compile(rf"(?<=[{_CJK}。；）)])二、(?=[{_CJK}])")
 _SECTION_IN_TEXT = re.compile(rf"(?<=[{_CJK}])[{_CN_NUM}]{{1,3}}、(?=[{_CJK}])")
 _CN_DIGITS = {ch: value for value, ch in enumerate("零一二三四五六七八九")}
 
@@ -274,8 +341,11 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             line, phrase_start, phrase_start + _HEADING_PHRASE_MAX + 3)
         if article and article.start() > phrase_start:
             return article.start()
-    stop = _SENTENCE_OR_BREAK.search(line, phrase_start)
-    stop_at = stop.start() if stop else len(line)
+    # Searches stay within a window, so text with no sentence end costs no more per marker
+    # (a run-together line of markers would make them quadratic).
+    window_end = min(len(line), phrase_start + _RUN_IN_WINDOW)
+    stop = _SENTENCE_OR_BREAK.search(line, phrase_start, window_end)
+    stop_at = stop.start() if stop else window_end
     inner = _INNER_MARKER.search(line, phrase_start + 2, min(stop_at, phrase_start + 41))
     if inner:
         # （一）加强…标准化建设1.完善标准规范体系。: the next marker ends the heading
@@ -284,7 +354,8 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         _HEADING_PHRASE_MAX)
     best, best_score = None, 0
     for end in range(phrase_start + 2, min(stop_at - 2, phrase_start + longest) + 1):
-        if line[end] in _FUNCTION_CHARS or line[end - 1] == "、":
+        modal = level == 3 and _MODAL_START.match(line, end) is not None
+        if (line[end] in _FUNCTION_CHARS and not modal) or line[end - 1] == "、":
             continue
         ending = line[end - 2:end]
         score = 2 if ending in _HEADING_END_STRONG else 1 if ending in _HEADING_END_WEAK else 0
@@ -292,8 +363,8 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             score += 2
         elif _starts_word(line, end, _BODY_START_WEAK):
             score += 1
-        sentence_end = _BODY_CLAUSE_END.search(line, end)
-        body = line[end:sentence_end.start() if sentence_end else len(line)]
+        sentence_end = _BODY_CLAUSE_END.search(line, end, window_end)
+        body = line[end:sentence_end.start() if sentence_end else window_end]
         has_comma = "，" in body or "," in body
         if not has_comma and len(body) < 15:
             continue  # 5.支持社会力量举办婴幼儿照护服务机构。: one short sentence
@@ -309,6 +380,17 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         phrase = line[phrase_start:end]
         if len(phrase) >= 4 and (line.startswith(phrase, end) or line.startswith(phrase, end + 2)):
             score = 3  # （一）产业基础创新工程实施产业基础创新工程，…: the body repeats it
+        elif best is None and _common_prefix(phrase, line, end) >= 7 and not (
+            _SENTENCE_MODAL.search(phrase)
+        ):
+            # 三、候选先进集体、先进个人推荐受理候选先进集体、先进个人由…: or its first words
+            score = 3
+        elif modal and 2 <= len(phrase) <= 12 and not (
+            _AGENT_END.search(phrase) or _DIRECTIVE.search(phrase) or _ACTION.search(phrase)
+        ):
+            # 三、电源应具备…: a topic, then the duty about it with no subject of its own
+            # (a standard's sections); 四、你公司应落实… has its subject, and stays whole
+            score = 3
         elif score == 2 and ending in _HEADING_END_WEAK and _DIRECTIVE.match(phrase) and (
             _DIRECTIVE_BODY.match(line, end) and len(body) >= 10
         ):
@@ -319,11 +401,23 @@ def run_in_heading_end(line: str, start: int) -> int | None:
     return best
 
 
+def _common_prefix(phrase: str, line: str, pos: int) -> int:
+    """How many characters ``phrase`` and ``line[pos:]`` share at their start."""
+    count = 0
+    for a, b in zip(phrase, line[pos:pos + len(phrase)], strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
 def addressee_end(line: str, pos: int = 0) -> int | None:
     """End (after the colon) of an addressee line starting at ``pos``, or None."""
     match = _ADDRESSEE.match(line, pos)
     if match is None or _NOT_ADDRESSEE.search(match.group(0)):
         return None
+    if not (match.group(0).startswith("各") or _ADDRESSEE_END.search(match.group(0))):
+        return None  # the colon closes a label (…有限公司解读：), not a list of addressees
     return match.end()
 
 
@@ -340,11 +434,14 @@ def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
         cuts.update((number_at, number_at + len(number)))
         head_end = number_at + len(number)
     else:
-        head_end = _title_before_addressee(line, 0) or 0
+        head_end = _title_before_addressee(line, 0) or _title_before_body(line) or 0
         cuts.add(head_end)
     end = addressee_end(line, head_end)
     if end is not None and end < len(line):
         cuts.add(end)
+    article = _FIRST_ARTICLE.search(line, 0, 2 * _HEAD_WINDOW)
+    if article and _ENACTMENT.search(line, 0, article.start()):
+        cuts.add(article.start())
     for date in _ENACTMENT_DATE.finditer(line, 0, 2 * _HEAD_WINDOW):
         # 青岛市专利保护规定2004年10月25日…通过2004年11月25日…批准: one line each
         cuts.add(date.start())
@@ -368,6 +465,59 @@ def _title_before_addressee(line: str, pos: int) -> int | None:
         if addressee_end(line, title_end.end()):
             found = title_end.end()  # the last one: …环境影响报告书的批复 成都原水投资有限公司：
     return found
+
+
+def _title_before_body(line: str) -> int | None:
+    """End of a title that opens ``line`` and runs straight into the first sentence or the
+    first section (no number, no addressee line between them), or None. The title ends in a
+    document type and holds no sentence punctuation: ``关于…意见的函`` | ``为进一步发挥…``."""
+    if marker_at(line, 0) is not None or line.startswith("各"):
+        return None
+    for title_end in _TITLE_END.finditer(line, 0, 120):
+        end = title_end.end()
+        if re.search("[。，,；;：:！？!?]", line[:end]) or end < 8 or line.startswith("书", end):
+            continue
+        if not ("关于" in line[:end] or marker_at(line, end) is not None):
+            continue  # a title names its subject with 关于, or a numbered section follows
+        marker = marker_at(line, end)
+        if _BODY_AFTER_TITLE.match(line, end) or (
+            marker is not None and marker[1] in ("一、", "第一章", "第一条")
+        ):
+            return end
+    return None
+
+
+def _signature_issuers(zone: str) -> list[int]:
+    """Starts of the issuers that end ``zone`` when other text runs into them (…建议格式|
+    生态环境部办公厅, …名单|生态环境部办公厅|最高人民检察院办公厅|公安部办公厅), read from the
+    right: each issuer starts where a central, ministry or provincial organ's name starts
+    (国家…, 生态环境部…, 山东省…) and is one organ's name; the one before it must end where an
+    organ's name ends. Empty when the zone does not end in an organ's name."""
+    starts: list[int] = []
+    end = len(zone)
+    organ_starts = [m.start() for m in _ORGAN_START.finditer(zone)]
+    while end > 0:
+        found = None
+        for start in reversed(organ_starts):
+            if start < end and _ISSUER_PIECE.fullmatch(zone, start, end):
+                found = start
+                break
+        if found is None:
+            break
+        for start in organ_starts:
+            # a prefix that is not a name of its own: 国家|发展改革委办公厅, 山东省|科学技术厅
+            if found - 8 <= start < found and _ORGAN_PREFIX.match(zone, start) and (
+                _ISSUER_PIECE.fullmatch(zone, start, end)
+            ):
+                found = start
+                break
+        starts.append(found)
+        if found == 0 or zone[found - 1] not in _ORGAN_END:
+            break
+        end = found
+    if not starts or not _ITEM_END.search(zone, 0, min(starts)):
+        return []  # what comes before is not an attachment's title (…全国妇联|市场监管总局)
+    return sorted(starts)
 
 
 def _issuer_run(zone: str) -> list[int] | None:
@@ -409,12 +559,25 @@ def _tail_boundaries(line: str) -> set[int]:
         if match.group("sig"):
             date_start = match.start("date")
             # the issuers stand between the last sentence end and the date
+            # (looked for in the 400 characters before the date: an issuer is far shorter)
+            lookback = max(0, date_start - 400)
             zone_start = start if start < date_start else max(
-                line.rfind(ch, 0, date_start) + 1 for ch in "。；！？!?;）)")
+                lookback, *(line.rfind(ch, lookback, date_start) + 1 for ch in "。；！？!?;）)"))
             zone = line[zone_start:date_start].rstrip(" \u3000")
             lead = len(zone) - len(zone.lstrip(" \u3000"))
-            for issuer_start in _issuer_run(zone.strip(" \u3000")) or []:
+            issuers = _issuer_run(zone.strip(" \u3000"))
+            for issuer_start in issuers or []:
                 cuts.add(zone_start + lead + issuer_start)  # 煤炭工业部 | 山西省人民政府
+            if issuers is None and start == date_start and zone.strip(" \u3000"):
+                # the signature runs on from the item before it:
+                # …4.反馈意见建议格式生态环境部办公厅2022年10月31日
+                # the issuers are the zone's last 150 characters at most (a bound: text with no
+                # sentence end between many dates must not cost quadratic time)
+                near = max(0, len(zone.rstrip(" \u3000")) - 150)
+                issuer_starts = _signature_issuers(zone.rstrip(" \u3000")[near:])
+                if issuer_starts:
+                    cuts.update(zone_start + near + at for at in issuer_starts)
+                    cuts.add(date_start)
             issuer = match.group("issuer")
             if issuer and date_start > start and "印发" not in match.group("after"):
                 cuts.add(date_start)  # 印发 lines stay whole: 济南市人民政府办公厅 2019年1月3日印发
@@ -427,6 +590,59 @@ def _tail_boundaries(line: str) -> set[int]:
         else:
             cuts.update((start, match.end() if match.group("note") else start))
     return {cut for cut in cuts if 0 < cut < len(line)}
+
+
+def _field_cut(line: str, label: int) -> int | None:
+    """Where the contact field whose label starts at ``label`` opens its clause. A field
+    label right after an organ's name belongs with it (``山东省能源局联系人：…``): the clause
+    opens before the name when the name follows the value of the field before it
+    (``…@sd.coal.gov.cn山东省能源局联系人：``), and nothing is cut when the name opens the
+    sentence. None: no cut."""
+    if not line.startswith(("联系人", "联系电话", "电话", "联系方式"), label):
+        return label
+    run = label
+    while run > 0 and _is_cjk(line[run - 1]) and label - run < 30:
+        run -= 1
+    if label - run >= 4 and line[label - 1] in _ORGAN_END:
+        before = line[run - 1] if run else ""
+        if not before or before in "。；;！？!?":
+            return None
+        if before.isascii() and before.isalnum():
+            return run
+    return label
+
+
+def _name_list(line: str) -> set[int]:
+    """Starts of the organs' names in a list that runs together after a title ending in
+    名单: each name starts where a central, ministry or provincial organ's name (or 各…)
+    starts right after the end of the name before it (…办公厅|工业和信息化部…, …有限公司|中国…)."""
+    starts: set[int] = set()
+    for found in _NAME_LIST.finditer(line):
+        limit = min(len(line), found.end() + _NAME_LIST_MAX)
+        stop = re.compile(r"[。；;：:，,！？!?]").search(line, found.end(), limit)
+        end = stop.start() if stop else limit
+        starts.add(found.end())
+        for organ in re.compile(rf"各|{_ORGAN_START.pattern}").finditer(line, found.end() + 1, end):
+            if line[organ.start() - 1] in _ORGAN_END or line[organ.start() - 1] in "）)":
+                starts.add(organ.start())
+    return starts
+
+
+def _attachment_items(line: str, protected: list[bool]) -> set[int]:
+    """Starts of the numbered items of an attachment list run together (附件：1.…2.…3.…),
+    found in order, each number the last plus one. An item's text may itself start with a
+    digit (``2.2021、2022年度…``), which the generic marker rule cannot tell from a decimal."""
+    starts: set[int] = set()
+    for found in _ATTACHMENTS.finditer(line):
+        number, position = 2, found.end()
+        while True:
+            item = re.compile(rf"(?<![\d.．]){number}[.．、]").search(
+                line, position, position + _ATTACHMENT_ITEM_MAX)
+            if item is None or protected[item.start()]:
+                break
+            starts.add(item.start())
+            number, position = number + 1, item.end()
+    return starts
 
 
 def split_line(line: str, *, head: bool = False) -> list[tuple[int, int]]:
@@ -446,10 +662,16 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
     boundaries = {0, len(line)}
     if head:
         boundaries |= _head_boundaries(line, protected)
+    if "附件" in line:
+        boundaries |= _attachment_items(line, protected)
+        boundaries |= {cut for m in _ATTACHMENT_LABEL.finditer(line) for cut in m.span()}
+    if "名单" in line:
+        boundaries |= _name_list(line)
     if "日" in line or "抄" in line or "此" in line or "章" in line:
         boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
     if "：" in line or ":" in line:
-        boundaries |= {m.start() for m in _FIELD_START.finditer(line) if not protected[m.start()]}
+        boundaries |= {cut for m in _FIELD_START.finditer(line) if not protected[m.start()]
+                       and (cut := _field_cut(line, m.start())) is not None}
         # 现就有关事项通知如下：年初，… — what follows 如下： is the body it announces.
         boundaries |= {m.end() for m in _AS_FOLLOWS.finditer(line) if not protected[m.start()]}
     run_in_ends: set[int] = set()
@@ -483,11 +705,14 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
 
     after_end = True  # at line start, as after a sentence end
     length = len(line)
+    stops = [-1]  # the next stop character, cached by _next_position
+    second = _SECOND_SECTION.search(line) if "二、" in line else None
+    second_section = second.start() if second else -1
     while index < length:
         ch = line[index]
         if protected[index]:
             step = after_end or ch in "：:）)》"
-            index = index + 1 if step else _next_position(line, index, ahead)
+            index = index + 1 if step else _next_position(line, index, ahead, stops)
             continue
         if (
             not after_end and index > 0 and line[index - 1] != "第"
@@ -502,6 +727,14 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
             and _section_number(section.group(1)) == last_section + 1
         ):
             # The next section of run-together text, its 。 lost: …备用电源四、通信电站…
+            open_at(index)
+        if (
+            not after_end and not last_section and line.startswith("一、", index) and index > 0
+            and _is_cjk(line[index - 1]) and second_section > index and (
+                line[index - 1] not in _NOT_BEFORE_FIRST or line[index - 2:index] in _ENDS_IN_TONG)
+        ):
+            # The first section run into the text before it, when its second follows:
+            # …在线监测系统一、水(雨)情测报…二、设备… (not 统一、规范, 之一、)
             open_at(index)
         if (
             not after_end and last_number and index > 0 and line[index - 1] in "）)》"
@@ -536,7 +769,7 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         if after_end or ch in "：:）)》":
             index += 1  # what comes right after a sentence end, a colon or a bracket matters
         else:
-            index = _next_position(line, index, ahead)
+            index = _next_position(line, index, ahead, stops)
     ordered = sorted(boundaries)
     return list(itertools.pairwise(ordered)), run_in_ends
 
@@ -545,11 +778,15 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
 _SCAN_STOPS = re.compile(r"[。！？；!?;.：:（(）)》]")
 
 
-def _next_position(line: str, index: int, ahead: list[int]) -> int:
+def _next_position(line: str, index: int, ahead: list[int], stops: list[int]) -> int:
     """The next position after ``index`` where the scan can change anything: a stop
-    character or a boundary ahead."""
-    stop = _SCAN_STOPS.search(line, index + 1)
-    position = stop.start() if stop else len(line)
+    character or a boundary ahead. ``stops`` holds the last stop found ([position]; -1 before
+    the first search): it is searched for again only once the scan has passed it, so a line
+    with many boundaries and no stop character is scanned once, not once per boundary."""
+    if stops[0] <= index:
+        stop = _SCAN_STOPS.search(line, index + 1)
+        stops[0] = stop.start() if stop else len(line)
+    position = stops[0]
     while ahead and ahead[0] <= index:
         heapq.heappop(ahead)
     return min(position, ahead[0]) if ahead else position
@@ -591,6 +828,12 @@ def _is_heading(piece: _Piece) -> tuple[bool, int | None]:
             # 第X条 opens an article: body text, not a heading.
             return (level < 3 and len(text) <= _HEADING_MAX), level
         commas = sum(text.count(c) for c in "，,；;")
+        if text.endswith(("。", ".")) and (
+            _SENTENCE_MODAL.search(rest, 2) or rest.startswith("请")
+        ):
+            # a subject and a modal verb (地质队要…, 企业应…) or a request (请以公函方式…):
+            # a sentence, not a title
+            return False, level
         if _BODY_HINTS.search(text) or commas > 1:
             return False, level
         if text.endswith(("。", ".")) and commas and (piece.whole_line or (
@@ -641,20 +884,28 @@ def _head_tail_kinds(clauses: list[Clause]) -> None:
             continue
         if not _TAIL_CLAUSE.fullmatch(text):
             continue
-        if re.fullmatch(_ISSUER, text):
-            # An issuer alone is a signature only over a date or another signature line.
-            following = clauses[index + 1].text if index + 1 < len(clauses) else ""
-            if not (_DATE_ONLY.fullmatch(following) or _TAIL_CLAUSE.fullmatch(following)):
-                continue
-            if following and re.fullmatch(_ISSUER, following) and index + 2 >= len(clauses):
-                continue
+        if re.fullmatch(_ISSUER, text) and not _signs(clauses, index):
+            continue
         clause.kind = "tail"
+
+
+def _signs(clauses: list[Clause], index: int) -> bool:
+    """Whether the issuer alone in clause ``index`` is a signature: the issuers after it (a
+    joint signature) lead to a date or another tail line. A list of organs' names that no date
+    follows (an attachment's list of units) is not signed."""
+    for following in clauses[index + 1:index + 40]:
+        text = re.sub(r"[ \u3000]", "", following.text)
+        if re.fullmatch(_ISSUER, text):
+            continue
+        return bool(_DATE_ONLY.fullmatch(text) or _TAIL_CLAUSE.fullmatch(text))
+    return False
 
 
 def segment(text: str, layout: str = "lines") -> list[Clause]:
     """Clauses of a cleaned text; ``start``/``end`` index into ``text``. ``layout`` is what
     inference.text.layout found: in ``flat`` text a marked clause counts as starting a line."""
     clauses: list[Clause] = []
+    levels: list[int | None] = []  # each heading's marker level (None: unmarked)
     path: list[tuple[int, str]] = []
     list_level: int | None = None  # marker level of the enumerated list being read, if any
     line_start = 0
@@ -701,6 +952,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             section = " > ".join(title for _, title in path)
             if heading and level is not None:
                 path.append((level, piece.text))
+            levels.append(level if heading else None)
             clauses.append(
                 Clause(
                     clause_id=len(clauses),
@@ -712,5 +964,43 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                 )
             )
         line_start += len(line) + 1
+    if _list_items_not_headings(clauses, levels):
+        _set_sections(clauses, levels)
     _head_tail_kinds(clauses)
     return clauses
+
+
+def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) -> bool:
+    """A marked sentence with nothing under it is an item of a list, not a title: a heading
+    that ends in 。 and is followed straight by its next sibling (or a higher level, or the
+    tail) becomes ``body`` (``四、《…条例》适用于中外合营金矿企业。`` | ``五、…``). A run-in
+    title keeps the sentences that follow it (``1.完善标准规范体系。`` | ``面向…``). Returns
+    whether anything changed."""
+    changed = False
+    for index, clause in enumerate(clauses):
+        level = levels[index]
+        if clause.kind != "heading" or level is None or not clause.text.endswith(("。", ".")):
+            continue
+        if index + 1 == len(clauses):
+            continue  # the text ends (a crawl may be cut short): no evidence either way
+        following = clauses[index + 1]
+        marker = marker_at(following.text)
+        if (marker is not None and marker[0] <= level) or (
+            _TAIL_CLAUSE.fullmatch(re.sub(r"[ \u3000]", "", following.text))
+        ):
+            clause.kind = "body"
+            levels[index] = None
+            changed = True
+    return changed
+
+
+def _set_sections(clauses: list[Clause], levels: list[int | None]) -> None:
+    """Section paths from the headings, as ``segment`` builds them."""
+    path: list[tuple[int, str]] = []
+    for clause, level in zip(clauses, levels, strict=True):
+        heading = clause.kind == "heading"
+        if heading:
+            path = [] if level is None else [(lv, t) for lv, t in path if lv < level]
+        clause.section = " > ".join(title for _, title in path)
+        if heading and level is not None:
+            path.append((level, clause.text))
