@@ -15,7 +15,7 @@ EXTRAS ?= train,export,scale,serve,analysis,fast,dev
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 comma := ,
 
-.PHONY: setup demo test lint bench backbone check-corpus model model-separate clean-venv
+.PHONY: setup demo test lint bench backbone check-corpus model model-separate student clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,7 +59,7 @@ SHARED_CORPUS := $(wildcard ../shared/data/corpus/*.jsonl)
 TRIM_CORPUS ?= $(SHARED_CORPUS) labels/documents.jsonl
 
 backbone: $(BACKBONE_DIR)/e5-small-trim-l12/config.json $(BACKBONE_DIR)/e5-small-trim/config.json \
-	$(BACKBONE_DIR)/e5-small-trim-l4/config.json
+	$(BACKBONE_DIR)/e5-small-trim-l4/config.json $(BACKBONE_DIR)/e5-small-trim-l3/config.json
 
 # The shipped vocabulary was trimmed to ../shared/data/corpus plus labels/documents.jsonl;
 # without the shared corpus the result would be a different (smaller) vocabulary.
@@ -77,6 +77,9 @@ $(BACKBONE_DIR)/e5-small-trim/config.json: | setup check-corpus
 $(BACKBONE_DIR)/e5-small-trim-l4/config.json: | setup check-corpus
 	$(BIN)/policy-clauses backbone --out $(@D) --trim-to-corpus $(TRIM_CORPUS) --layers 4
 
+$(BACKBONE_DIR)/e5-small-trim-l3/config.json: | setup check-corpus
+	$(BIN)/policy-clauses backbone --out $(@D) --trim-to-corpus $(TRIM_CORPUS) --layers 3
+
 model: setup $(BACKBONE_DIR)/e5-small-trim-l4/config.json
 	$(BIN)/policy-clauses train joint --config configs/joint.yaml
 
@@ -85,6 +88,20 @@ model: setup $(BACKBONE_DIR)/e5-small-trim-l4/config.json
 model-separate: setup backbone
 	$(BIN)/policy-clauses train classifier --config configs/classifier.yaml
 	$(BIN)/policy-clauses train tagger --config configs/tagger.yaml
+
+# Distil a 3-layer student from a teacher model folder: a fixed per-corpus sample of unlabelled
+# corpus documents (no gold or segmentation-reference document), labelled by the teacher with
+# its probabilities, then the gold train split plus those soft targets (configs/student.yaml).
+TEACHER ?= models/default
+DISTILL_DIR := out/distill
+$(DISTILL_DIR)/unlabelled.jsonl: | setup check-corpus
+	$(BIN)/python scripts/sample_unlabelled.py $(SHARED_CORPUS) -o $@
+
+$(DISTILL_DIR)/teacher.jsonl: $(DISTILL_DIR)/unlabelled.jsonl
+	$(BIN)/policy-clauses labels weak $< -o $@ --model $(TEACHER) --fast bf16
+
+student: setup $(BACKBONE_DIR)/e5-small-trim-l3/config.json $(DISTILL_DIR)/teacher.jsonl
+	$(BIN)/policy-clauses train joint --config configs/student.yaml
 
 clean-venv:
 	rm -rf $(VENV)
