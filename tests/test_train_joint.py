@@ -163,3 +163,41 @@ def test_training_and_scoring_run_on_a_gpu(tmp_path) -> None:
     on_cpu = load_scorer(out).predict(inputs)[0]
     for label, score in on_cpu.scores.items():
         assert abs(on_gpu.scores[label] - score) < 1e-3
+
+
+def test_distillation_data_trains_saves_and_loads(tmp_path) -> None:
+    """Weak records with a teacher's scores (what 'labels weak --model' writes) go through
+    train joint end to end: the manifest counts them and the saved folder loads."""
+    from tests.fixtures.tiny_training import fixture_records
+
+    backbone = build_tiny_backbone(tmp_path / "backbone", extra_texts=(TEXT,))
+    names = default_schema().label_names
+    weak_path = tmp_path / "teacher.jsonl"
+    with weak_path.open("w", encoding="utf-8") as handle:
+        for record in fixture_records():
+            soft = {**record, "doc_id": "unlabelled-" + record["doc_id"], "weak": True,
+                    "scores": {name: 0.7 if name in record["labels"] else 0.1 for name in names}}
+            handle.write(json.dumps(soft, ensure_ascii=False) + "\n")
+    out = tmp_path / "student"
+    train_joint(tiny_config("joint", backbone, out, train__epochs=1, train__select_best=False,
+                            train__tune_thresholds=False, data__weak_path=str(weak_path),
+                            data__weak_entities=False))
+    data = read_meta(out / "classifier").data
+    assert data.weak_clauses == len(fixture_records()) == data.weak_soft_targets
+    assert load_scorer(out).predict([ClauseInput(text=TEXT)])
+
+
+def test_untagged_clauses_teach_the_tag_head_nothing() -> None:
+    from inference.records import Entity
+    from inference.scoring.align import IGNORE
+    from training.fit.joint import joint_examples
+
+    tokenizer = char_tokenizer([TEXT])
+    config = tiny_config("joint", Path("unused"), Path("unused"))
+    amount = Entity(start=TEXT.index("500"), end=TEXT.index("。"), type="AMOUNT", text="500万元")
+    examples = joint_examples(tokenizer, [TEXT, TEXT], ["", ""], [[1.0] * 5, [0.5] * 5],
+                              [[amount], [amount]], [1.0, 0.5], config, untagged=[False, True])
+    tagged, untagged = examples[0]["tags"], examples[-1]["tags"]
+    assert any(t != IGNORE for t in tagged)
+    assert all(t == IGNORE for t in untagged)
+    assert examples[-1]["targets"] == [0.5] * 5  # labels still learnt from the soft targets
