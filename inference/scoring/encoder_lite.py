@@ -108,10 +108,15 @@ class Embeddings(nn.Module):
 
     def __init__(self, config: LiteConfig) -> None:
         super().__init__()
-        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.position_embeddings = nn.Embedding(config.max_position_embeddings,
-                                                config.hidden_size)
-        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        # uninitialised tables (the weights are loaded over them): a random init of an
+        # embedding on the meta device imports torch._dynamo (0.7 s), one on the CPU costs time
+        def table(rows: int) -> nn.Embedding:
+            return nn.Embedding(rows, config.hidden_size,
+                                _weight=torch.empty(rows, config.hidden_size))
+
+        self.word_embeddings = table(config.vocab_size)
+        self.position_embeddings = table(config.max_position_embeddings)
+        self.token_type_embeddings = table(config.type_vocab_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -274,7 +279,7 @@ def load_classifier(folder: Path, config: dict[str, Any],
     from safetensors.torch import load_file
 
     lite = LiteConfig.from_dict(config)
-    with torch.device("meta"):
+    with torch.device("meta"):  # no memory and no random init for what the file replaces
         model = SequenceClassifier(lite)
     state = load_file(str(folder / WEIGHTS_FILE))
     expected = {name: tuple(p.shape) for name, p in model.state_dict().items()}
