@@ -129,11 +129,13 @@ def _load_part(folder: Path, loader: Any, device: str, fast: str = "none") -> tu
 class ClassifierModel:
     """Multi-label clause classifier over a standard HF sequence-classification folder."""
 
+    engine = "transformers"
+
     def __init__(self, folder: Path, schema: LabelSchema, device: str = "cpu",
-                 fast: str = "none") -> None:
+                 fast: str = "none", meta: ClassifierMeta | None = None) -> None:
         from transformers import AutoModelForSequenceClassification
 
-        meta = open_part(folder, "classifier", schema)
+        meta = meta or open_part(folder, "classifier", schema)
         assert isinstance(meta, ClassifierMeta)
         self.folder = folder
         self.meta = meta
@@ -153,6 +155,85 @@ class ClassifierModel:
         return classifier_probabilities(self.model, self.tokenizer, inputs, context=self.context,
                                         max_length=self.max_length, batch_size=batch_size,
                                         device=self.device)
+
+
+def _load_tokenizer(folder: Path) -> Any:
+    """The fast tokenizer of a part, imported without transformers' model code: the class
+    ``tokenizer_config.json`` names when it is ``PreTrainedTokenizerFast`` (what training
+    saves; the class ``AutoTokenizer`` resolves it to), else ``AutoTokenizer``."""
+    import json
+
+    try:
+        named = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        named = {}
+    try:
+        if isinstance(named, dict) and named.get("tokenizer_class") == "PreTrainedTokenizerFast":
+            from transformers import PreTrainedTokenizerFast
+
+            return PreTrainedTokenizerFast.from_pretrained(folder)
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(folder)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise ModelFolderError(f"{folder}: the tokenizer could not be loaded "
+                               f"({type(exc).__name__}: {exc}); retrain the model or copy the "
+                               "folder again") from None
+
+
+class LiteClassifierModel:
+    """The classifier part of a shared-encoder model on the plain-torch BERT of
+    ``inference.scoring.encoder_lite`` (no transformers model code imported: a first record
+    sooner). The same attributes as ``ClassifierModel``; built by ``lite_classifier`` only
+    for a ``config.json`` that module computes exactly."""
+
+    engine = "lite"
+
+    def __init__(self, folder: Path, meta: ClassifierMeta, model: Any, tokenizer: Any,
+                 schema: LabelSchema, device: str, fast: str) -> None:
+        self.folder = folder
+        self.meta = meta
+        self.tokenizer = tokenizer
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        check_labels(labels, schema.label_names, folder, "labels (config.json)")
+        self.labels = labels
+        self.thresholds = meta.threshold_list()
+        self.context = meta.context
+        self.max_length = meta.max_length
+        self.device = device
+        self.model = apply_fast_path(model.to(device), fast)
+
+
+def lite_classifier(folder: Path, meta: ClassifierMeta, schema: LabelSchema, device: str,
+                    fast: str) -> LiteClassifierModel | None:
+    """The lite classifier of ``folder``, or None (with the reason at DEBUG) when its
+    ``config.json`` or weights are not exactly what ``encoder_lite`` computes: the caller
+    then loads it with transformers."""
+    import torch
+
+    from inference.scoring.encoder_lite import load_classifier, read_config, unsupported
+
+    try:
+        config = read_config(folder)
+    except (OSError, ValueError) as exc:
+        log.debug("%s: config.json unreadable (%s); transformers loads it", folder, exc)
+        return None
+    reason = unsupported(config) if isinstance(config, dict) else "not a JSON object"
+    if reason is not None:
+        log.debug("%s: %s; transformers loads it", folder, reason)
+        return None
+    tokenizer = _load_tokenizer(folder)
+    try:
+        model = load_classifier(folder, config,
+                                torch.bfloat16 if fast == "bf16" else torch.float32)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise ModelFolderError(f"{folder}: the model could not be loaded "
+                               f"({type(exc).__name__}: {exc}); retrain it or copy the folder "
+                               "again") from None
+    if model is None:
+        log.debug("%s: its tensors are not the lite encoder's; transformers loads it", folder)
+        return None
+    return LiteClassifierModel(folder, meta, model, tokenizer, schema, device, fast)
 
 
 def classifier_probabilities(
@@ -240,18 +321,26 @@ class SharedEncoderModel:
     """Both parts of a shared-encoder model run as one (``inference.scoring.joint``): the
     classifier's encoder once per window, its label head and the tagger's tag head on top."""
 
-    def __init__(self, classifier: ClassifierModel, tagger_folder: Path, tags: list[str],
-                 settings: Any, fast: str) -> None:
+    def __init__(self, classifier: ClassifierModel | LiteClassifierModel, tagger_folder: Path,
+                 tags: list[str], settings: Any, fast: str) -> None:
         from inference.scoring.joint import JointModule, load_tag_head
 
         self.settings = settings
         self.tags = tags
         self.tokenizer = classifier.tokenizer
         self.device = classifier.device
+        # "lite" (encoder_lite) or "transformers": which code computes the encoder
+        self.engine = classifier.engine
         sequence_model = classifier.model
         head = load_tag_head(tagger_folder, sequence_model.config.hidden_size, len(tags))
         dtype = next(sequence_model.parameters()).dtype
-        self.module: Any = JointModule(sequence_model, head.to(dtype)).eval().to(self.device)
+        if self.engine == "lite":
+            from inference.scoring.encoder_lite import JointModule as LiteJointModule
+
+            self.module: Any = LiteJointModule(sequence_model, head.to(dtype)).eval().to(
+                self.device)
+        else:
+            self.module = JointModule(sequence_model, head.to(dtype)).eval().to(self.device)
         if fast == "int8":
             self.module.tag_head = apply_fast_path(self.module.tag_head, fast)
         elif fast == "onnx":
@@ -288,11 +377,21 @@ class ModelScorer:
         hashing = threading.Thread(target=lambda: digest.update(value=weights_digest(folder)),
                                    name="weights-digest", daemon=True)
         hashing.start()
-        # onnx exports the float32 torch model; the other modes transform it as it loads
-        self.classifier = ClassifierModel(folder / "classifier", self.schema, device,
-                                          "none" if fast == "onnx" else fast)
+        classifier_meta = open_part(folder / "classifier", "classifier", self.schema)
+        assert isinstance(classifier_meta, ClassifierMeta)
         tagger_meta = open_part(folder / "tagger", "tagger", self.schema)
-        settings = shared_settings(self.classifier.meta, tagger_meta)
+        settings = shared_settings(classifier_meta, tagger_meta)
+        # a shared-encoder model runs on the plain-torch encoder where it computes exactly
+        # what transformers does (no model code imported: issue 14's first record); onnx
+        # exports the transformers model, and anything else keeps transformers too
+        lite = None
+        if settings is not None and fast != "onnx":
+            lite = lite_classifier(folder / "classifier", classifier_meta, self.schema, device,
+                                   fast)
+        # onnx exports the float32 torch model; the other modes transform it as it loads
+        self.classifier: ClassifierModel | LiteClassifierModel = lite or ClassifierModel(
+            folder / "classifier", self.schema, device, "none" if fast == "onnx" else fast,
+            meta=classifier_meta)
         if settings is None and fast == "onnx":
             raise UserError(f"--fast onnx runs shared-encoder models only ('policy-clauses "
                             f"train joint'); {folder} holds two separate parts: use --fast "
@@ -316,7 +415,7 @@ class ModelScorer:
         if self.shared is not None:
             probs, entities = self.shared.predict(inputs)
         else:
-            assert self.tagger is not None
+            assert self.tagger is not None and isinstance(self.classifier, ClassifierModel)
             probs = self.classifier.predict_proba(inputs)
             entities = self.tagger.predict_entities([item.text for item in inputs])
         out = []
