@@ -103,33 +103,56 @@ def resolve_model(model: str | Path | None = None, *, rules: bool = False) -> Pa
         "the rule baseline")
 
 
+def _load_failure(folder: Path, exc: Exception) -> ModelFolderError:
+    """What a part whose weights or config will not load raises: the folder and the fix."""
+    return ModelFolderError(f"{folder}: the model could not be loaded "
+                            f"({type(exc).__name__}: {exc}); retrain it or copy the folder "
+                            "again")
+
+
 def _load_part(folder: Path, loader: Any, device: str, fast: str = "none") -> tuple[Any, Any]:
     """Tokenizer and model of a checked part; a load failure names the folder.
 
     ``fast="bf16"`` loads the weights as bfloat16 directly: the same rounding as casting the
     float32 model afterwards (tests/test_runtime_paths.py), without a second pass over every
     tensor (0.3 s of a first record)."""
-    from transformers import AutoTokenizer
-
     options: dict[str, Any] = {}
     if fast == "bf16":
         import torch
 
         options["dtype"] = torch.bfloat16
+    tokenizer = _load_tokenizer(folder)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder)
         model = loader.from_pretrained(folder, **options).eval().to(device)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise ModelFolderError(f"{folder}: the model could not be loaded "
-                               f"({type(exc).__name__}: {exc}); retrain it or copy the folder "
-                               "again") from None
+        raise _load_failure(folder, exc) from None
     return tokenizer, model
 
 
-class ClassifierModel:
-    """Multi-label clause classifier over a standard HF sequence-classification folder."""
+class _ClassifierPart:
+    """What a loaded classifier part holds, whichever code computes it: its labels (checked
+    against the schema), thresholds, context and window settings, and the model on its
+    device with the fast path applied."""
 
     engine = "transformers"
+
+    def __init__(self, folder: Path, meta: ClassifierMeta, model: Any, tokenizer: Any,
+                 schema: LabelSchema, device: str, fast: str) -> None:
+        self.folder = folder
+        self.meta = meta
+        self.tokenizer = tokenizer
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        check_labels(labels, schema.label_names, folder, "labels (config.json)")
+        self.labels = labels
+        self.thresholds = meta.threshold_list()
+        self.context = meta.context
+        self.max_length = meta.max_length
+        self.device = device
+        self.model = apply_fast_path(model.to(device), fast)
+
+
+class ClassifierModel(_ClassifierPart):
+    """Multi-label clause classifier over a standard HF sequence-classification folder."""
 
     def __init__(self, folder: Path, schema: LabelSchema, device: str = "cpu",
                  fast: str = "none", meta: ClassifierMeta | None = None) -> None:
@@ -137,18 +160,8 @@ class ClassifierModel:
 
         meta = meta or open_part(folder, "classifier", schema)
         assert isinstance(meta, ClassifierMeta)
-        self.folder = folder
-        self.meta = meta
-        self.tokenizer, self.model = _load_part(folder, AutoModelForSequenceClassification,
-                                                device, fast)
-        labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
-        check_labels(labels, schema.label_names, folder, "labels (config.json)")
-        self.labels = labels
-        self.thresholds = meta.threshold_list()
-        self.context = meta.context
-        self.max_length = meta.max_length
-        self.device = device
-        self.model = apply_fast_path(self.model, fast)
+        tokenizer, model = _load_part(folder, AutoModelForSequenceClassification, device, fast)
+        super().__init__(folder, meta, model, tokenizer, schema, device, fast)
 
     def predict_proba(self, inputs: Sequence[ClauseInput],
                       batch_size: int = 64) -> list[list[float]]:
@@ -181,27 +194,13 @@ def _load_tokenizer(folder: Path) -> Any:
                                "folder again") from None
 
 
-class LiteClassifierModel:
+class LiteClassifierModel(_ClassifierPart):
     """The classifier part of a shared-encoder model on the plain-torch BERT of
     ``inference.scoring.encoder_lite`` (no transformers model code imported: a first record
-    sooner). The same attributes as ``ClassifierModel``; built by ``lite_classifier`` only
-    for a ``config.json`` that module computes exactly."""
+    sooner). Built by ``lite_classifier`` only for a ``config.json`` that module computes
+    exactly."""
 
     engine = "lite"
-
-    def __init__(self, folder: Path, meta: ClassifierMeta, model: Any, tokenizer: Any,
-                 schema: LabelSchema, device: str, fast: str) -> None:
-        self.folder = folder
-        self.meta = meta
-        self.tokenizer = tokenizer
-        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        check_labels(labels, schema.label_names, folder, "labels (config.json)")
-        self.labels = labels
-        self.thresholds = meta.threshold_list()
-        self.context = meta.context
-        self.max_length = meta.max_length
-        self.device = device
-        self.model = apply_fast_path(model.to(device), fast)
 
 
 def lite_classifier(folder: Path, meta: ClassifierMeta, schema: LabelSchema, device: str,
@@ -227,9 +226,7 @@ def lite_classifier(folder: Path, meta: ClassifierMeta, schema: LabelSchema, dev
         model = load_classifier(folder, config,
                                 torch.bfloat16 if fast == "bf16" else torch.float32)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise ModelFolderError(f"{folder}: the model could not be loaded "
-                               f"({type(exc).__name__}: {exc}); retrain it or copy the folder "
-                               "again") from None
+        raise _load_failure(folder, exc) from None
     if model is None:
         log.debug("%s: its tensors are not the lite encoder's; transformers loads it", folder)
         return None
