@@ -38,7 +38,8 @@ def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
     add_fast_argument(parser)
 
 
-def add_fast_argument(parser: argparse.ArgumentParser, help: str = FAST_HELP) -> None:
+def add_fast_argument(parser: argparse.ArgumentParser, help: str = FAST_HELP,
+                      default: str = "auto") -> None:
     """``--fast MODE`` (default ``auto``): the one definition every command shares, resolved
     by ``inference.scoring.runtime.resolve_fast`` when the scorer loads."""
-    parser.add_argument("--fast", choices=FAST_MODES, default="auto", help=help)
+    parser.add_argument("--fast", choices=FAST_MODES, default=default, help=help)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from inference.errors import UserError
 from inference.schema import default_schema
-from inference.scoring.runtime import FAST_MODES
+from policy_clauses.arguments import add_fast_argument
 from training.data import gold as data
 from training.data.sheets import read_sheet_file
 from training.eval import segment_eval
@@ -251,7 +251,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     which = weak.add_mutually_exclusive_group()
     which.add_argument("--model", default=None, help="model folder instead of the rules")
     which.add_argument("--rules", action="store_true", help="the rule baseline (default)")
-    weak.add_argument("--fast", choices=FAST_MODES, default="none",
+    add_fast_argument(weak, default="none",
                       help="runtime of --model (default none: float32, the teacher's own "
                       "scores; bf16 is faster and within 0.2 points)")
     weak.set_defaults(func=cmd_weak)
