@@ -16,10 +16,11 @@ whole statute book would fill a corpus's budget alone.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
+
+from training.fit.data import document_order_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +45,7 @@ def sample(paths: list[Path], budget: int, max_chars: int, exclude: set[str]
             documents = [json.loads(line) for line in handle if line.strip()]
         candidates = sorted((d for d in documents
                              if d.get("id") not in exclude and len(d.get("text", "")) <= max_chars),
-                            key=lambda d: hashlib.sha256(str(d["id"]).encode("utf-8")).hexdigest())
+                            key=lambda d: document_order_key(str(d["id"])))
         used = count = 0
         for document in candidates:
             if used >= budget:

@@ -199,13 +199,12 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
         gold_docs = {r.doc_id for r in records}
         raw = _read_checked(Path(section.weak_path))
         outside_held_out = [r for r in raw if r.doc_id not in held_out]
-        weak = [r for r in outside_held_out if r.doc_id not in gold_docs]
-        if section.weak_max_clauses is not None:
-            weak = clauses_cap(weak, section.weak_max_clauses)
+        outside_gold = [r for r in outside_held_out if r.doc_id not in gold_docs]
+        weak = (outside_gold if section.weak_max_clauses is None
+                else clauses_cap(outside_gold, section.weak_max_clauses))
         manifest["weak_sha256"] = gold_data.file_sha256(Path(section.weak_path))
         manifest["weak_dropped_held_out"] = len(raw) - len(outside_held_out)
-        manifest["weak_dropped_gold_train"] = len(outside_held_out) - len(
-            [r for r in outside_held_out if r.doc_id not in gold_docs])
+        manifest["weak_dropped_gold_train"] = len(outside_held_out) - len(outside_gold)
         manifest["weak_soft_targets"] = sum(
             soft_label_targets(r, default_schema().label_names) is not None
             for r in weak) if section.weak_soft_targets else 0
@@ -220,16 +219,22 @@ def load_training_data(section: DataSection, *, with_titles: bool = False) -> Tr
                         weak_soft_targets=section.weak_soft_targets, titles=titles)
 
 
+def document_order_key(doc_id: str) -> str:
+    """The fixed order in which samples take documents: sha256 of the id (unrelated to
+    corpus, date or name, and the same on every machine)."""
+    import hashlib
+
+    return hashlib.sha256(doc_id.encode("utf-8")).hexdigest()
+
+
 def clauses_cap(records: Sequence[GoldClause], cap: int) -> list[GoldClause]:
     """Whole documents in sha256-of-id order while their clauses fit under ``cap`` (at least
     one document): a fixed sample, the same documents for the same cap."""
-    import hashlib
-
     by_doc: dict[str, list[GoldClause]] = {}
     for record in records:
         by_doc.setdefault(record.doc_id, []).append(record)
     kept: list[GoldClause] = []
-    for doc_id in sorted(by_doc, key=lambda d: hashlib.sha256(d.encode("utf-8")).hexdigest()):
+    for doc_id in sorted(by_doc, key=document_order_key):
         if kept and len(kept) + len(by_doc[doc_id]) > cap:
             continue
         kept.extend(by_doc[doc_id])
@@ -239,11 +244,9 @@ def clauses_cap(records: Sequence[GoldClause], cap: int) -> list[GoldClause]:
 def documents_share(records: Sequence[GoldClause], share: float) -> list[GoldClause]:
     """The records of the first ``share`` of their documents in sha256-of-id order: a fixed
     sample of whole documents, where a smaller share is part of a larger one."""
-    import hashlib
     import math
 
-    doc_ids = sorted({r.doc_id for r in records},
-                     key=lambda d: hashlib.sha256(d.encode("utf-8")).hexdigest())
+    doc_ids = sorted({r.doc_id for r in records}, key=document_order_key)
     keep = set(doc_ids[:max(1, math.ceil(share * len(doc_ids)))])
     return [r for r in records if r.doc_id in keep]
 
