@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from inference.scoring.encoder_lite import (
 )
 from inference.scoring.models import load_scorer
 from tests.fixtures.tiny_training import fixture_records
+from tests.helpers.predict_probe import modules_imported_by_predict
 from tests.test_train_joint import _trained
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,18 +179,7 @@ def test_sizes_and_values_are_checked() -> None:
 
 
 def test_predict_imports_no_transformers_model_code(joint_model, tmp_path) -> None:
-    doc = tmp_path / "doc.txt"
-    doc.write_text("一、总体要求\n到2025年，全市技术合同成交额达到5亿元。\n", encoding="utf-8")
     watched = ["transformers.models.bert.modeling_bert", "transformers.modeling_utils",
                "torch._dynamo"]
-    probe = ("import json, sys\n"
-             "from policy_clauses.cli import main\n"
-             f"code = main(['-q', 'predict', {str(doc)!r}, '-o', {str(tmp_path / 'out.jsonl')!r},"
-             f" '--model', {str(joint_model)!r}, '--fast', 'none', '--no-progress'])\n"
-             f"print(json.dumps([code, sorted(m for m in {watched!r} if m in sys.modules)]))\n")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         cwd=ROOT, check=True)
-    code, imported = json.loads(out.stdout.strip().splitlines()[-1])
-    assert code == 0
-    assert (tmp_path / "out.jsonl").read_text(encoding="utf-8").count("\n") == 1
-    assert imported == []
+    assert modules_imported_by_predict(joint_model, tmp_path, watched,
+                                       ["--fast", "none"]) == []

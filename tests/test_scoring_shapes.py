@@ -4,9 +4,6 @@ module on the predict path). No timing is asserted."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from inference.scoring.components import ClauseInput
 from inference.scoring.model_folder import weights_digest
 from inference.scoring.models import load_scorer, model_identity
 from tests.fixtures.tiny_training import fixture_records
+from tests.helpers.predict_probe import modules_imported_by_predict
 from tests.helpers.tiny_model import build_tiny_model
 from tests.test_train_joint import _trained
 
@@ -133,17 +131,4 @@ NOT_ON_THE_PREDICT_PATH = ("sklearn", "pandas", "pyarrow", "datasets", "ray",
 
 
 def test_predict_on_a_text_file_imports_no_heavy_module(two_part_model, tmp_path) -> None:
-    doc = tmp_path / "doc.txt"
-    doc.write_text("一、总体要求\n到2025年，全市技术合同成交额达到5亿元。\n", encoding="utf-8")
-    probe = ("import json, sys\n"
-             "from policy_clauses.cli import main\n"
-             f"code = main(['-q', 'predict', {str(doc)!r}, '-o', {str(tmp_path / 'out.jsonl')!r},"
-             f" '--model', {str(two_part_model)!r}, '--no-progress'])\n"
-             f"print(json.dumps([code, sorted(m for m in {list(NOT_ON_THE_PREDICT_PATH)!r}"
-             " if m in sys.modules)]))\n")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         cwd=ROOT, check=True)
-    code, imported = json.loads(out.stdout.strip().splitlines()[-1])
-    assert code == 0
-    assert (tmp_path / "out.jsonl").read_text(encoding="utf-8").count("\n") == 1
-    assert imported == []
+    assert modules_imported_by_predict(two_part_model, tmp_path, NOT_ON_THE_PREDICT_PATH) == []

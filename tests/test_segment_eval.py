@@ -137,20 +137,6 @@ HELD_OUT_FLOORS = {"(real)": (0.99, 0.98), "wrapped (synthetic)": (0.94, 0.98),
                    "flat (synthetic)": (0.81, 0.97)}
 
 
-def test_held_out_reference_does_not_regress() -> None:
-    from training.eval.segment_eval import SEGMENTATION_DIR
-
-    held_out = SEGMENTATION_DIR.parent / "segmentation_heldout"
-    result = score_directory(held_out)
-    assert result["documents"] == 6
-    real = score_directory(held_out, synthetic=False)
-    rows = {"(real)": {"clause": real["clause"], "kind_accuracy": real["kind_accuracy"]},
-            **result["by_layout"]}
-    for layout, (clause_f1, kind_accuracy) in HELD_OUT_FLOORS.items():
-        assert rows[layout]["clause"]["f1"] >= clause_f1, (layout, rows[layout])
-        assert rows[layout]["kind_accuracy"] >= kind_accuracy, (layout, rows[layout])
-
-
 # labels/segmentation_heldout2: 6 documents segmented by hand BEFORE the second round of rules
 # (issue 11) and held out through it: real documents clause F1 0.848 / kind accuracy 0.983
 # (0.837 / 0.975 before the round); synthetic wrapped 0.811 / 0.977 (0.611 / 0.957); synthetic
@@ -159,20 +145,6 @@ def test_held_out_reference_does_not_regress() -> None:
 # sit a little under: a regression guard, not a target met.
 HELD_OUT_2_FLOORS = {"(real)": (0.98, 0.97), "wrapped (synthetic)": (0.95, 0.97),
                      "flat (synthetic)": (0.86, 0.97)}
-
-
-def test_second_held_out_reference_does_not_regress() -> None:
-    from training.eval.segment_eval import SEGMENTATION_DIR
-
-    held_out = SEGMENTATION_DIR.parent / "segmentation_heldout2"
-    result = score_directory(held_out)
-    assert result["documents"] == 6 and result["clauses"] == 150
-    real = score_directory(held_out, synthetic=False)
-    rows = {"(real)": {"clause": real["clause"], "kind_accuracy": real["kind_accuracy"]},
-            **result["by_layout"]}
-    for layout, (clause_f1, kind_accuracy) in HELD_OUT_2_FLOORS.items():
-        assert rows[layout]["clause"]["f1"] >= clause_f1, (layout, rows[layout])
-        assert rows[layout]["kind_accuracy"] >= kind_accuracy, (layout, rows[layout])
 
 
 # labels/segmentation_heldout3: 8 documents (932 clauses) segmented by hand by an annotator who
@@ -184,15 +156,28 @@ HELD_OUT_3_FLOORS = {"(real)": (0.91, 0.98), "wrapped (synthetic)": (0.64, 0.98)
                      "flat (synthetic)": (0.72, 0.99)}
 
 
-def test_third_held_out_reference_does_not_regress() -> None:
+# (folder, documents, clauses or None, floors): every held-out reference, each held to its own
+# floors by the same check
+HELD_OUT_SETS = [("segmentation_heldout", 6, None, HELD_OUT_FLOORS),
+                 ("segmentation_heldout2", 6, 150, HELD_OUT_2_FLOORS),
+                 ("segmentation_heldout3", 8, 932, HELD_OUT_3_FLOORS)]
+
+
+@pytest.mark.parametrize(("folder", "documents", "clauses", "floors"), HELD_OUT_SETS,
+                         ids=[name for name, *_ in HELD_OUT_SETS])
+def test_held_out_reference_does_not_regress(
+        folder: str, documents: int, clauses: int | None,
+        floors: dict[str, tuple[float, float]]) -> None:
     from training.eval.segment_eval import SEGMENTATION_DIR
 
-    held_out = SEGMENTATION_DIR.parent / "segmentation_heldout3"
+    held_out = SEGMENTATION_DIR.parent / folder
     result = score_directory(held_out)
-    assert result["documents"] == 8 and result["clauses"] == 932
+    assert result["documents"] == documents
+    if clauses is not None:
+        assert result["clauses"] == clauses
     real = score_directory(held_out, synthetic=False)
     rows = {"(real)": {"clause": real["clause"], "kind_accuracy": real["kind_accuracy"]},
             **result["by_layout"]}
-    for layout, (clause_f1, kind_accuracy) in HELD_OUT_3_FLOORS.items():
+    for layout, (clause_f1, kind_accuracy) in floors.items():
         assert rows[layout]["clause"]["f1"] >= clause_f1, (layout, rows[layout])
         assert rows[layout]["kind_accuracy"] >= kind_accuracy, (layout, rows[layout])
