@@ -184,22 +184,30 @@ def check_sheet_against_documents(path: Path, documents: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
     from collections import Counter
 
     from training.data.gold import DOCUMENTS_PATH
 
+    parser = argparse.ArgumentParser(
+        description="Check annotation sheets against the segmenter and count their labels.")
+    parser.add_argument("sheets", nargs="+", type=Path)
+    parser.add_argument("--documents", type=Path, default=DOCUMENTS_PATH,
+                        help="documents JSONL holding the sheets' documents (default: "
+                        "labels/documents.jsonl; a new round's documents.jsonl before it is "
+                        "merged)")
+    args = parser.parse_args()
     totals: Counter[str] = Counter()
     failed = False
-    for name in sys.argv[1:]:
-        problems = check_sheet_against_documents(Path(name), DOCUMENTS_PATH)
+    for sheet in args.sheets:
+        problems = check_sheet_against_documents(sheet, args.documents)
         for problem in problems:
             print("ERROR", problem)
         failed |= bool(problems)
         if not problems:
-            for record in read_sheet_file(Path(name)):
+            for record in read_sheet_file(sheet):
                 totals["clauses"] += 1
                 totals.update(record.labels)
                 totals.update(e.type for e in record.entities)
     print(dict(totals))
-    sys.exit(1 if failed else 0)
+    raise SystemExit(1 if failed else 0)
