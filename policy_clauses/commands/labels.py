@@ -64,6 +64,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if gold_ids:
         if data.SPLITS_PATH.is_file():
             problems += data.validate_splits(data.load_splits(), gold_ids)
+            problems += data.validate_no_copies(data.load_splits())
         else:
             problems.append(f"{data.SPLITS_PATH}: missing (run 'policy-clauses labels splits')")
     for problem in problems:

@@ -67,6 +67,56 @@ def validate_splits(
     return problems
 
 
+#: Share of a document's 10-character shingles found in a document of another split above
+#: which the two count as copies. Round 6 found a verbatim second crawl (1.0) and a news
+#: summary (0.40); related notices that only share an addressee line and boilerplate sit under
+#: 0.3 (labels/README.md, round 6).
+COPY_SHARE = 0.35
+SHINGLE = 10
+
+
+def _shingles(text: str) -> set[str]:
+    compact = "".join(text.split())
+    return {compact[i:i + SHINGLE] for i in range(max(1, len(compact) - SHINGLE + 1))}
+
+
+def cross_split_copies(splits: dict[str, list[str]], texts: dict[str, str],
+                       share: float = COPY_SHARE) -> list[tuple[str, str, float]]:
+    """(train document, dev/test document, share) for every pair where one holds more than
+    ``share`` of the other's shingles (of the smaller one): the same text in two splits makes
+    dev or test figures measure memory."""
+    shingles = {doc: _shingles(texts[doc]) for ids in splits.values() for doc in ids
+                if doc in texts}
+    found = []
+    held = [(name, doc) for name in ("dev", "test") for doc in splits.get(name, [])]
+    for train_doc in splits.get("train", []):
+        mine = shingles.get(train_doc)
+        if not mine:
+            continue
+        for _, other in held:
+            theirs = shingles.get(other)
+            if not theirs:
+                continue
+            overlap = len(mine & theirs) / min(len(mine), len(theirs))
+            if overlap > share:
+                found.append((train_doc, other, round(overlap, 2)))
+    return found
+
+
+def validate_no_copies(splits: dict[str, list[str]], documents: Path = DOCUMENTS_PATH
+                       ) -> list[str]:
+    """Problems for train documents that copy a dev or test document."""
+    texts = {}
+    with documents.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                texts[str(record["id"])] = str(record.get("text", ""))
+    return [f"train document {a} copies {b} ({overlap:.0%} of the smaller one's text): "
+            "withhold one of them (labels/README.md, round 6)"
+            for a, b, overlap in cross_split_copies(splits, texts)]
+
+
 def validate_against_segmenter(records: Sequence[GoldClause],
                                documents: Path = DOCUMENTS_PATH) -> list[str]:
     """Gold clauses must be what the project's segmenter makes of the documents today, so
