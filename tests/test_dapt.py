@@ -114,3 +114,17 @@ def test_run_dapt_names_a_missing_backbone(tmp_path: Path) -> None:
         dapt.run_dapt(tmp_path / "nothing", tmp_path / "out", [], steps=1, batch_size=1,
                       max_length=16, lr=1e-4, seed=1, head_warmup_steps=0, heldout_windows=1,
                       max_minutes=None, threads=1)
+
+
+def test_a_corpus_copy_of_a_test_document_is_left_out() -> None:
+    splits = json.loads((PROJECT_ROOT / "labels" / "splits.json").read_text())["splits"]
+    test_doc = splits["test"][0]
+    texts = {}
+    with (PROJECT_ROOT / "labels" / "documents.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            texts[record["id"]] = record["text"]
+    held_out = dapt.held_out_shingles()
+    second_crawl = "来源：某某网\n" + texts[test_doc].replace("\n", "\n\n")
+    assert dapt.copies_held_out(second_crawl, held_out)
+    assert not dapt.copies_held_out(TEXT * 3, held_out)

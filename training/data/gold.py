@@ -75,7 +75,7 @@ COPY_SHARE = 0.35
 SHINGLE = 10
 
 
-def _shingles(text: str) -> set[str]:
+def text_shingles(text: str) -> set[str]:
     compact = "".join(text.split())
     return {compact[i:i + SHINGLE] for i in range(max(1, len(compact) - SHINGLE + 1))}
 
@@ -85,7 +85,7 @@ def cross_split_copies(splits: dict[str, list[str]], texts: dict[str, str],
     """(train document, dev/test document, share) for every pair where one holds more than
     ``share`` of the other's shingles (of the smaller one): the same text in two splits makes
     dev or test figures measure memory."""
-    shingles = {doc: _shingles(texts[doc]) for ids in splits.values() for doc in ids
+    shingles = {doc: text_shingles(texts[doc]) for ids in splits.values() for doc in ids
                 if doc in texts}
     found = []
     held = [(name, doc) for name in ("dev", "test") for doc in splits.get(name, [])]

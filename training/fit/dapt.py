@@ -11,7 +11,9 @@ Why it looks like this:
   ``build_document`` (clean → layout → segment) and the encoder sees clause text, as the
   classifier does; clauses of one document are packed into windows of ``max_length`` tokens.
 * **Nothing the model is judged on.** Dev and test gold documents and every hand-segmented
-  reference document are left out (``excluded_ids``): their text must stay unseen.
+  reference document are left out (``excluded_ids``), and so is any corpus document under
+  another id that copies a dev or test document (``copies_held_out``, the check `labels
+  validate` makes between splits): their text must stay unseen.
 * **A CPU budget that is a number of steps**, so a run is reproducible (same seed, same
   steps, same windows); ``--max-minutes`` is only a guard and the manifest says if it fired.
 * **e5 has no MLM head.** ``BertForMaskedLM`` ties the decoder to the word embeddings and
@@ -59,8 +61,36 @@ def _split_documents(manifest: dict[str, Any], split: str) -> list[str]:
     return list(value)
 
 
-def clause_texts(paths: Iterable[Path], exclude: set[str]) -> Iterable[list[str]]:
-    """Per corpus document not in ``exclude``: its clause texts, as the segmenter cuts them."""
+def held_out_shingles(root: Path = PROJECT_ROOT, splits: Sequence[str] = ("dev", "test")
+                      ) -> list[set[str]]:
+    """The 10-character shingles of every dev and test gold document: a corpus document under
+    another id that copies one of them (a second crawl, a news summary) is left out too."""
+    from training.data.gold import text_shingles
+
+    with (root / "labels" / "splits.json").open(encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    wanted = {doc for split in splits for doc in _split_documents(manifest, split)}
+    found = []
+    with (root / "labels" / "documents.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line) if line.strip() else {}
+            if record.get("id") in wanted:
+                found.append(text_shingles(str(record.get("text", ""))))
+    return found
+
+
+def copies_held_out(text: str, held_out: Sequence[set[str]]) -> bool:
+    from training.data.gold import COPY_SHARE, text_shingles
+
+    mine = text_shingles(text)
+    return any(len(mine & theirs) / max(1, min(len(mine), len(theirs))) > COPY_SHARE
+               for theirs in held_out)
+
+
+def clause_texts(paths: Iterable[Path], exclude: set[str],
+                 held_out: Sequence[set[str]] = ()) -> Iterable[list[str]]:
+    """Per corpus document not in ``exclude`` and copying no ``held_out`` document: its clause
+    texts, as the segmenter cuts them."""
     from inference.text.ingest import document_from_jsonl_line
     from inference.text.pipeline import build_document
 
@@ -71,6 +101,9 @@ def clause_texts(paths: Iterable[Path], exclude: set[str]) -> Iterable[list[str]
                     continue
                 raw = document_from_jsonl_line(line, f"{path}:{number}")
                 if not hasattr(raw, "content") or raw.doc_id in exclude:
+                    continue
+                if held_out and copies_held_out(raw.content, held_out):
+                    log.info("dapt: %s left out (copies a dev or test document)", raw.doc_id)
                     continue
                 try:
                     document = build_document(raw)
@@ -162,7 +195,8 @@ def run_dapt(backbone: Path, out: Path, corpus: Sequence[Path], *, steps: int, b
     started = time.monotonic()
     tokenizer = AutoTokenizer.from_pretrained(str(backbone))
     exclude = excluded_ids()
-    windows = pack_windows(clause_texts(corpus, exclude), tokenizer, max_length)
+    windows = pack_windows(clause_texts(corpus, exclude, held_out_shingles()), tokenizer,
+                           max_length)
     if len(windows) <= heldout_windows:
         raise UserError(f"dapt: only {len(windows)} windows of text in {list(map(str, corpus))}")
     random.Random(seed).shuffle(windows)
