@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from inference.records import Entity
+from inference.scoring.agency_grammar import apply_agency_grammar
 
 MIN_SPAN_LENGTH = {"AMOUNT": 2, "AGENCY": 2}
 DEFAULT_MIN_SPAN_LENGTH = 2
@@ -207,8 +208,11 @@ def well_formed(entities: list[Entity]) -> list[Entity]:
 
 def postprocess_entities(text: str, entities: Sequence[Entity],
                          tokens: TokenSpans | None = None) -> list[Entity]:
-    """What the tagger's decoded spans become in the output: repaired, then guideline-checked."""
-    return well_formed(repair_spans(text, entities, tokens))
+    """What the tagger's decoded spans become in the output: repaired, AGENCY edges and
+    splits settled by the agency grammar (agency_grammar.py), repaired again (a trimmed edge
+    must not expose punctuation), then guideline-checked."""
+    repaired = repair_spans(text, entities, tokens)
+    return well_formed(repair_spans(text, apply_agency_grammar(text, repaired), tokens))
 
 
 def entities_from_windows(texts: Sequence[str], window_doc: Sequence[int],
