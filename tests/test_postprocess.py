@@ -27,7 +27,9 @@ CASES = [
     ("奖励、2.59万元。", "、2.59万元", "AMOUNT", "2.59万元"),
     ("全面落实省委、省政府部署", "省委、", "AGENCY", "省委"),
     ("补助2.289万元", "289万元", "AMOUNT", "2.289万元"),
-    ("补助2.289万元", "2.2", "AMOUNT", None),  # widened to 2.289: no money unit
+    # widened to 2.289 (no money unit of its own); the money grammar gives the sum's extent
+    ("补助2.289万元", "2.2", "AMOUNT", "2.289万元"),
+    ("编号2.289", "2.2", "AMOUNT", None),  # no sum there: still dropped
     ("罚款二百九十多元", "九十多元", "AMOUNT", "二百九十多元"),
     ("各省、自治区、直辖市环境保护厅（局）", "直辖市环境保护厅（局）", "AGENCY",
      "直辖市环境保护厅（局）"),

@@ -1,4 +1,5 @@
-"""Entity spans after decoding: repaired so that none is malformed, then the guideline rules.
+"""Entity spans after decoding: repaired so that none is malformed, settled by the agency and
+money grammars (agency_grammar.py, amount_grammar.py), then the guideline rules.
 
 The tagger decodes tags per character, so its spans can start or end anywhere. A span is
 **malformed** (``malformed_reasons``) when it
@@ -7,7 +8,10 @@ The tagger decodes tags per character, so its spans can start or end anywhere. A
   span is part of it: 环境保护厅（局）);
 - cuts a number (``289万元`` out of ``2.289万元``; for AMOUNT also Chinese numerals:
   ``九十多元`` out of ``二百九十多元``) or a Latin word;
-- cuts a character run the tokenizer kept as one token (the model never saw its halves);
+- cuts a character run the tokenizer kept as one token (the model never saw its halves), for
+  the types in ``TOKEN_CUT_TYPES``: an agency name cut inside a token is a cut word (``师支行``
+  out of ``人行偃师支行``), while an AMOUNT's extent is the money grammar's (numbers, units) and
+  a sentence piece such as ``元的`` or ``万元以上`` runs past the sum;
 - is shorter than its type's minimum (``MIN_SPAN_LENGTH``: one character is no agency or sum);
 - stops just before the closing bracket of an opener inside it (``科技厅(委、局`` + ``)``).
 
@@ -26,8 +30,11 @@ from typing import Any
 
 from inference.records import Entity
 from inference.scoring.agency_grammar import apply_agency_grammar
+from inference.scoring.amount_grammar import snap_amounts
 
 MIN_SPAN_LENGTH = {"AMOUNT": 2, "AGENCY": 2}
+#: Types whose spans may not cut a tokenizer token (module docstring).
+TOKEN_CUT_TYPES = frozenset({"AGENCY"})
 DEFAULT_MIN_SPAN_LENGTH = 2
 
 BRACKETS = {"（": "）", "(": ")", "【": "】", "[": "]", "〔": "〕", "《": "》", "〈": "〉",
@@ -84,8 +91,12 @@ def _cuts_word(text: str, left: int) -> bool:
         _is_digit(text[left]) and _is_digit(text[left + 1]))
 
 
-def _cut_token(tokens: TokenSpans | None, position: int, text: str) -> tuple[int, int] | None:
-    """The token that a boundary at ``position`` splits between two word characters."""
+def _cut_token(tokens: TokenSpans | None, position: int, text: str,
+               entity_type: str) -> tuple[int, int] | None:
+    """The token that a boundary at ``position`` splits between two word characters (only
+    for ``TOKEN_CUT_TYPES``)."""
+    if entity_type not in TOKEN_CUT_TYPES:
+        return None
     if not tokens or position <= 0 or position >= len(text):
         return None
     if is_edge_junk(text[position - 1]) or is_edge_junk(text[position]):
@@ -140,7 +151,7 @@ def malformed_reasons(text: str, entity: Entity, tokens: TokenSpans | None = Non
         elif _cuts_word(text, left):
             reasons.append(f"cuts a Latin word at its {side}")
     for side, position in (("start", start), ("end", end)):
-        token = _cut_token(tokens, position, text)
+        token = _cut_token(tokens, position, text, entity.type)
         if token is not None:
             reasons.append(f"cuts the token {text[token[0]:token[1]]!r} at its {side}")
     return reasons
@@ -158,10 +169,10 @@ def _repair_one(text: str, start: int, end: int, entity_type: str,
         while end < len(text) and (_joins_number(text, end - 1, entity_type)
                                    or _cuts_word(text, end - 1)):
             end += 1
-        token = _cut_token(tokens, start, text)
+        token = _cut_token(tokens, start, text, entity_type)
         if token is not None:
             start = token[0]
-        token = _cut_token(tokens, end, text)
+        token = _cut_token(tokens, end, text, entity_type)
         if token is not None:
             end = token[1]
         # an opener inside the span whose closer follows right after it: take the closer in
@@ -209,10 +220,12 @@ def well_formed(entities: list[Entity]) -> list[Entity]:
 def postprocess_entities(text: str, entities: Sequence[Entity],
                          tokens: TokenSpans | None = None) -> list[Entity]:
     """What the tagger's decoded spans become in the output: repaired, AGENCY edges and
-    splits settled by the agency grammar (agency_grammar.py), repaired again (a trimmed edge
-    must not expose punctuation), then guideline-checked."""
+    splits settled by the agency grammar (agency_grammar.py), AMOUNT extents by the money
+    grammar (amount_grammar.py), repaired again (a moved edge must not expose punctuation),
+    then guideline-checked."""
     repaired = repair_spans(text, entities, tokens)
-    return well_formed(repair_spans(text, apply_agency_grammar(text, repaired), tokens))
+    settled = snap_amounts(text, apply_agency_grammar(text, repaired))
+    return well_formed(repair_spans(text, settled, tokens))
 
 
 def entities_from_windows(texts: Sequence[str], window_doc: Sequence[int],
