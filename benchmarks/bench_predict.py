@@ -91,8 +91,9 @@ PATHS = ("plain", "none", "bf16", "int8", "onnx", "auto")
 
 
 def cpu_info() -> dict[str, Any]:
-    """The CPU model (lscpu "Model name"), the flags that decide the runtime, the cores."""
-    from inference.scoring.runtime import available_cores, cpu_flags
+    """The CPU model (lscpu "Model name"), the flags that decide the runtime, the cores, and
+    ``$POLICY_CLAUSES_CPU_FLAGS`` when it overrides what ``auto`` sees."""
+    from inference.scoring.runtime import CPU_FLAGS_ENV, available_cores, hardware_flags
 
     model = platform.processor() or platform.machine()
     try:
@@ -101,10 +102,11 @@ def cpu_info() -> dict[str, Any]:
                       if line.startswith("Model name")), model)
     except (OSError, subprocess.CalledProcessError):
         pass
-    flags = cpu_flags()
+    flags = hardware_flags()
     relevant = sorted(f for f in flags if f.startswith(("amx", "avx512_bf16", "avx512_vnni",
                                                         "avx_vnni", "avx512f", "avx2")))
-    return {"model": model, "cores": available_cores(), "flags": relevant}
+    return {"model": model, "cores": available_cores(), "flags": relevant,
+            "flags_override": os.environ.get(CPU_FLAGS_ENV)}
 
 
 def load_path(model: Path, path: str) -> Any:
@@ -563,7 +565,9 @@ def markdown(r: dict[str, Any]) -> str:
     rows = [
         f"Model: {r['model']}; CPU: {cpu['model']} ({cpu['cores']} cores; flags: "
         f"{' '.join(cpu['flags']) or 'none of note'}); torch threads {r['torch_threads']}; "
-        f"auto → {r['auto_resolves_to']}",
+        f"auto → {r['auto_resolves_to']}"
+        + (f" (auto decided on POLICY_CLAUSES_CPU_FLAGS={cpu['flags_override']!r})"
+           if cpu.get("flags_override") is not None else ""),
         "",
         "| measure | value |",
         "|---|---|",
