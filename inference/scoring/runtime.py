@@ -10,9 +10,10 @@ clauses changes.
 projections with int8 weights (one scale per output channel) and activations quantised per
 batch at run time (``inference.scoring.quantize``); the feed-forward output projections, the
 pooler and the heads stay float32. It needs no calibration data and no extra dependency. On
-the shipped default it is within 0.5 point of float32 on the dev and test splits where the
-CPU has AVX-512 VNNI (benchmarks/README.md); without VNNI activations use 7 bits (FBGEMM's
-kernels there add products in saturating 16-bit lanes) and the recipe was not measured there.
+the shipped default, on a CPU with AVX-512 VNNI, it moved label micro-F1 / entity F1 by
++0.3 / +0.1 points on the dev split and −0.4 / −0.7 on the test split (benchmarks/README.md);
+without VNNI activations use 7 bits (FBGEMM's kernels there add products in saturating 16-bit
+lanes) and the recipe was not measured there.
 
 ``--fast onnx`` (shared-encoder models only) runs the one encoder pass in ONNX Runtime with
 int8 weights (dynamic activations by default, static calibrated on dev clauses with
