@@ -91,8 +91,9 @@ PATHS = ("plain", "none", "bf16", "int8", "onnx", "auto")
 
 
 def cpu_info() -> dict[str, Any]:
-    """The CPU model (lscpu "Model name"), the flags that decide the runtime, the cores."""
-    from inference.scoring.runtime import available_cores, cpu_flags
+    """The CPU model (lscpu "Model name"), the flags that decide the runtime, the cores, and
+    ``$POLICY_CLAUSES_CPU_FLAGS`` when it overrides what ``auto`` sees."""
+    from inference.scoring.runtime import CPU_FLAGS_ENV, available_cores, hardware_flags
 
     model = platform.processor() or platform.machine()
     try:
@@ -101,10 +102,11 @@ def cpu_info() -> dict[str, Any]:
                       if line.startswith("Model name")), model)
     except (OSError, subprocess.CalledProcessError):
         pass
-    flags = cpu_flags()
+    flags = hardware_flags()
     relevant = sorted(f for f in flags if f.startswith(("amx", "avx512_bf16", "avx512_vnni",
                                                         "avx_vnni", "avx512f", "avx2")))
-    return {"model": model, "cores": available_cores(), "flags": relevant}
+    return {"model": model, "cores": available_cores(), "flags": relevant,
+            "flags_override": os.environ.get(CPU_FLAGS_ENV)}
 
 
 def load_path(model: Path, path: str) -> Any:
@@ -133,10 +135,13 @@ def time_ours(model: Path, crawl: Path, fast: str) -> tuple[dict[str, Any], list
     load_seconds = time.perf_counter() - started
     scorer.predict([ClauseInput("预热一次，一次性开销不计入。", "一、总体要求")])  # warm-up
     out = crawl.with_name(f"ours-{fast.replace(':', '-')}.jsonl")
+    cpu = time.process_time()
     summary = run_documents([crawl], str(out), scorer, progress=False)
+    cpu = time.process_time() - cpu
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     return ({"scorer": scorer.name, "clauses": summary.clauses, "seconds": summary.seconds,
-             "clauses_per_s": summary.clauses / summary.seconds, "load_seconds": load_seconds},
+             "clauses_per_s": summary.clauses / summary.seconds, "load_seconds": load_seconds,
+             "cpu_seconds": cpu, "clauses_per_cpu_s": summary.clauses / cpu},
             [c for r in records for c in r["clauses"]])
 
 
@@ -153,14 +158,15 @@ def time_pipeline(model: Path, inputs: list[Any]) -> dict[str, Any]:
     tag = pipeline("token-classification", model=str(model / "tagger"))
     classify("预热一次。")  # warm-up, as for ours
     tag("预热一次。")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for item in inputs:
         context = format_context(item.section, item.title, mode)
         classify({"text": item.text, "text_pair": context} if context else item.text,
                  truncation=True)
         tag(item.text)
-    seconds = time.perf_counter() - started
-    return {"clauses": len(inputs), "seconds": seconds, "clauses_per_s": len(inputs) / seconds}
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"clauses": len(inputs), "seconds": seconds, "clauses_per_s": len(inputs) / seconds,
+            "cpu_seconds": cpu, "clauses_per_cpu_s": len(inputs) / cpu}
 
 
 def encoder_flops(config: Any, lengths: list[int]) -> float:
@@ -529,7 +535,14 @@ def measure_speed_quality_rss(args: argparse.Namespace, model: Path, model_note:
                         "plain_pipeline_other": plain_other,
                         "plain_model_other": args.plain_model,
                         "ratio_other": ({fast: v["clauses_per_s"] / plain_other["clauses_per_s"]
-                                         for fast, v in speed.items()} if plain_other else {})}
+                                         for fast, v in speed.items()} if plain_other else {}),
+                        # per CPU second (the process's, all threads): what a loaded machine
+                        # distorts least (wall time there is mostly waiting for a core)
+                        "ratio_cpu": ({fast: v["clauses_per_cpu_s"] / plain["clauses_per_cpu_s"]
+                                       for fast, v in speed.items()} if plain else {}),
+                        "ratio_other_cpu": (
+                            {fast: v["clauses_per_cpu_s"] / plain_other["clauses_per_cpu_s"]
+                             for fast, v in speed.items()} if plain_other else {})}
     if "none" in clauses_by_mode:
         results["vs_fp32"] = {fast: agreement(clauses_by_mode["none"], clauses_by_mode[fast])
                               for fast in clauses_by_mode if fast != "none"}
@@ -563,7 +576,9 @@ def markdown(r: dict[str, Any]) -> str:
     rows = [
         f"Model: {r['model']}; CPU: {cpu['model']} ({cpu['cores']} cores; flags: "
         f"{' '.join(cpu['flags']) or 'none of note'}); torch threads {r['torch_threads']}; "
-        f"auto → {r['auto_resolves_to']}",
+        f"auto → {r['auto_resolves_to']}"
+        + (f" (auto decided on POLICY_CLAUSES_CPU_FLAGS={cpu['flags_override']!r})"
+           if cpu.get("flags_override") is not None else ""),
         "",
         "| measure | value |",
         "|---|---|",
@@ -581,6 +596,14 @@ def markdown(r: dict[str, Any]) -> str:
         rows.append(f"| ours, --fast {fast} ({v['scorer']}), end to end | "
                     f"{v['clauses_per_s']:.1f} clauses/s ({v['clauses']} clauses){ratio}; "
                     f"load {v['load_seconds']:.1f}s |")
+    for name, key, ratios in (("plain pipelines", "plain_pipeline", "ratio_cpu"),
+                              (f"plain pipelines over {s.get('plain_model_other')}",
+                               "plain_pipeline_other", "ratio_other_cpu")):
+        if s.get(key) and "clauses_per_cpu_s" in s[key]:
+            rows.append(f"| per CPU second: {name} {s[key]['clauses_per_cpu_s']:.1f} clauses; "
+                        "ours | " + ", ".join(
+                            f"{fast} {s['ours'][fast]['clauses_per_cpu_s']:.1f} "
+                            f"({r:.1f}x)" for fast, r in s.get(ratios, {}).items()) + " |")
     for fast, why in s["skipped"].items():
         rows.append(f"| ours, --fast {fast} | not run: {why} |")
     for fast, a in r.get("vs_fp32", {}).items():

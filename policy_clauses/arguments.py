@@ -11,10 +11,13 @@ from inference.scoring.runtime import FAST_MODES
 MODEL_HELP = ("model folder (classifier/ and tagger/); default $POLICY_CLAUSES_MODEL, else "
               "models/default of a source checkout")
 FAST_HELP = ("auto (default): bf16 where the CPU has bf16 units (AMX or AVX-512 BF16), else "
-             "float32, chosen once at start-up and logged; none: float32; bf16: bfloat16 "
-             "(about 3x faster on CPUs with bf16 units, test micro-F1 within 0.5 point); int8: "
-             "dynamic int8 quantisation (costs 2-3 points); onnx: ONNX Runtime with int8 weights "
-             "(shared-encoder models; needs the 'fast' extra; exported once per model and "
+             "int8 where it has AVX-512 VNNI, else float32, chosen once at start-up and logged "
+             "($POLICY_CLAUSES_CPU_FLAGS overrides the flags it reads); none: float32; bf16: "
+             "bfloat16 (about 3x faster on CPUs with bf16 units, test micro-F1 within 0.5 "
+             "point); int8: the encoder's matmuls in int8 with per-channel weights, feed-forward "
+             "outputs and heads in float32 (test: -0.4 micro-F1, -0.7 entity F1); onnx: "
+             "ONNX Runtime with int8 weights (shared-encoder models; needs the 'fast' extra; "
+             "exported once per model and "
              "cached). See benchmarks/README.md")
 
 

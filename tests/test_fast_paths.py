@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from inference.errors import UserError
-from inference.scoring import onnx_runtime, runtime
+from inference.scoring import onnx_runtime, quantize, runtime
 from inference.scoring.components import ClauseInput, ClauseScores
 from inference.scoring.models import load_scorer, model_identity
 from policy_clauses.cli import build_parser
@@ -62,17 +62,20 @@ def agreement(base: list[ClauseScores], other: list[ClauseScores],
 
 
 @pytest.mark.parametrize(("fast", "quant"), [
-    ("bf16", None), ("int8", None),
+    ("bf16", None), ("int8", None), ("auto", "avx512f avx512_vnni"),
     *(pytest.param("onnx", q, marks=needs_onnxruntime) for q in ("dynamic", "static", "none"))])
 def test_fast_path_keeps_float32_decisions(joint_model, cache, monkeypatch, fast, quant) -> None:
-    if quant:
+    """Each path (and ``auto`` where it resolves to int8) against float32 on the fixture."""
+    if fast == "auto":  # what auto runs on a CPU with VNNI but no bf16 units: int8
+        monkeypatch.setenv(runtime.CPU_FLAGS_ENV, quant)
+    elif quant:
         monkeypatch.setenv(onnx_runtime.QUANT_ENV, quant)
     inputs = fixture_inputs()
     reference = load_scorer(joint_model, fast="none")
     base = reference.predict(inputs)
     assert any(s.entities for s in base), "the fixture must exercise the tag head"
     scorer = load_scorer(joint_model, fast=fast)
-    assert scorer.name.endswith(f"({fast})")
+    assert scorer.name.endswith("(int8)" if fast == "auto" else f"({fast})")
     assert scorer.version == reference.version
     disagreement, entity_f1 = agreement(base, scorer.predict(inputs), reference.classifier.labels)
     assert disagreement <= MAX_DECISION_DISAGREEMENT
@@ -152,12 +155,13 @@ def test_onnx_refuses_separate_parts(tmp_path, cache) -> None:
 
 
 @pytest.mark.parametrize(("flags", "expected"), [
-    ({"fpu", "avx2", "avx512f", "avx512_bf16"}, "bf16"),
+    ({"fpu", "avx2", "avx512f", "avx512_bf16", "avx512_vnni"}, "bf16"),
     ({"fpu", "avx2", "amx_tile", "amx_bf16"}, "bf16"),
-    ({"fpu", "avx2", "avx512f", "avx512_vnni"}, "none"),
+    ({"fpu", "avx2", "avx512f", "avx512_vnni"}, "int8"),
+    ({"fpu", "avx2", "avx_vnni"}, "none"),  # FBGEMM has no AVX-VNNI kernels
     (set(), "none"),
 ])
-def test_auto_follows_the_cpu_bf16_units(monkeypatch, caplog, flags, expected) -> None:
+def test_auto_follows_the_cpu_units(monkeypatch, caplog, flags, expected) -> None:
     monkeypatch.setattr(runtime, "cpu_flags", lambda: flags)
     monkeypatch.setattr(runtime, "_announced", set())
     with caplog.at_level(logging.INFO, logger="inference.scoring.runtime"):
@@ -167,9 +171,26 @@ def test_auto_follows_the_cpu_bf16_units(monkeypatch, caplog, flags, expected) -
     assert len(announced) == 1 and announced[0].startswith(f"runtime: {expected} (")
     assert runtime.resolve_fast("int8") == "int8"  # a forced mode is kept
     assert runtime.resolve_fast("auto", device="cuda", announce=False) == "none"
+    # the flags parameter decides without touching the process's flags
+    assert runtime.resolve_fast("auto", flags=set(flags), announce=False) == expected
+
+
+def test_cpu_flags_env_replaces_the_detected_flags(monkeypatch) -> None:
+    monkeypatch.setattr(runtime, "hardware_flags", lambda: {"avx512_bf16", "avx512_vnni"})
+    monkeypatch.setenv(runtime.CPU_FLAGS_ENV, "avx2, avx512f avx512_vnni")
+    assert runtime.cpu_flags() == {"avx2", "avx512f", "avx512_vnni"}
+    assert runtime.resolve_fast("auto", announce=False) == "int8"
+    assert not runtime.cpu_has_bf16_units()
+    monkeypatch.setenv(runtime.CPU_FLAGS_ENV, "")  # set but empty: a CPU with no such units
+    assert runtime.resolve_fast("auto", announce=False) == "none"
+    # how int8 is computed follows the hardware, never the override
+    assert runtime.cpu_has_int8_units()
+    monkeypatch.delenv(runtime.CPU_FLAGS_ENV)
+    assert runtime.resolve_fast("auto", announce=False) == "bf16"
 
 
 def test_cpu_flags_reads_the_flags_line(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv(runtime.CPU_FLAGS_ENV, raising=False)
     fake = tmp_path / "cpuinfo"
     fake.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 amx_bf16\n\n")
     real_path = runtime.Path
@@ -186,6 +207,9 @@ def test_auto_scorer_name_shows_the_resolved_mode(joint_model, monkeypatch) -> N
     monkeypatch.setattr(runtime, "cpu_flags", lambda: {"avx2"})
     scorer = load_scorer(joint_model, fast="auto")
     assert scorer.name == model_identity(joint_model, "none")[0] == f"model:{joint_model.name}"
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_vnni"})
+    assert load_scorer(joint_model, fast="auto").name.endswith("(int8)")
+    assert model_identity(joint_model, "auto")[0].endswith("(int8)")
 
 
 @pytest.mark.parametrize("command", [["predict", "x.jsonl", "-o", "y.jsonl"], ["serve"],
@@ -194,3 +218,45 @@ def test_fast_defaults_to_auto_everywhere(command) -> None:
     args = build_parser().parse_args(command)
     assert args.fast == "auto"
     assert build_parser().parse_args([*command, "--fast", "onnx"]).fast == "onnx"
+
+
+def test_int8_quantises_the_encoder_matmuls_but_not_ffn_outputs_or_heads(joint_model) -> None:
+    """The int8 recipe: Q, K, V, attention output and FFN input of every layer in int8; the
+    FFN output projections, the pooler and both heads float32 nn.Linear."""
+    from torch import nn
+
+    module = load_scorer(joint_model, fast="int8").shared.module
+    kinds = {name: type(m) for name, m in module.named_modules()
+             if isinstance(m, nn.Linear | quantize.Int8Linear)}
+    layers = len(module.sequence_model.bert.encoder.layer)
+    int8 = {f"sequence_model.bert.encoder.layer.{i}.{part}" for i in range(layers)
+            for part in ("attention.self.query", "attention.self.key", "attention.self.value",
+                         "attention.output.dense", "intermediate.dense")}
+    assert {name for name, kind in kinds.items() if kind is quantize.Int8Linear} == int8
+    assert {name for name, kind in kinds.items() if kind is nn.Linear} == {
+        *(f"sequence_model.bert.encoder.layer.{i}.output.dense" for i in range(layers)),
+        "sequence_model.bert.pooler.dense", "sequence_model.classifier", "tag_head"}
+
+
+@pytest.mark.parametrize("reduce_range", [False, True])
+def test_int8_linear_keeps_small_rows_beside_a_large_one(reduce_range) -> None:
+    """Per-channel weight scales: a row 100x larger than the others does not coarsen their
+    int8 grid (with one scale per matrix, as torch's default dynamic recipe, it does)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    linear = nn.Linear(64, 32)
+    with torch.no_grad():
+        linear.weight[0] *= 100
+    x = torch.randn(256, 64)
+    exact = linear(x)[:, 1:]
+
+    def error(out: torch.Tensor) -> float:
+        return float((out[:, 1:] - exact).norm() / exact.norm())
+
+    ours = error(quantize.Int8Linear(linear, reduce_range=reduce_range)(x))
+    per_tensor = torch.ao.quantization.quantize_dynamic(nn.Sequential(linear), {nn.Linear},
+                                                        dtype=torch.qint8)
+    assert ours < 0.02
+    assert error(per_tensor(x)) > 5 * ours

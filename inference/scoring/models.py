@@ -338,9 +338,8 @@ class SharedEncoderModel:
                 self.device)
         else:
             self.module = JointModule(sequence_model, head.to(dtype)).eval().to(self.device)
-        if fast == "int8":
-            self.module.tag_head = apply_fast_path(self.module.tag_head, fast)
-        elif fast == "onnx":
+        # int8 quantised the encoder as the classifier loaded; the tag head stays float32
+        if fast == "onnx":
             from inference.scoring.onnx_runtime import load_onnx_joint
 
             if self.device != "cpu":

@@ -6,9 +6,14 @@ and it can be slower, so it is a choice, not a default. Weights are rounded to b
 of mantissa); on the shipped default scores move by up to 0.03 and the label set of 0.3% of
 clauses changes.
 
-``--fast int8`` swaps every ``nn.Linear`` of both models for a dynamically quantised int8
-one (weights int8, activations quantised per batch). It needs no calibration data and no
-extra dependency, but on the shipped default it costs 2-3 points of micro-F1.
+``--fast int8`` runs the encoder's query, key, value, attention-output and feed-forward input
+projections with int8 weights (one scale per output channel) and activations quantised per
+batch at run time (``inference.scoring.quantize``); the feed-forward output projections, the
+pooler and the heads stay float32. It needs no calibration data and no extra dependency. On
+the shipped default, on a CPU with AVX-512 VNNI, it moved label micro-F1 / entity F1 by
++0.3 / +0.1 points on the dev split and −0.4 / −0.7 on the test split (benchmarks/README.md);
+without VNNI activations use 7 bits (FBGEMM's kernels there add products in saturating 16-bit
+lanes) and the recipe was not measured there.
 
 ``--fast onnx`` (shared-encoder models only) runs the one encoder pass in ONNX Runtime with
 int8 weights (dynamic activations by default, static calibrated on dev clauses with
@@ -16,8 +21,12 @@ int8 weights (dynamic activations by default, static calibrated on dev clauses w
 is cached per model, so only the first run pays for the export.
 
 ``--fast auto`` (the default) picks once at start-up from what the CPU has: bf16 where it has
-bf16 units (AMX or AVX-512 BF16), else float32. ONNX is not picked automatically: it has not
-been measured to win on a CPU without bf16 units at the required quality (benchmarks/README.md).
+bf16 units (AMX or AVX-512 BF16); else int8 where it has AVX-512 VNNI (FBGEMM's int8 kernels
+with 32-bit accumulation, which the int8 recipe's full-range activations need); else
+float32. ONNX is not picked automatically (an extra dependency, and no faster than torch int8
+at the required quality; benchmarks/README.md). ``$POLICY_CLAUSES_CPU_FLAGS`` (flags separated
+by spaces or commas) replaces the flags read from /proc/cpuinfo, to see or test what ``auto``
+does on another CPU; it decides the choice only, not what the hardware runs.
 
 The benchmark (benchmarks/bench_predict.py) and ``policy-clauses evaluate --fast MODE`` report
 the speed-up and the test-split quality of each mode, which is what decides whether to use it.
@@ -28,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +46,10 @@ FAST_MODES = ("auto", "none", "int8", "bf16", "onnx")
 # the modes a model actually runs in: what ``auto`` resolves to is one of these
 RUN_MODES = ("none", "int8", "bf16", "onnx")
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+# FBGEMM's int8 kernels accumulate u8 x s8 products in 32 bits only with AVX-512 VNNI (it has
+# no AVX-VNNI kernels: on such CPUs it runs the AVX2 ones, with 16-bit saturating sums)
+INT8_FLAGS = ("avx512_vnni",)
+CPU_FLAGS_ENV = "POLICY_CLAUSES_CPU_FLAGS"
 _announced: set[str] = set()
 
 
@@ -63,22 +75,16 @@ def configure_threads(threads: int | None = None) -> int:
     return count
 
 
-def quantize_int8(model: Any) -> Any:
-    """Dynamic int8 quantisation of the model's Linear layers."""
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # torch's deprecation note on qint8 tensors
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 def apply_fast_path(model: Any, fast: str) -> Any:
-    """The model as ``--fast`` runs it: unchanged, int8-quantised, or cast to bfloat16."""
+    """The model as ``--fast`` runs it: unchanged, int8 (``inference.scoring.quantize``; full
+    8-bit activations where the CPU has AVX-512 VNNI, 7-bit elsewhere), or cast to bfloat16."""
     if fast not in RUN_MODES or fast == "onnx":
         raise ValueError(f"--fast {fast!r} is not a torch model transform; expected one of "
                          f"{RUN_MODES[:3]} (resolve 'auto' with resolve_fast first)")
     if fast == "int8":
-        return quantize_int8(model)
+        from inference.scoring.quantize import quantize_int8
+
+        return quantize_int8(model, reduce_range=not cpu_has_int8_units())
     if fast == "bf16":
         import torch
 
@@ -87,6 +93,15 @@ def apply_fast_path(model: Any, fast: str) -> Any:
 
 
 def cpu_flags() -> set[str]:
+    """The CPU feature flags ``auto`` decides on: the ones ``$POLICY_CLAUSES_CPU_FLAGS`` lists
+    (spaces or commas) when it is set, else ``hardware_flags()``."""
+    forced = os.environ.get(CPU_FLAGS_ENV)
+    if forced is not None:
+        return set(forced.replace(",", " ").split())
+    return hardware_flags()
+
+
+def hardware_flags() -> set[str]:
     """The CPU feature flags the OS reports (Linux /proc/cpuinfo; empty elsewhere)."""
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="ignore")
@@ -104,10 +119,19 @@ def cpu_has_bf16_units() -> bool:
     return bool(cpu_flags() & set(BF16_FLAGS))
 
 
-def resolve_fast(fast: str, *, device: str = "cpu", announce: bool = True) -> str:
-    """The mode a run uses: ``auto`` becomes bf16 on a CPU with bf16 units, else none
-    (float32); any other mode is kept. With ``announce`` the choice of ``auto`` is logged at
-    INFO once per process ("runtime: bf16 (CPU has avx512_bf16)")."""
+def cpu_has_int8_units() -> bool:
+    """Whether FBGEMM's int8 kernels accumulate in 32 bits on this CPU (AVX-512 VNNI). Read
+    from the hardware, never from ``$POLICY_CLAUSES_CPU_FLAGS``: it decides how int8 is
+    computed (full-range activations would saturate elsewhere), not only which mode runs."""
+    return bool(hardware_flags() & set(INT8_FLAGS))
+
+
+def resolve_fast(fast: str, *, device: str = "cpu", announce: bool = True,
+                 flags: set[str] | None = None) -> str:
+    """The mode a run uses: ``auto`` becomes bf16 on a CPU with bf16 units, else int8 on one
+    with AVX-512 VNNI, else none (float32); any other mode is kept. ``flags``: the CPU's
+    feature flags (default ``cpu_flags()``). With ``announce`` the choice of ``auto`` is
+    logged at INFO once per process ("runtime: bf16 (CPU has avx512_bf16)")."""
     if fast not in FAST_MODES:
         raise ValueError(f"unknown --fast mode {fast!r}; expected one of {FAST_MODES}")
     if fast != "auto":
@@ -115,11 +139,15 @@ def resolve_fast(fast: str, *, device: str = "cpu", announce: bool = True) -> st
     if device != "cpu":
         chosen, reason = "none", f"device {device}"
     else:
-        found = sorted(cpu_flags() & set(BF16_FLAGS))
-        if found:
-            chosen, reason = "bf16", f"CPU has {', '.join(found)}"
+        flags = cpu_flags() if flags is None else flags
+        bf16 = sorted(flags & set(BF16_FLAGS))
+        int8 = sorted(flags & set(INT8_FLAGS))
+        if bf16:
+            chosen, reason = "bf16", f"CPU has {', '.join(bf16)}"
+        elif int8:
+            chosen, reason = "int8", f"no bf16 units; CPU has {', '.join(int8)}"
         else:
-            chosen, reason = "none", "no AMX/AVX-512 BF16 units on this CPU; float32"
+            chosen, reason = "none", "no bf16 units and no AVX-512 VNNI on this CPU; float32"
     if announce and reason not in _announced:
         _announced.add(reason)
         log.info("runtime: %s (%s)", chosen, reason)

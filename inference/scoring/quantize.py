@@ -1,0 +1,94 @@
+"""``--fast int8``: the encoder's large matmuls in int8, where that costs no measurable quality.
+
+Which Linear layers become int8 (chosen on the dev split, benchmarks/README.md "int8 recipe"):
+the query, key, value, attention-output and feed-forward input projections of every encoder
+layer. Kept in float32: the feed-forward **output** projections (their input is the GELU
+output, whose few large values a per-batch int8 range cannot hold without flattening the rest:
+quantising them cost most of the drift), the pooler and the two heads (a few thousand
+multiply-adds per token, and their outputs are what the thresholds read).
+
+How each chosen layer is quantised (``Int8Linear``):
+
+* weights int8, symmetric, **one scale per output channel** (torch's default dynamic recipe
+  uses one scale for the whole matrix);
+* activations uint8, quantised per batch at run time from their min and max (dynamic: no
+  calibration data), over the **full 0-255 range** where the CPU has AVX-512 VNNI, whose
+  int8 dot products accumulate in 32 bits. Without VNNI, FBGEMM's AVX2/AVX-512 kernels add
+  pairs of u8×s8 products in saturating 16-bit lanes, so activations there use 7 bits
+  (``reduce_range``, what torch's own dynamic Linear always does), at some cost in accuracy.
+
+The matmuls run on FBGEMM (``torch.ops.quantized.linear_dynamic``), in the torch wheel: no
+extra dependency and nothing to export or cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+# the Linear layers of the encoder's layers (transformers' and encoder_lite's names alike)
+ENCODER_LINEAR = re.compile(r"(^|\.)encoder\.layer\.\d+\.")
+# the feed-forward output projection of a layer (not attention.output.dense): kept float32
+FFN_OUTPUT = re.compile(r"(^|\.)layer\.\d+\.output\.dense$")
+
+
+def int8_layer_names(model: nn.Module) -> list[str]:
+    """The names of the Linear layers of ``model`` that the int8 recipe quantises."""
+    return [name for name, module in model.named_modules()
+            if isinstance(module, nn.Linear) and ENCODER_LINEAR.search(name)
+            and not FFN_OUTPUT.search(name)]
+
+
+class Int8Linear(nn.Module):
+    """A Linear layer with int8 weights (per output channel) and dynamically quantised uint8
+    activations, computed by FBGEMM; float32 in, float32 out."""
+
+    def __init__(self, linear: nn.Linear, *, reduce_range: bool) -> None:
+        super().__init__()
+        weight = linear.weight.detach().float()
+        scales = (weight.abs().amax(dim=1).clamp(min=1e-12) / 127).double()
+        zero_points = torch.zeros(weight.shape[0], dtype=torch.long)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch's deprecation note on qint8
+            qweight = torch.quantize_per_channel(weight, scales, zero_points, 0, torch.qint8)
+        bias = None if linear.bias is None else linear.bias.detach().float()
+        self.in_features = linear.in_features
+        self.out_features = linear.out_features
+        self.reduce_range = reduce_range
+        self._packed = torch.ops.quantized.linear_prepack(qweight, bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.quantized.linear_dynamic(x, self._packed, reduce_range=self.reduce_range)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"per-channel int8 weights, reduce_range={self.reduce_range}")
+
+
+def quantize_int8(model: nn.Module, *, reduce_range: bool) -> nn.Module:
+    """``model`` (changed in place and returned) with the layers ``int8_layer_names`` names
+    swapped for ``Int8Linear``. ``reduce_range``: 7-bit activations, for CPUs without VNNI
+    (module docstring). A model with no encoder layers of these names is left float32 and
+    says so at WARNING (the recipe was chosen for BERT-style encoders only)."""
+    names = int8_layer_names(model)
+    if not names:
+        log.warning("--fast int8: no encoder Linear layers found in %s; it runs in float32",
+                    type(model).__name__)
+        return model
+    modules = dict(model.named_modules())
+    for name in names:
+        parent_name, _, attr = name.rpartition(".")
+        parent = modules[parent_name] if parent_name else model
+        setattr(parent, attr, Int8Linear(modules[name], reduce_range=reduce_range))
+    log.debug("--fast int8: %d Linear layers in int8 (reduce_range=%s)", len(names),
+              reduce_range)
+    return model
+
+
+__all__ = ["Int8Linear", "int8_layer_names", "quantize_int8"]
