@@ -10,8 +10,9 @@ clauses changes.
 projections with int8 weights (one scale per output channel) and activations quantised per
 batch at run time (``inference.scoring.quantize``); the feed-forward output projections, the
 pooler and the heads stay float32. It needs no calibration data and no extra dependency. On
-the shipped default, on a CPU with AVX-512 VNNI, it moved label micro-F1 / entity F1 by
-+0.3 / +0.1 points on the dev split and −0.4 / −0.7 on the test split (benchmarks/README.md);
+a CPU with AVX-512 VNNI it moved label micro-F1 / entity F1 of the round-6 default by +0.1 /
++0.2 points on the test split (−0.2 / −0.05 on dev), and of the round-2 model, on which it
+was chosen, by +0.3 / +0.1 on dev and −0.4 / −0.7 on test (benchmarks/README.md);
 without VNNI activations use 7 bits (FBGEMM's kernels there add products in saturating 16-bit
 lanes) and the recipe was not measured there.
 
