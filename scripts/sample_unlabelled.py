@@ -20,6 +20,7 @@ import json
 import sys
 from pathlib import Path
 
+from training.data.gold import jsonl_ids, reference_document_ids
 from training.fit.data import document_order_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,12 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def excluded_ids(root: Path = ROOT) -> set[str]:
     """Ids of the gold documents and of every hand-segmented reference document."""
-    ids: set[str] = set()
-    for path in [root / "labels" / "documents.jsonl",
-                 *sorted(root.glob("labels/segmentation*/sources.jsonl"))]:
-        with path.open(encoding="utf-8") as handle:
-            ids.update(json.loads(line)["id"] for line in handle if line.strip())
-    return ids
+    return jsonl_ids(root / "labels" / "documents.jsonl") | reference_document_ids(root)
 
 
 def sample(paths: list[Path], budget: int, max_chars: int, exclude: set[str]

@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from tests.helpers.tiny_model import build_char_tokenizer  # noqa: E402
+from tests.fixtures.tiny_training import build_tiny_backbone  # noqa: E402
 from training.fit import dapt  # noqa: E402
 from training.paths import PROJECT_ROOT  # noqa: E402
 
@@ -19,10 +19,17 @@ TEXT = ("关于支持科技创新的若干措施\n一、总体要求\n到2025年
         "二、支持政策\n对新认定的企业给予30万元奖励。\n市科技局负责组织实施。\n")
 
 
-def _tokenizer():
-    tokenizer = build_char_tokenizer([TEXT, "0123456789"])
-    tokenizer.add_special_tokens({"mask_token": "[MASK]"})
-    return tokenizer
+@pytest.fixture(scope="module")
+def backbone(tmp_path_factory) -> Path:
+    """The tiny test backbone, its tokenizer knowing TEXT and a [MASK] token."""
+    return build_tiny_backbone(tmp_path_factory.mktemp("dapt") / "backbone",
+                               extra_texts=(TEXT, "0123456789"), mask_token=True)
+
+
+def _tokenizer(backbone: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(backbone))
 
 
 def test_excluded_ids_hold_every_dev_and_test_document_and_no_train_document() -> None:
@@ -35,8 +42,8 @@ def test_excluded_ids_hold_every_dev_and_test_document_and_no_train_document() -
     assert first in excluded
 
 
-def test_pack_windows_keeps_document_order_and_the_length_limit() -> None:
-    tokenizer = _tokenizer()
+def test_pack_windows_keeps_document_order_and_the_length_limit(backbone: Path) -> None:
+    tokenizer = _tokenizer(backbone)
     clauses = [line for line in TEXT.splitlines() if line]
     windows = dapt.pack_windows([clauses], tokenizer, max_length=16)
     assert all(len(w) <= 16 for w in windows)
@@ -55,8 +62,8 @@ def test_pack_windows_keeps_document_order_and_the_length_limit() -> None:
     assert sum(len(w) - 2 for w in windows) >= 0.7 * len(expected)
 
 
-def test_mask_batch_masks_only_real_tokens_and_is_deterministic() -> None:
-    tokenizer = _tokenizer()
+def test_mask_batch_masks_only_real_tokens_and_is_deterministic(backbone: Path) -> None:
+    tokenizer = _tokenizer(backbone)
     windows = dapt.pack_windows([[TEXT.replace("\n", "")]], tokenizer, max_length=32)
     windows.append(windows[-1][:10])  # a short row, so the batch has padding
     first = dapt.mask_batch(windows, tokenizer, 0.3, torch.Generator().manual_seed(1))
@@ -74,18 +81,11 @@ def test_mask_batch_masks_only_real_tokens_and_is_deterministic() -> None:
     assert torch.equal(first["input_ids"][~chosen], original["input_ids"][~chosen])
 
 
-def test_run_dapt_writes_a_backbone_that_training_can_load(tmp_path: Path) -> None:
+def test_run_dapt_writes_a_backbone_that_training_can_load(backbone: Path,
+                                                          tmp_path: Path) -> None:
     from safetensors import safe_open
-    from transformers import AutoModel, BertConfig, BertModel
+    from transformers import AutoModel, BertModel
 
-    tokenizer = _tokenizer()
-    backbone = tmp_path / "backbone"
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64,
-                        pad_token_id=tokenizer.pad_token_id)
-    torch.manual_seed(0)
-    BertModel(config, add_pooling_layer=False).save_pretrained(backbone)
-    tokenizer.save_pretrained(backbone)
     corpus = tmp_path / "corpus.jsonl"
     with corpus.open("w", encoding="utf-8") as handle:
         for number in range(12):

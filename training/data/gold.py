@@ -41,6 +41,29 @@ def load_splits(path: Path = SPLITS_PATH) -> dict[str, list[str]]:
     return {name: list(data["splits"][name]) for name in SPLIT_NAMES}
 
 
+def jsonl_ids(path: Path) -> set[str]:
+    """The ``id`` of every record of a JSONL file."""
+    with path.open(encoding="utf-8") as handle:
+        return {str(json.loads(line)["id"]) for line in handle if line.strip()}
+
+
+def reference_document_ids(root: Path = PROJECT_ROOT) -> set[str]:
+    """Ids of every hand-segmented reference document (labels/segmentation*/sources.jsonl)."""
+    return {doc for path in sorted(root.glob("labels/segmentation*/sources.jsonl"))
+            for doc in jsonl_ids(path)}
+
+
+def document_texts(path: Path = DOCUMENTS_PATH) -> dict[str, str]:
+    """{id: text} of a documents JSONL file (labels/documents.jsonl by default)."""
+    texts = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                texts[str(record["id"])] = str(record.get("text", ""))
+    return texts
+
+
 def records_for_split(records: Sequence[GoldClause], split: str,
                       splits: dict[str, list[str]] | None = None) -> list[GoldClause]:
     splits = splits or load_splits()
@@ -80,6 +103,13 @@ def text_shingles(text: str) -> set[str]:
     return {compact[i:i + SHINGLE] for i in range(max(1, len(compact) - SHINGLE + 1))}
 
 
+def shingle_share(mine: set[str], theirs: set[str]) -> float:
+    """Share of the smaller set's shingles that the other holds (0 when either is empty)."""
+    if not mine or not theirs:
+        return 0.0
+    return len(mine & theirs) / min(len(mine), len(theirs))
+
+
 def cross_split_copies(splits: dict[str, list[str]], texts: dict[str, str],
                        share: float = COPY_SHARE) -> list[tuple[str, str, float]]:
     """(train document, dev/test document, share) for every pair where one holds more than
@@ -90,14 +120,8 @@ def cross_split_copies(splits: dict[str, list[str]], texts: dict[str, str],
     found = []
     held = [(name, doc) for name in ("dev", "test") for doc in splits.get(name, [])]
     for train_doc in splits.get("train", []):
-        mine = shingles.get(train_doc)
-        if not mine:
-            continue
         for _, other in held:
-            theirs = shingles.get(other)
-            if not theirs:
-                continue
-            overlap = len(mine & theirs) / min(len(mine), len(theirs))
+            overlap = shingle_share(shingles.get(train_doc, set()), shingles.get(other, set()))
             if overlap > share:
                 found.append((train_doc, other, round(overlap, 2)))
     return found
@@ -106,12 +130,7 @@ def cross_split_copies(splits: dict[str, list[str]], texts: dict[str, str],
 def validate_no_copies(splits: dict[str, list[str]], documents: Path = DOCUMENTS_PATH
                        ) -> list[str]:
     """Problems for train documents that copy a dev or test document."""
-    texts = {}
-    with documents.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                record = json.loads(line)
-                texts[str(record["id"])] = str(record.get("text", ""))
+    texts = document_texts(documents)
     return [f"train document {a} copies {b} ({overlap:.0%} of the smaller one's text): "
             "withhold one of them (labels/README.md, round 6)"
             for a, b, overlap in cross_split_copies(splits, texts)]

@@ -45,46 +45,31 @@ MANIFEST = "dapt.json"
 def excluded_ids(root: Path = PROJECT_ROOT, splits: Sequence[str] = ("dev", "test")) -> set[str]:
     """Documents whose text DAPT must not see: the gold documents of ``splits`` and every
     hand-segmented reference document (labels/segmentation*/sources.jsonl)."""
-    with (root / "labels" / "splits.json").open(encoding="utf-8") as handle:
-        manifest = json.load(handle)
-    ids = {doc for split in splits for doc in _split_documents(manifest, split)}
-    for path in sorted(root.glob("labels/segmentation*/sources.jsonl")):
-        with path.open(encoding="utf-8") as handle:
-            ids.update(json.loads(line)["id"] for line in handle if line.strip())
-    return ids
+    from training.data.gold import load_splits, reference_document_ids
 
-
-def _split_documents(manifest: dict[str, Any], split: str) -> list[str]:
-    value = manifest.get("splits", manifest).get(split)
-    if value is None:
-        raise UserError(f"labels/splits.json has no split {split!r}")
-    return list(value)
+    manifest = load_splits(root / "labels" / "splits.json")
+    return {doc for split in splits for doc in manifest[split]} | reference_document_ids(root)
 
 
 def held_out_shingles(root: Path = PROJECT_ROOT, splits: Sequence[str] = ("dev", "test")
                       ) -> list[set[str]]:
     """The 10-character shingles of every dev and test gold document: a corpus document under
     another id that copies one of them (a second crawl, a news summary) is left out too."""
-    from training.data.gold import text_shingles
+    from training.data.gold import document_texts, load_splits, text_shingles
 
-    with (root / "labels" / "splits.json").open(encoding="utf-8") as handle:
-        manifest = json.load(handle)
-    wanted = {doc for split in splits for doc in _split_documents(manifest, split)}
-    found = []
-    with (root / "labels" / "documents.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line) if line.strip() else {}
-            if record.get("id") in wanted:
-                found.append(text_shingles(str(record.get("text", ""))))
-    return found
+    manifest = load_splits(root / "labels" / "splits.json")
+    wanted = {doc for split in splits for doc in manifest[split]}
+    texts = document_texts(root / "labels" / "documents.jsonl")
+    return [text_shingles(text) for doc, text in texts.items() if doc in wanted]
 
 
 def copies_held_out(text: str, held_out: Sequence[set[str]]) -> bool:
-    from training.data.gold import COPY_SHARE, text_shingles
+    """Whether ``text`` holds more than ``COPY_SHARE`` of a held-out document's shingles (the
+    check ``labels validate`` makes between splits)."""
+    from training.data.gold import COPY_SHARE, shingle_share, text_shingles
 
     mine = text_shingles(text)
-    return any(len(mine & theirs) / max(1, min(len(mine), len(theirs))) > COPY_SHARE
-               for theirs in held_out)
+    return any(shingle_share(mine, theirs) > COPY_SHARE for theirs in held_out)
 
 
 def clause_texts(paths: Iterable[Path], exclude: set[str],
