@@ -131,6 +131,14 @@ def test_r2_run_in_heading_is_cut_from_its_body():
         "二、加大对深度贫困地区支持力度", "集中力量支持深度贫困地区脱贫攻坚，加大投入。"]
 
 
+def test_r2_a_body_named_after_a_heading_word_is_not_cut_inside_its_name():
+    # 领导 ends headings (一、加强组织领导), but 领导小组 is one name: the marked sentence stays whole
+    text = ("对于无证开采者，立即取缔。四、中国有色金属工业总公司和国务院稀土领导小组分别制定"
+            "钨、锡、锑和离子型稀土的生产总量计划，并组织实施。")
+    assert texts(text)[1] == ("四、中国有色金属工业总公司和国务院稀土领导小组分别制定钨、锡、锑和"
+                              "离子型稀土的生产总量计划，并组织实施。")
+
+
 def test_r2_a_body_that_repeats_its_heading_is_cut_after_the_heading():
     text = "（三）技术装备推广工程实施技术装备推广工程，加强技术试验验证和工程化攻关。"
     assert kinds(text) == [("heading", "（三）技术装备推广工程"),

@@ -252,6 +252,9 @@ _AGENT_END = re.compile(
 # A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
 _SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 _FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
+# A phrase ending in 领导 or 标准化 that runs on into 小组/委员会… is a body's name
+# (…国务院稀土领导|小组分别制定…), never a heading over a sentence.
+_NAME_CONTINUATION = ("小组", "委员会", "办公室", "工作组", "班子")
 _HEADING_PHRASE_MAX = 30
 _RUN_IN_WINDOW = 600
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
@@ -356,6 +359,8 @@ def run_in_heading_end(line: str, start: int) -> int | None:
     for end in range(phrase_start + 2, min(stop_at - 2, phrase_start + longest) + 1):
         modal = level == 3 and _MODAL_START.match(line, end) is not None
         if (line[end] in _FUNCTION_CHARS and not modal) or line[end - 1] == "、":
+            continue
+        if line.startswith(_NAME_CONTINUATION, end):
             continue
         ending = line[end - 2:end]
         score = 2 if ending in _HEADING_END_STRONG else 1 if ending in _HEADING_END_WEAK else 0
