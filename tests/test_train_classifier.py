@@ -27,14 +27,16 @@ from tests.fixtures.tiny_training import (
     trained_model,
 )
 from training.eval.metrics import label_metrics
+from training.fit.checkpoints import load_checkpoint, save_checkpoint
 from training.fit.classifier import (
     build_model,
     init_missing_pooler,
+    label_loss_fn,
     pos_weights,
     train_classifier,
     tune_thresholds,
 )
-from training.fit.config import ConfigError
+from training.fit.config import ConfigError, checkpoint_dir
 from training.fit.data import clause_inputs, label_sets, label_targets, load_training_data
 from training.fit.loop import epoch_batches
 
@@ -140,8 +142,14 @@ def test_same_command_same_metrics_and_resume(backbone: Path, tmp_path: Path) ->
     stopped = train_classifier(config("c"), stop_after_epoch=1)
     assert stopped.folder is None and not stopped.fit.finished
     assert not (tmp_path / "c" / "classifier").exists()
+    # the run's recorded time goes on from the checkpoint's, not from zero
+    folder = checkpoint_dir(config("c"))
+    state = load_checkpoint(folder)
+    assert state is not None and state["seconds"] > 0
+    save_checkpoint(folder, {**state, "seconds": 1000.0})
     resumed = train_classifier(config("c"), resume=True)
     assert resumed.fit.finished and resumed.folder is not None
+    assert resumed.fit.seconds >= 1000.0
     assert [h["epoch"] for h in resumed.fit.history] == [1, 2, 3]
     assert resumed.dev_metrics == first.dev_metrics
     assert [h["loss"] for h in resumed.fit.history] == [h["loss"] for h in first.fit.history]
@@ -187,6 +195,20 @@ def test_pos_weights_are_capped_ratios() -> None:
     targets = [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
     assert pos_weights(targets, [1.0] * 4, cap=10.0) == [3.0, 1.0]
     assert pos_weights(targets, [1.0] * 4, cap=2.0) == [2.0, 1.0]
+
+
+def test_focal_loss_is_bce_at_gamma_zero_and_spares_easy_examples() -> None:
+    logits = torch.tensor([[4.0, -4.0], [0.2, 0.1]])
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    bce = label_loss_fn("bce", [3.0, 1.0], 2.0, "cpu")(logits, targets)
+    assert torch.allclose(label_loss_fn("focal", [3.0, 1.0], 0.0, "cpu")(logits, targets), bce)
+    focal = label_loss_fn("focal", [3.0, 1.0], 2.0, "cpu")(logits, targets)
+    ratio = focal / bce
+    # confident and right (first row) keeps almost nothing; doubtful (second row) keeps ~1/4
+    assert ratio[0].max() < 1e-3
+    assert ratio[1].min() > 0.2 and ratio[1].max() < 0.35
+    with pytest.raises(ValueError, match="unknown label loss"):
+        label_loss_fn("hinge", [1.0, 1.0], 2.0, "cpu")
 
 
 def test_batches_depend_only_on_seed_and_epoch() -> None:

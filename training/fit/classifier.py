@@ -81,6 +81,30 @@ def pos_weights(targets: list[list[float]], weights: list[float], cap: float) ->
     return out
 
 
+def label_loss_fn(kind: str, pos_weight: list[float], gamma: float, device: Any) -> Any:
+    """Per-element label loss ``(logits, targets) -> loss`` (no reduction).
+
+    ``focal`` is BCE with ``pos_weight`` times ``(1 - p_t)^gamma``, where ``p_t`` is the
+    probability the model gives the true value: easy clauses (most of them are easy negatives)
+    weigh less and the doubtful ones more (Lin et al. 2017). ``gamma`` 0 gives plain BCE.
+    """
+    import torch
+
+    bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device),
+                                     reduction="none")
+    if kind == "bce":
+        return bce
+    if kind != "focal":
+        raise ValueError(f"unknown label loss {kind!r} (bce or focal)")
+
+    def focal(logits: Any, targets: Any) -> Any:
+        p = torch.sigmoid(logits)
+        p_true = targets * p + (1 - targets) * (1 - p)
+        return bce(logits, targets) * (1 - p_true).pow(gamma)
+
+    return focal
+
+
 def init_missing_pooler(model: Any, missing_keys: set[str], mode: str) -> str:
     """Start a pooler the backbone does not have as the identity (weight I, bias 0).
 
@@ -151,8 +175,7 @@ def train_classifier(config: ClassifierConfig, *, resume: bool = False,
     pw = pos_weights(targets, weights, config.train.max_pos_weight) if config.train.pos_weight \
         else [1.0] * len(labels)
     device = config.train.device
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pw, device=device),
-                                         reduction="none")
+    loss_fn = label_loss_fn(config.train.label_loss, pw, config.train.focal_gamma, device)
 
     def loss_for_batch(model: Any, batch: list[int]) -> Any:
         features = tokenizer.pad([encoded[i] for i in batch], return_tensors="pt")

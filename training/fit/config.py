@@ -164,6 +164,13 @@ class ClassifierTrainSection(TrainSection):
         True, description="Weight positives of each label by negatives/positives in the "
         "training data (rare labels otherwise collapse to 'never').")
     max_pos_weight: float = Field(10.0, ge=1.0, description="Cap on the per-label pos_weight.")
+    label_loss: Literal["bce", "focal"] = Field(
+        "bce",
+        description="Loss of the label head: binary cross-entropy, or focal loss (BCE scaled "
+        "by (1 - p_t)^focal_gamma, so clauses the model already gets right weigh less); "
+        "pos_weight applies to both.")
+    focal_gamma: float = Field(2.0, ge=0.0,
+                               description="Focusing exponent of the focal loss (0 is BCE).")
     tune_thresholds: bool = Field(
         True, description="Pick each label's threshold on dev (maximising its F1); else "
         "'threshold' for all.")

@@ -28,7 +28,13 @@ from inference.scoring.model_folder import SharedEncoderMeta
 from training.eval.metrics import EntityMetrics, LabelMetrics, entity_metrics, label_metrics
 from training.eval.thresholds import ThresholdChoice
 from training.fit.checkpoints import finish_checkpoints
-from training.fit.classifier import decide, init_missing_pooler, pos_weights, tune_thresholds
+from training.fit.classifier import (
+    decide,
+    init_missing_pooler,
+    label_loss_fn,
+    pos_weights,
+    tune_thresholds,
+)
 from training.fit.config import JointConfig
 from training.fit.data import (
     clause_inputs_of,
@@ -169,8 +175,7 @@ def train_joint(config: JointConfig, *, resume: bool = False,
     pw = pos_weights(targets, weights, config.train.max_pos_weight) if config.train.pos_weight \
         else [1.0] * len(labels)
     log.info("joint: %d windows from %d clauses", len(examples), len(train_inputs))
-    label_loss = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pw, device=device),
-                                            reduction="none")
+    label_loss = label_loss_fn(config.train.label_loss, pw, config.train.focal_gamma, device)
     tag_loss = torch.nn.CrossEntropyLoss(ignore_index=IGNORE, reduction="none")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     settings = SharedEncoderMeta(encoder_sha256="", context=mode,

@@ -143,6 +143,8 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
             history = list(state["history"])
             best = dict(state["best"])
             first_epoch = int(state["epoch"]) + 1
+            # The run's time counts the epochs before the stop too (older checkpoints lack it).
+            started -= float(state.get("seconds", 0.0))
             log.info("resumed from %s after epoch %d", ckpt_dir, first_epoch - 1)
     else:
         clear_checkpoints(ckpt_dir)
@@ -178,6 +180,7 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
             "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
             "history": history, "best": best, "config": fingerprint(config),
+            "seconds": time.monotonic() - started,
         })
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < train.epochs:
             return FitResult(False, epoch, best["epoch"], best["score"], best["metrics"],
