@@ -220,22 +220,58 @@ def test_fast_defaults_to_auto_everywhere(command) -> None:
     assert build_parser().parse_args([*command, "--fast", "onnx"]).fast == "onnx"
 
 
-def test_int8_quantises_the_encoder_matmuls_but_not_ffn_outputs_or_heads(joint_model) -> None:
-    """The int8 recipe: Q, K, V, attention output and FFN input of every layer in int8; the
-    FFN output projections, the pooler and both heads float32 nn.Linear."""
+@pytest.mark.parametrize("vnni", [True, False])
+def test_int8_quantises_the_encoder_matmuls_but_not_the_heads(joint_model, monkeypatch,
+                                                               vnni) -> None:
+    """The int8 recipe: Q, K, V, attention output and FFN input of every layer in FBGEMM int8;
+    the FFN output projections in per-token int8 where the CPU has VNNI, else float32; the
+    pooler and both heads float32 nn.Linear."""
     from torch import nn
 
+    from inference.scoring import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_int8_units", lambda: vnni)
     module = load_scorer(joint_model, fast="int8").shared.module
     kinds = {name: type(m) for name, m in module.named_modules()
-             if isinstance(m, nn.Linear | quantize.Int8Linear)}
+             if isinstance(m, nn.Linear | quantize.Int8Linear | quantize.PerTokenInt8Linear)}
     layers = len(module.sequence_model.bert.encoder.layer)
     int8 = {f"sequence_model.bert.encoder.layer.{i}.{part}" for i in range(layers)
             for part in ("attention.self.query", "attention.self.key", "attention.self.value",
                          "attention.output.dense", "intermediate.dense")}
+    ffn_out = {f"sequence_model.bert.encoder.layer.{i}.output.dense" for i in range(layers)}
+    heads = {"sequence_model.bert.pooler.dense", "sequence_model.classifier", "tag_head"}
     assert {name for name, kind in kinds.items() if kind is quantize.Int8Linear} == int8
-    assert {name for name, kind in kinds.items() if kind is nn.Linear} == {
-        *(f"sequence_model.bert.encoder.layer.{i}.output.dense" for i in range(layers)),
-        "sequence_model.bert.pooler.dense", "sequence_model.classifier", "tag_head"}
+    per_token = {name for name, kind in kinds.items() if kind is quantize.PerTokenInt8Linear}
+    assert per_token == (ffn_out if vnni else set())
+    assert {name for name, kind in kinds.items() if kind is nn.Linear} == (
+        heads if vnni else heads | ffn_out)
+
+
+def test_per_token_int8_keeps_each_token_on_its_own_scale() -> None:
+    """GELU outputs with one token 100x larger than the rest: per-token scales keep the other
+    tokens' products close to float32, where one scale for the whole batch flattens them.
+    A few tokens run in float32 (not worth quantising)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    linear = nn.Linear(256, 64)
+    x = nn.functional.gelu(torch.randn(128, 256))
+    x[0] *= 100
+    exact = linear(x)[1:]
+
+    def error(out: torch.Tensor) -> float:
+        return float((out[1:] - exact).norm() / exact.norm())
+
+    per_token = quantize.PerTokenInt8Linear(linear)
+    assert per_token.qweight_t.dtype == torch.int8
+    assert error(per_token(x)) < 0.02
+    assert error(quantize.Int8Linear(linear, reduce_range=False)(x)) > 3 * error(per_token(x))
+    few = x[:4]
+    assert torch.equal(per_token(few), linear(few))
+    batched = per_token(x.reshape(8, 16, 256))
+    assert batched.shape == (8, 16, 64)
+    assert torch.allclose(batched.reshape(128, 64), per_token(x))
 
 
 @pytest.mark.parametrize("reduce_range", [False, True])

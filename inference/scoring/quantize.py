@@ -2,10 +2,12 @@
 
 Which Linear layers become int8 (chosen on the dev split, benchmarks/README.md "int8 recipe"):
 the query, key, value, attention-output and feed-forward input projections of every encoder
-layer. Kept in float32: the feed-forward **output** projections (their input is the GELU
-output, whose few large values a per-batch int8 range cannot hold without flattening the rest:
-quantising them cost most of the drift), the pooler and the two heads (a few thousand
-multiply-adds per token, and their outputs are what the thresholds read).
+layer. The feed-forward **output** projections take the GELU output, whose few large values a
+per-batch int8 range cannot hold without flattening the rest (quantising them that way cost
+most of the drift): where the CPU has VNNI they run in int8 with one activation scale per token
+(``PerTokenInt8Linear``, round 7), elsewhere in float32. Kept in float32: the pooler and the
+two heads (a few thousand multiply-adds per token, and their outputs are what the thresholds
+read).
 
 How each chosen layer is quantised (``Int8Linear``):
 
@@ -71,6 +73,57 @@ class Int8Linear(nn.Module):
                 f"per-channel int8 weights, reduce_range={self.reduce_range}")
 
 
+# Below this many rows (tokens) a per-token matmul is not worth its quantisation passes.
+_PER_TOKEN_MIN_ROWS = 17
+
+
+class PerTokenInt8Linear(nn.Module):
+    """A Linear layer with int8 weights (per output channel) and int8 activations quantised
+    with **one scale per token** (symmetric), int32 accumulation (``torch._int_mm``);
+    float32 in, float32 out.
+
+    For the feed-forward output projections: their input is the GELU output, where a few
+    large values in some tokens would flatten every other token under one per-batch range
+    (the FBGEMM recipe above), but one token's own range keeps its values. Its matmul is the
+    encoder's largest float32 one (43% of the int8 path's time on the AMD EPYC project
+    machine before this class).
+    """
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        weight = linear.weight.detach().float()
+        scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127
+        self.in_features = linear.in_features
+        self.out_features = linear.out_features
+        self.register_buffer("weight_scale", scales)
+        self.register_buffer("qweight_t",
+                             torch.round(weight / scales[:, None]).to(torch.int8).t().contiguous())
+        bias = torch.zeros(self.out_features) if linear.bias is None else linear.bias.detach()
+        self.register_buffer("bias", bias.float())
+        self.register_buffer("weight", weight)  # for inputs of a few tokens
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, self.in_features)
+        if flat.shape[0] < _PER_TOKEN_MIN_ROWS:
+            return nn.functional.linear(x, self.weight, self.bias)
+        token_scale = flat.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127
+        quantised = torch.round(flat / token_scale).to(torch.int8)
+        products = torch._int_mm(quantised, self.qweight_t)
+        out = torch.addcmul(self.bias, products.float(), token_scale * self.weight_scale)
+        return out.reshape(*x.shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                "per-channel int8 weights, per-token int8 activations")
+
+
+def ffn_output_layer_names(model: nn.Module) -> list[str]:
+    """The feed-forward output projections of ``model``'s encoder layers."""
+    return [name for name, module in model.named_modules()
+            if isinstance(module, nn.Linear) and ENCODER_LINEAR.search(name)
+            and FFN_OUTPUT.search(name)]
+
+
 def quantize_int8(model: nn.Module, *, reduce_range: bool) -> nn.Module:
     """``model`` (changed in place and returned) with the layers ``int8_layer_names`` names
     swapped for ``Int8Linear``. ``reduce_range``: 7-bit activations, for CPUs without VNNI
@@ -86,9 +139,16 @@ def quantize_int8(model: nn.Module, *, reduce_range: bool) -> nn.Module:
         parent_name, _, attr = name.rpartition(".")
         parent = modules[parent_name] if parent_name else model
         setattr(parent, attr, Int8Linear(modules[name], reduce_range=reduce_range))
+    if not reduce_range:
+        # int32 accumulation without saturation: what VNNI gives (module docstring)
+        for name in ffn_output_layer_names(model):
+            parent_name, _, attr = name.rpartition(".")
+            parent = modules[parent_name] if parent_name else model
+            setattr(parent, attr, PerTokenInt8Linear(modules[name]))
     log.debug("--fast int8: %d Linear layers in int8 (reduce_range=%s)", len(names),
               reduce_range)
     return model
 
 
-__all__ = ["Int8Linear", "int8_layer_names", "quantize_int8"]
+__all__ = ["Int8Linear", "PerTokenInt8Linear", "ffn_output_layer_names", "int8_layer_names",
+           "quantize_int8"]
