@@ -11,9 +11,10 @@ projections with int8 weights (one scale per output channel) and activations qua
 batch at run time (``inference.scoring.quantize``); on a CPU with VNNI the feed-forward output
 projections run in int8 too, with one activation scale per token, elsewhere float32; the
 pooler and the heads stay float32. It needs no calibration data and no extra dependency. On
-a CPU with AVX-512 VNNI it moved label micro-F1 / entity F1 of the round-6 default by +0.1 /
-+0.2 points on the test split (−0.2 / −0.05 on dev), and of the round-2 model, on which it
-was chosen, by +0.3 / +0.1 on dev and −0.4 / −0.7 on test (benchmarks/README.md);
+a CPU with AVX-512 VNNI it moves label micro-F1 / entity F1 of the round-7 default by +0.2 /
++0.2 points on the test split (−0.4 / +0.1 on dev); before the FFN outputs were int8 it moved
+the round-6 default's by +0.1 / +0.2, and the round-2 model's, on which the recipe was
+chosen, by +0.3 / +0.1 on dev and −0.4 / −0.7 on test (benchmarks/README.md);
 without VNNI activations use 7 bits (FBGEMM's kernels there add products in saturating 16-bit
 lanes) and the recipe was not measured there.
 

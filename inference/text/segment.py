@@ -252,8 +252,8 @@ _AGENT_END = re.compile(
 # A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
 _SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 _FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
-# A phrase ending in 领导 or 标准化 that runs on into 小组/委员会… is a body's name
-# (…国务院稀土领导|小组分别制定…), never a heading over a sentence.
+# A heading phrase never ends where 小组/委员会… follows: that is a body's name running on
+# (…国务院稀土领导|小组分别制定…: 领导 ends headings elsewhere), not a heading over a sentence.
 _NAME_CONTINUATION = ("小组", "委员会", "办公室", "工作组", "班子")
 _HEADING_PHRASE_MAX = 30
 _RUN_IN_WINDOW = 600
