@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -36,15 +37,22 @@ log = logging.getLogger(__name__)
 
 # the Linear layers of the encoder's layers (transformers' and encoder_lite's names alike)
 ENCODER_LINEAR = re.compile(r"(^|\.)encoder\.layer\.\d+\.")
-# the feed-forward output projection of a layer (not attention.output.dense): kept float32
+# the feed-forward output projection of a layer (not attention.output.dense): per-token int8
+# where the CPU has VNNI, else float32
 FFN_OUTPUT = re.compile(r"(^|\.)layer\.\d+\.output\.dense$")
 
 
-def int8_layer_names(model: nn.Module) -> list[str]:
-    """The names of the Linear layers of ``model`` that the int8 recipe quantises."""
+def encoder_linear_names(model: nn.Module, *, ffn_output: bool) -> list[str]:
+    """The names of ``model``'s encoder-layer Linear layers: the feed-forward output
+    projections (``ffn_output``) or all the others."""
     return [name for name, module in model.named_modules()
             if isinstance(module, nn.Linear) and ENCODER_LINEAR.search(name)
-            and not FFN_OUTPUT.search(name)]
+            and bool(FFN_OUTPUT.search(name)) == ffn_output]
+
+
+def int8_layer_names(model: nn.Module) -> list[str]:
+    """The names of the Linear layers of ``model`` that the int8 recipe quantises per batch."""
+    return encoder_linear_names(model, ffn_output=False)
 
 
 class Int8Linear(nn.Module):
@@ -117,38 +125,34 @@ class PerTokenInt8Linear(nn.Module):
                 "per-channel int8 weights, per-token int8 activations")
 
 
-def ffn_output_layer_names(model: nn.Module) -> list[str]:
-    """The feed-forward output projections of ``model``'s encoder layers."""
-    return [name for name, module in model.named_modules()
-            if isinstance(module, nn.Linear) and ENCODER_LINEAR.search(name)
-            and FFN_OUTPUT.search(name)]
-
-
 def quantize_int8(model: nn.Module, *, reduce_range: bool) -> nn.Module:
     """``model`` (changed in place and returned) with the layers ``int8_layer_names`` names
-    swapped for ``Int8Linear``. ``reduce_range``: 7-bit activations, for CPUs without VNNI
-    (module docstring). A model with no encoder layers of these names is left float32 and
-    says so at WARNING (the recipe was chosen for BERT-style encoders only)."""
+    swapped for ``Int8Linear`` and, without ``reduce_range``, the feed-forward output
+    projections for ``PerTokenInt8Linear``. ``reduce_range``: 7-bit activations, for CPUs
+    without VNNI (module docstring). A model with no encoder layers of these names is left
+    float32 and says so at WARNING (the recipe was chosen for BERT-style encoders only)."""
     names = int8_layer_names(model)
     if not names:
         log.warning("--fast int8: no encoder Linear layers found in %s; it runs in float32",
                     type(model).__name__)
         return model
-    modules = dict(model.named_modules())
-    for name in names:
-        parent_name, _, attr = name.rpartition(".")
-        parent = modules[parent_name] if parent_name else model
-        setattr(parent, attr, Int8Linear(modules[name], reduce_range=reduce_range))
+
+    def per_batch(linear: nn.Linear) -> nn.Module:
+        return Int8Linear(linear, reduce_range=reduce_range)
+
+    swaps: dict[str, Callable[[nn.Linear], nn.Module]] = dict.fromkeys(names, per_batch)
     if not reduce_range:
         # int32 accumulation without saturation: what VNNI gives (module docstring)
-        for name in ffn_output_layer_names(model):
-            parent_name, _, attr = name.rpartition(".")
-            parent = modules[parent_name] if parent_name else model
-            setattr(parent, attr, PerTokenInt8Linear(modules[name]))
-    log.debug("--fast int8: %d Linear layers in int8 (reduce_range=%s)", len(names),
+        swaps |= dict.fromkeys(encoder_linear_names(model, ffn_output=True), PerTokenInt8Linear)
+    modules = dict(model.named_modules())
+    for name, quantised in swaps.items():
+        parent_name, _, attr = name.rpartition(".")
+        parent = modules[parent_name] if parent_name else model
+        setattr(parent, attr, quantised(modules[name]))
+    log.debug("--fast int8: %d Linear layers in int8 (reduce_range=%s)", len(swaps),
               reduce_range)
     return model
 
 
-__all__ = ["Int8Linear", "PerTokenInt8Linear", "ffn_output_layer_names", "int8_layer_names",
+__all__ = ["Int8Linear", "PerTokenInt8Linear", "encoder_linear_names", "int8_layer_names",
            "quantize_int8"]
