@@ -12,8 +12,10 @@ TORCH_SPEC ?= torch==2.13.0
 # PyTorch CPU wheel index on a machine whose pip index serves the CUDA build.
 TORCH_PIP_ARGS ?=
 EXTRAS ?= train,export,scale,serve,analysis,fast,dev
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 comma := ,
+# Versions of everything else, frozen from a passing environment; CONSTRAINTS= (empty) drops them.
+CONSTRAINTS ?= constraints.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 
 .PHONY: setup demo test lint bench backbone check-corpus dapt model model-separate student clean-venv
 
@@ -21,9 +23,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS)) -e ".[$(EXTRAS)]"
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -47,9 +47,16 @@ def serving(command: Sequence[str], *, url: str, name: str, cwd: Path, env: dict
             time.sleep(poll)
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        # A server that exited at start has no process group left; raising here would hide the
+        # failure above (the log's tail) behind a ProcessLookupError.
+        _signal_group(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            _signal_group(process.pid, signal.SIGKILL)
         log.close()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(pid, sig)
