@@ -17,7 +17,7 @@ comma := ,
 CONSTRAINTS ?= constraints.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 
-.PHONY: setup demo test lint bench backbone check-corpus dapt model model-separate student clean-venv
+.PHONY: setup demo test lint bench backbone check-corpus dapt model model-separate student run-in clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,11 @@ model: setup $(BACKBONE_DIR)/e5-small-trim-l4/config.json
 model-separate: setup backbone
 	$(BIN)/policy-clauses train classifier --config configs/classifier.yaml
 	$(BIN)/policy-clauses train tagger --config configs/tagger.yaml
+
+# The segmenter's learned run-in heading boundary (inference/text/run_in_weights.json) from the
+# flattened gold train and dev documents; deterministic, about 20 s on one core.
+run-in: setup
+	$(BIN)/python -m training.fit.run_in
 
 # Domain-adaptive masked-LM pretraining of the 4-layer backbone on ../shared/data/corpus (dev and
 # test gold documents and the segmentation references left out): a fixed number of steps, with

@@ -18,7 +18,21 @@ import re
 from dataclasses import dataclass
 
 from inference.records import Clause
+from inference.text import run_in
 from inference.text.docmeta import DOC_NUMBER, find_doc_number
+from inference.text.heading_words import (
+    AGENT_END,
+    BODY_START_STRONG,
+    BODY_START_WEAK,
+    DIRECTIVE,
+    DIRECTIVE_BODY,
+    FUNCTION_CHARS,
+    HEADING_END_STRONG,
+    HEADING_END_WEAK,
+    MODAL_START,
+    NAME_CONTINUATION,
+    SENTENCE_VERB,
+)
 
 _OPEN_TO_CLOSE = {"（": "）", "(": ")", "《": "》", "“": "”", "‘": "’", "「": "」", "【": "】"}
 _CLOSERS = set(_OPEN_TO_CLOSE.values())
@@ -124,17 +138,18 @@ _ITEM_END = re.compile(
     r"[）)》”])$"
 )
 _ORGAN_START = re.compile(
-    r"国务院|国家|中共|中国|全国|中华人民共和国|最高人民"
+    r"国[ \u3000]*务[ \u3000]*院|国家|中共|中国|全国|中华人民共和国|最高人民"
     rf"|(?:{_PROVINCES})(?=省|市|自治区|维吾尔|壮族|回族|生产建设兵团)"
     r"|(?:外交|国防|教育|科学技术|科技|工业和信息化|公安|民政|司法|财政|人力资源和社会保障|"
     r"人力资源社会保障|自然资源|国土资源|生态环境|环境保护|住房和城乡建设|住房城乡建设|交通运输|"
     r"水利|农业农村|农业|商务|文化和旅游|卫生健康|退役军人事务|应急管理|审计|海关|市场监督管理|市场监管|"
     r"发展改革|发展和改革)(?=部|署|委|总局)"
 )
-_LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关)")
+_LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关|附件[:：])")
 # 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
 _ADDRESSEE = re.compile(
-    rf"(?:各|[{_CJK}][{_CJK}、（）()]{{0,80}}?(?:{_ORG_SUFFIX}|代表团|代表|委员|同志|单位))"
+    rf"(?:各|[{_CJK}][{_CJK}、（）()]{{0,80}}?(?:{_ORG_SUFFIX}|代表团|\d{{1,3}}位代表|代表|委员|同志|单位|"
+    rf"大学|学校|医院|集团))"
     rf"[{_CJK}（）()、，, ]{{0,400}}?[：:]"
 )
 # Contact lines and the attachment list run together in flat text: each is a clause.
@@ -157,11 +172,11 @@ _ENACTMENT = re.compile(
 _ENACTMENT_DATE = re.compile(
     rf"(?<=通过|批准|公布|施行|修正|修订|规定|条例|办法|决定|决议)[（(]?{_DATE}"
 )
-_AS_FOLLOWS = re.compile(r"如下[:：]+(?=.)")
+_AS_FOLLOWS = re.compile(r"如下(?:工作|事项|意见|要求|几点|内容|措施)?[:：]+(?=.)")
 # An addressee line ends in the name of an organ, a body or people, or a bracketed note:
 # …各直属机构：, 河北省代表团：, …生态环境厅（局）：, 各位同志：
 _ADDRESSEE_END = re.compile(
-    rf"(?:{_ORG_SUFFIX}|机构|单位|部门|企业|集团|代表团|代表|委员|同志|团体|学校|高校|医院|"
+    rf"(?:{_ORG_SUFFIX}|机构|单位|部门|企业|集团|代表团|代表|委员|同志|团体|学校|高校|大学|医院|"
     rf"兵团|院校|[）)])\s*[：:]$"
 )
 # An attachment's label before its title: 附件1征求意见单位名单
@@ -169,6 +184,14 @@ _ATTACHMENT_LABEL = re.compile(r"(?:^|(?<=[。；！？!?;）)]))附件\s*\d{1,2
 # A list of organs' names run together under a title that names them (…单位名单国家发展改革委…)
 _NAME_LIST = re.compile(r"名单(?=国|中|各|全|最)")
 _NAME_LIST_MAX = 1000
+# A list of places under its title (…名单（100个）北京市海淀区…): rows start at a province.
+_PLACE_LIST = re.compile(r"名单(?:[（(]\d{1,4}个[）)])?")
+_PROVINCE_START = re.compile(
+    rf"(?:{_PROVINCES})(?:省|市|自治区|壮族自治区|回族自治区|维吾尔自治区)|新疆生产建设兵团")
+_PLACE_END = frozenset("区县市旗州盟")
+# Numbered items run together after a name (…有限公司2.中国石化…), in flat text only.
+_ITEM_IN_TEXT = re.compile(r"(?<=[\u4e00-\u9fff）)])(\d{1,2})[.．](?=[\u4e00-\u9fff])")
+_RUN_ITEM_MAX = 60
 # An attachment list that runs together: 附件：1.…
 _ATTACHMENTS = re.compile(r"附件[:：]\s*1[.．、]")
 _ATTACHMENT_ITEM_MAX = 150
@@ -193,71 +216,16 @@ _RUN_TOGETHER_LINE = 300
 # --- run-in headings (R2) -------------------------------------------------------------------
 
 
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-# How a short heading phrase ends and how the sentence after it begins, read off the heading /
-# body pairs of the corpus documents that have one paragraph a line. Category nouns end a
-# heading surely (指导思想, 基本原则); other frequent heading ends also end subjects
-# (…表彰工作严格执行…), so they count half.
-_HEADING_END_STRONG = frozenset(_words(
-    "思想 原则 目标 要求 任务 措施 保障 领导 机制 体系 力度 意义 思路 方向 "
-    "布局 格局 范围 对象 条件 程序 标准 职责 分工 回顾 安排 部署 总则 "
-    "附则 依据 定义 目的 期限 步骤 阶段 要点 背景 现状 形势 内容 水平 能力 "
-    "队伍 责任 考核 监督 宣传 概况 简介 说明"
-))
-_HEADING_END_WEAK = frozenset(_words(
-    "建设 工作 发展 管理 服务 政策 支持 作用 创新 改革 合作 投入 方式 落实 "
-    "引导 评估 开放 提升 稳定 应用 框架 情况 活力 场景 问题 福祉 信息 结构 "
-    "推进 振兴 安全 实施 战略 民生 行动 管控 优化 升级 动能 品质 主体 基础 "
-    "效益 质量 效率 意识 制度 规划 组织 协调 督查 督导 人才 资金 经费 融资 "
-    "金融 税收 用地 平台 载体 项目 产业 转化 成果 转移 培训 统筹 保护 治理 "
-    "防控 整治 考评 激励 奖励 补贴 补助 优惠 扶持 配套 增长 负担 秩序 市场 "
-    "体制 监管 机构 保险 生态 防治 力量 环境 重点 协调 工程 减少 降低"
-))
-_BODY_START_STRONG = re.compile(
-    r"全面|深入贯彻|认真贯彻|坚持|以习|到20\d\d|(?:19|20)\d\d年|今年|按照|根据|为了|"
-    r"为落实|为进一步|为贯彻|为加快|为推动|为促进|各地|各级|各有关|各省|各市|各县|各部门|"
-    r"各单位|要按照|要坚持"
-)
-_BODY_START_WEAK = _words(
-    "深入 加强 加快 推进 推动 支持 鼓励 建立 完善 实施 落实 充分 进一步 积极 "
-    "力争 围绕 聚焦 认真 切实 严格 强化 统筹 健全 优化 研究 制定 组织 开展 "
-    "加大 重点 大力 面向 过去 我们 我国 针对 通过 当前 持续 依托 深化 扎实 "
-    "继续 促进 牢固 坚定 经过 随着 面对 贯彻 高举 准确 着力 紧紧 始终 必须 "
-    "本办法 本规定 本条例 本方案 本意见 对于 集中 确保 严禁 禁止 不得 应当 可以 引导 "
-    "指导 国家 中央 国务院 市政府 省政府 县政府 党中央"
-)
-# A heading that is an order (强化统筹协调, 营造…良好发展环境), as most titles in a plan are.
-_DIRECTIVE = re.compile(
-    r"加强|强化|加大|加快|推进|推动|完善|健全|提升|深化|优化|建立|促进|营造|实施|落实|做好|抓好|"
-    r"坚持|扩大|提高|培育|构建|打造|夯实|规范"
-)
-# …and the sentence under it starts with an order of its own (not 落实情况…, 实施方案…).
-_DIRECTIVE_BODY = re.compile(
-    r"加强|强化|加大|加快|推进|推动|着力|坚持|深入|积极|大力|鼓励|引导|建立|完善|健全|优化|统筹|"
-    r"围绕|聚焦|依托|充分|切实|严格"
-)
-# A duty that opens a sentence with no subject of its own (应具备…, 宜配置…, 须经…); not 应用,
-# 应急, 应对 (also a noun), nor 应上交的… (an attribute).
-_MODAL_START = re.compile(
-    r"应当|应(?![用急对]|[^，,。；]{1,3}的)|宜(?=[采设配具建选按在由结使开做])|须|必须")
 _ACTION = re.compile(r"开展|积极|进一步|加以|予以")
-# A phrase that ends in who acts is a subject, not a heading: 四、你公司|应落实…
-_AGENT_END = re.compile(
-    r"(?:企业|单位|部门|机构|政府|人|者|方|局|厅|委|院|中心|公司|学校|医院|各地|地方|党委|你们|"
-    r"项目|用户|平台|银行|组织|协会|社会|群众|个人|我部|我局|我委|主体|双方|各方|地区|国家|省|市|县|区|州)$"
-)
-# A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
-_SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
-_FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
-# A heading phrase never ends where 小组/委员会… follows: that is a body's name running on
-# (…国务院稀土领导|小组分别制定…: 领导 ends headings elsewhere), not a heading over a sentence.
-_NAME_CONTINUATION = ("小组", "委员会", "办公室", "工作组", "班子")
 _HEADING_PHRASE_MAX = 30
 _RUN_IN_WINDOW = 600
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
+# How the sentence under a reply's 关于 topic opens: when, why, or who (not 各…: 关于…各省区…
+# is still the topic).
+_GUAN_YU_BODY = re.compile(
+    r"近年来|近几年|现阶段|目前|当前|为确保|为做好|为保障|为进一步|为贯彻|为落实|为加快|为推动|"
+    r"为促进|为了|党中央|中央财政|我部|我国|今年|(?:19|20)\d\d年"
+)
 _SENTENCE_OR_BREAK = re.compile(r"[，,。；;：:！？!?（(“《\s]")
 _BODY_CLAUSE_END = re.compile(r"[。；;！？!?]")
 
@@ -357,30 +325,35 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         _HEADING_PHRASE_MAX)
     best, best_score = None, 0
     for end in range(phrase_start + 2, min(stop_at - 2, phrase_start + longest) + 1):
-        modal = level == 3 and _MODAL_START.match(line, end) is not None
-        if (line[end] in _FUNCTION_CHARS and not modal) or line[end - 1] == "、":
+        modal = level == 3 and MODAL_START.match(line, end) is not None
+        if (line[end] in FUNCTION_CHARS and not modal) or line[end - 1] == "、":
             continue
-        if line.startswith(_NAME_CONTINUATION, end):
+        if line.startswith(NAME_CONTINUATION, end):
             continue
         ending = line[end - 2:end]
-        score = 2 if ending in _HEADING_END_STRONG else 1 if ending in _HEADING_END_WEAK else 0
-        if _BODY_START_STRONG.match(line, end):
+        score = 2 if ending in HEADING_END_STRONG else 1 if ending in HEADING_END_WEAK else 0
+        if BODY_START_STRONG.match(line, end):
             score += 2
-        elif _starts_word(line, end, _BODY_START_WEAK):
+        elif _starts_word(line, end, BODY_START_WEAK):
             score += 1
         sentence_end = _BODY_CLAUSE_END.search(line, end, window_end)
         body = line[end:sentence_end.start() if sentence_end else window_end]
         has_comma = "，" in body or "," in body
         if not has_comma and len(body) < 15:
             continue  # 5.支持社会力量举办婴幼儿照护服务机构。: one short sentence
-        strong_start = _BODY_START_STRONG.match(line, end) is not None
+        strong_start = BODY_START_STRONG.match(line, end) is not None
+        if line.startswith("关于", phrase_start) and _GUAN_YU_BODY.match(line, end) and (
+            len(body) >= 10 and _is_cjk(line[end - 1]) and "是" not in line[phrase_start:end]
+        ):
+            # 二、关于加强飞行监测|为确保…: a reply's 关于 topic, then a sentence opener
+            score = max(score, 4)
         if stop_at - end < 6 and not strong_start:
             continue  # (三) 强化宣传引导,营造良好氛围。: the phrase runs on to the comma
-        if score == 2 and ending in _HEADING_END_STRONG and stop_at - end >= 10 and has_comma and (
-            line[end:end + 2] not in _HEADING_END_STRONG | _HEADING_END_WEAK
+        if score == 2 and ending in HEADING_END_STRONG and stop_at - end >= 10 and has_comma and (
+            line[end:end + 2] not in HEADING_END_STRONG | HEADING_END_WEAK
         ):
             score = 3  # （二）建设现状乌海能源公司…建设，… (not …职责|权限…: one compound)
-        if _SENTENCE_VERB.search(line, phrase_start, end):
+        if SENTENCE_VERB.search(line, phrase_start, end):
             continue  # （十九）司法行政机关按照职责权限…: the phrase is already a sentence
         phrase = line[phrase_start:end]
         if len(phrase) >= 4 and (line.startswith(phrase, end) or line.startswith(phrase, end + 2)):
@@ -391,19 +364,35 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             # 三、候选先进集体、先进个人推荐受理候选先进集体、先进个人由…: or its first words
             score = 3
         elif modal and 2 <= len(phrase) <= 12 and not (
-            _AGENT_END.search(phrase) or _DIRECTIVE.search(phrase) or _ACTION.search(phrase)
+            AGENT_END.search(phrase) or DIRECTIVE.search(phrase) or _ACTION.search(phrase)
         ):
             # 三、电源应具备…: a topic, then the duty about it with no subject of its own
             # (a standard's sections); 四、你公司应落实… has its subject, and stays whole
             score = 3
-        elif score == 2 and ending in _HEADING_END_WEAK and _DIRECTIVE.match(phrase) and (
-            _DIRECTIVE_BODY.match(line, end) and len(body) >= 10
+        elif score == 2 and ending in HEADING_END_WEAK and DIRECTIVE.match(phrase) and (
+            DIRECTIVE_BODY.match(line, end) and len(body) >= 10
         ):
             # a directive title, then a directive sentence: （一）强化统筹协调加强部门协同，…
             score = 3
         if score >= 3 and score >= best_score:
             best, best_score = end, score
     return best
+
+
+def learned_run_in_end(line: str, start: int) -> int | None:
+    """Where the learned model (run_in) ends the heading phrase after the marker at
+    ``start``, or None when it sees no run-in heading there. Article markers keep their text."""
+    marker = marker_at(line, start)
+    if marker is None or (marker[0] == 3 and marker[1].startswith("第")):
+        return None
+    level, mark = marker
+    phrase_start = start + len(mark)
+    while phrase_start < len(line) and line[phrase_start] == " ":
+        phrase_start += 1
+    end = run_in.default_model().best_end(line, phrase_start, level)
+    if end is not None and line.startswith(NAME_CONTINUATION, end):
+        return None
+    return end
 
 
 def _common_prefix(phrase: str, line: str, pos: int) -> int:
@@ -594,6 +583,13 @@ def _tail_boundaries(line: str) -> set[int]:
                 cuts.add(addressee_end(line, title_end) or title_end)
         else:
             cuts.update((start, match.end() if match.group("note") else start))
+            if match.group("cc"):
+                # Letters sent together: …抄送：…。长治市人民政府，壶关县人民政府：2019年… The next
+                # letter opens with its own addressee line.
+                sentence_end = line.find("。", start, start + 400)
+                after = addressee_end(line, sentence_end + 1) if sentence_end > 0 else None
+                if after is not None:
+                    cuts.update((sentence_end + 1, after))
     return {cut for cut in cuts if 0 < cut < len(line)}
 
 
@@ -633,6 +629,43 @@ def _name_list(line: str) -> set[int]:
     return starts
 
 
+def _place_rows(line: str) -> set[int]:
+    """Starts of the rows of a list of places that runs together after a title ending in
+    名单 (a flattened table, one province a row): …名单（100个）北京市海淀区、怀柔区|天津市宝坻区|
+    河北省张家口市… Each row starts where a province's name follows the end of a place name
+    (…区, …县, …市, …旗, …州); at least three rows, or it is not such a list."""
+    starts: set[int] = set()
+    for found in _PLACE_LIST.finditer(line):
+        stop = re.compile(r"[。；;：:！？!?]").search(line, found.end(), found.end() + 5000)
+        end = stop.start() if stop else min(len(line), found.end() + 5000)
+        rows = [m.start() for m in _PROVINCE_START.finditer(line, found.end(), end)
+                if m.start() == found.end() or line[m.start() - 1] in _PLACE_END]
+        if len(rows) >= 3:
+            starts.update(rows)
+    return starts
+
+
+def _numbered_runs(line: str) -> set[int]:
+    """Starts of the items of a numbered list that runs together with no punctuation, as a
+    flattened table does (…(22个)1.北京燕山石油化工集团有限公司2.中国石化…): items 1., 2., 3.…
+    each within a short name's length of the one before; at least three in a row."""
+    starts: set[int] = set()
+    chain: list[int] = []
+    expected = 1
+    for item in _ITEM_IN_TEXT.finditer(line):
+        number = int(item.group(1))
+        if chain and number == expected and item.start() - chain[-1] <= _RUN_ITEM_MAX:
+            chain.append(item.start())
+            expected += 1
+            continue
+        if len(chain) >= 3:
+            starts.update(chain)
+        chain, expected = ([item.start()], 2) if number == 1 else ([], 1)
+    if len(chain) >= 3:
+        starts.update(chain)
+    return starts
+
+
 def _attachment_items(line: str, protected: list[bool]) -> set[int]:
     """Starts of the numbered items of an attachment list run together (附件：1.…2.…3.…),
     found in order, each number the last plus one. An item's text may itself start with a
@@ -656,8 +689,12 @@ def split_line(line: str, *, head: bool = False) -> list[tuple[int, int]]:
     return _split(line, head)[0]
 
 
-def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
-    """Spans of ``split_line`` and the starts of run-in headings cut off their body."""
+def _split(line: str, head: bool, run_together: bool = False
+           ) -> tuple[list[tuple[int, int]], set[int], set[int]]:
+    """Spans of ``split_line``, the starts of run-in headings cut off their body, and the
+    starts of the rows of a flattened list (items, never headings). In a ``run_together`` line
+    (flat text, or paragraphs run into one line) a marked clause whose heading end the rule
+    cannot place asks the learned model (run_in)."""
     pairs = _matched_brackets(line)
     protected = [False] * len(line)
     for opener, closer in pairs.items():
@@ -670,8 +707,14 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
     if "附件" in line:
         boundaries |= _attachment_items(line, protected)
         boundaries |= {cut for m in _ATTACHMENT_LABEL.finditer(line) for cut in m.span()}
+    list_items: set[int] = set()
     if "名单" in line:
         boundaries |= _name_list(line)
+        if run_together:
+            list_items |= _place_rows(line)
+    if run_together:
+        list_items |= _numbered_runs(line)
+    boundaries |= list_items
     if "日" in line or "抄" in line or "此" in line or "章" in line:
         boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
     if "：" in line or ":" in line:
@@ -698,6 +741,8 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         if position > 0:
             cut(position)
         end = run_in_heading_end(line, position)
+        if end is None and run_together:
+            end = learned_run_in_end(line, position)
         if end is not None and not protected[end]:
             cut(end)
             run_in_ends.add(position)
@@ -776,7 +821,7 @@ def _split(line: str, head: bool) -> tuple[list[tuple[int, int]], set[int]]:
         else:
             index = _next_position(line, index, ahead, stops)
     ordered = sorted(boundaries)
-    return list(itertools.pairwise(ordered)), run_in_ends
+    return list(itertools.pairwise(ordered)), run_in_ends, list_items
 
 
 # The characters the scan must stop at when it is inside a sentence; it skips the rest.
@@ -809,6 +854,7 @@ class _Piece:
     whole_line: bool
     line_first: bool
     run_in: bool = False
+    list_item: bool = False
     run_together: bool = False
     line_last: bool = False
 
@@ -882,6 +928,10 @@ def _head_tail_kinds(clauses: list[Clause]) -> None:
         # a notice after 附件): its title, then its addressee line.
         if addressee_end(addressee.text) == len(addressee.text) and _is_title(title.text):
             title.kind = addressee.kind = "head"
+        elif addressee_end(addressee.text) == len(addressee.text) and (
+            re.match("抄[送报][:：]", title.text)
+        ):
+            addressee.kind = "head"  # the next of several letters sent together opens here
     for index, clause in enumerate(clauses):
         # 财　　政　　部, 国 务 院: a signature spaced out to the width of the line
         text = re.sub(r"[ \u3000]", "", clause.text)
@@ -915,7 +965,9 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
     list_level: int | None = None  # marker level of the enumerated list being read, if any
     line_start = 0
     for line in text.split("\n"):
-        spans, run_in_starts = _split(line, head=line_start < _HEAD_WINDOW)
+        run_together = layout == "flat" or len(line) > _RUN_TOGETHER_LINE
+        spans, run_in_starts, list_items = _split(line, head=line_start < _HEAD_WINDOW,
+                                                  run_together=run_together)
         pieces: list[_Piece] = []
         for start, end in spans:
             raw = line[start:end]
@@ -926,7 +978,8 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             offset = line_start + start + raw.index(stripped[0])
             piece = _Piece(offset, offset + len(stripped), stripped, False, False)
             piece.run_in = start in run_in_starts
-            if (layout == "flat" or len(line) > _RUN_TOGETHER_LINE) and marker_at(stripped):
+            piece.list_item = start in list_items
+            if run_together and marker_at(stripped):
                 # Run-together text has lost its line starts: a marked clause opens one.
                 piece.line_first = piece.run_together = True
             pieces.append(piece)
@@ -939,6 +992,8 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             heading, level = _is_heading(piece)
             if piece.run_in:
                 heading, level = True, (marker_at(piece.text) or (None, ""))[0]
+            if piece.list_item:
+                heading, level = False, None  # a row of a flattened list or table
             marker = marker_at(piece.text)
             if heading and marker and clauses and clauses[-1].text.endswith(("附件：", "附件:")):
                 heading = False  # the attachment list: 附件：1.…  2.… (items, not titles)
