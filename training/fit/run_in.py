@@ -145,8 +145,9 @@ def fit(train: list[Example], c: float) -> tuple[dict[str, float], float]:
     # liblinear takes 32-bit sparse indices only
     matrix.indices = matrix.indices.astype("int32")
     matrix.indptr = matrix.indptr.astype("int32")
-    classifier = LogisticRegression(C=c, max_iter=2000, penalty="l1", solver="liblinear",
-                                    random_state=0)
+    # L1: scikit-learn 1.8 spells it l1_ratio=1 and deprecates penalty=; older ones need penalty=
+    l1 = {"l1_ratio": 1.0} if _sklearn_version() >= (1, 8) else {"penalty": "l1"}
+    classifier = LogisticRegression(C=c, max_iter=2000, solver="liblinear", random_state=0, **l1)
     classifier.fit(matrix, targets)
     weights = {name: round(float(w), 4)
                for name, w in zip(vectorizer.get_feature_names_out(), classifier.coef_[0],
@@ -171,6 +172,13 @@ def cross_validate(examples: list[Example], cs: list[float], thresholds: list[fl
     return results
 
 
+def _sklearn_version() -> tuple[int, int]:
+    import sklearn
+
+    major, minor = sklearn.__version__.split(".")[:2]
+    return int(major), int(minor)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=run_in.WEIGHTS_FILE)
@@ -178,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thresholds", type=float, nargs="+",
                         default=[0.5, 0.6, 0.7, 0.8, 0.9])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--show", type=int, default=0, help="print N mistakes of the last fold")
     args = parser.parse_args(argv)
 
     examples = load_examples("train", "dev")
