@@ -265,3 +265,19 @@ def test_a_licence_box_run_into_a_flattened_page_ends_the_text() -> None:
     raw = ("会议号召，全国各族人民团结奋斗!本作品来自中华人民共和国全国人民代表大会及其常务委员会的决定、"
            "决议。本模板所指的决定包括…Public domainfalse")
     assert clean_text(raw).text == "会议号召，全国各族人民团结奋斗!"
+
+
+def test_a_statute_of_short_articles_copied_out_of_a_pdf_is_found_wrapped() -> None:
+    # Long articles first (most of their lines at the wrap width), then a run of one-line
+    # articles: only a quarter of all lines are full, but every full line stops inside a
+    # sentence, which only wrapping does.
+    long_articles = [f"第{n}条县级以上人民政府应当加强对企业技术改造工作的领导，建立健全工作协调机制，"
+                     "统筹解决企业技术改造中的重大问题，并将所需经费列入本级财政预算予以保障。"
+                     for n in "一二三四五"]
+    short_articles = [f"第{n}条本条例自公布之日起施行。" for n in range(6, 31)]
+    articles = long_articles + short_articles
+    raw = render_pdf("\n".join(articles))
+    assert sum(len(line) >= 30 for line in raw.split("\n")) / len(raw.split("\n")) < 0.4
+    text, layout, _ = laid_out(raw)
+    assert layout == "wrapped"
+    assert text.split("\n") == articles

@@ -57,6 +57,9 @@ _SENTENCE_END_MARKS = frozenset("。！？；!?;")
 _LABEL_START = re.compile(r"[\u4e00-\u9fff]{1,4}[:：]")
 _DRAFT_NOTE = re.compile(r"[（(](?:征求意见稿|送审稿|草案|试行|暂行|修订稿|讨论稿)[）)]")
 _MODAL = re.compile(r"(?<![供相适响对反])应|宜|须|(?<![主重需必纲])要(?!求)|可以")
+# Share of lines at the wrap width below which wrapped text must prove itself harder (see
+# _wrap_widths): short paragraphs leave few full lines.
+_SHORT_PARAGRAPHS_SHARE = 0.25
 # A full line may fall this much short of the wrap width (indent, justification, a wide
 # character pushed to the next line).
 _SLACK = 3.5
@@ -159,13 +162,18 @@ def _wrap_widths(lines: list[str], widths: list[float]) -> list[float] | None:
         else:
             near_total += near
         per_line += [block_width or 0.0] * len(block)
-    if whole is None or near_total < 0.4 * len(lines):
+    short_paragraphs = near_total < 0.4 * len(lines)
+    if whole is None or near_total < _SHORT_PARAGRAPHS_SHARE * len(lines):
         return None
     for line, line_width, wrap in zip(lines, widths, per_line, strict=True):
         if wrap - 2 <= line_width <= wrap + 1.5:
             full += 1
             open_ended += line[-1] not in _TERMINATORS
-    return per_line if open_ended >= 0.5 * full else None
+    # Most full lines stop inside a sentence. Where few lines are full (a statute's short
+    # articles wrap once or twice: the last line of each is short), that must hold for nearly
+    # all of them, or a list of similar rows would pass for wrapped text.
+    needed = 0.8 if short_paragraphs else 0.5
+    return per_line if open_ended >= needed * full else None
 
 
 def _joiner(left: str, right: str) -> str:
