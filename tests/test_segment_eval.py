@@ -152,8 +152,10 @@ HELD_OUT_2_FLOORS = {"(real)": (0.98, 0.97), "wrapped (synthetic)": (0.95, 0.97)
 # change a rule. Before and after round 6: real 0.921 / 0.986 both; synthetic wrapped 0.642 →
 # 0.656, synthetic flat 0.735 both; the three real flat documents 0.674 → 0.670. Floors just
 # under today's figures: a regression guard on untouched documents, far from the targets.
-HELD_OUT_3_FLOORS = {"(real)": (0.91, 0.98), "wrapped (synthetic)": (0.64, 0.98),
-                     "flat (synthetic)": (0.72, 0.99)}
+# Round 8 (read once, nothing tuned on it): real 0.925 / 0.986, the three real flat documents
+# 0.716, synthetic wrapped 0.820 / 0.993, synthetic flat 0.740 / 0.997.
+HELD_OUT_3_FLOORS = {"(real)": (0.92, 0.98), "wrapped (synthetic)": (0.81, 0.98),
+                     "flat (synthetic)": (0.73, 0.99)}
 
 
 # labels/segmentation_heldout4: 12 flat documents (577 clauses) cut by reading. First read,
