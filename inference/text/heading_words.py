@@ -1,9 +1,5 @@
-"""Words that tell where a run-in heading phrase ends and its sentence begins.
-
-Read off the heading / body pairs of the corpus documents that have one paragraph a line; used
-by the hand-written rule (segment.run_in_heading_end) and, as features, by the learned one
-(run_in).
-"""
+"""Words that tell where a run-in heading phrase ends and its sentence begins: verdicts for
+the hand-written rule (segment.run_in_heading_end), features for the learned one (run_in)."""
 
 from __future__ import annotations
 
