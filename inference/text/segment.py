@@ -635,13 +635,14 @@ def _place_rows(line: str) -> set[int]:
     河北省张家口市… Each row starts where a province's name follows the end of a place name
     (…区, …县, …市, …旗, …州); at least three rows, or it is not such a list."""
     starts: set[int] = set()
-    scanned_to = 0  # a title inside a list already read is not read again (linear time)
-    for found in _PLACE_LIST.finditer(line):
-        if found.start() < scanned_to:
-            continue
-        stop = re.compile(r"[。；;：:！？!?]").search(line, found.end(), found.end() + 5000)
-        end = stop.start() if stop else min(len(line), found.end() + 5000)
-        scanned_to = end
+    titles = list(_PLACE_LIST.finditer(line))
+    for index, found in enumerate(titles):
+        # Each title's list runs to the next title at most, so the windows never overlap and
+        # a line of titles costs linear time.
+        limit = min(found.end() + 5000, titles[index + 1].start() if index + 1 < len(titles)
+                    else len(line))
+        stop = re.compile(r"[。；;：:！？!?]").search(line, found.end(), limit)
+        end = stop.start() if stop else limit
         rows = [m.start() for m in _PROVINCE_START.finditer(line, found.end(), end)
                 if m.start() == found.end() or line[m.start() - 1] in _PLACE_END]
         if len(rows) >= 3:
