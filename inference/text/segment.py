@@ -189,8 +189,9 @@ _PLACE_LIST = re.compile(r"名单(?:[（(]\d{1,4}个[）)])?")
 _PROVINCE_START = re.compile(
     rf"(?:{_PROVINCES})(?:省|市|自治区|壮族自治区|回族自治区|维吾尔自治区)|新疆生产建设兵团")
 _PLACE_END = frozenset("区县市旗州盟")
+_PLACE_LIST_END = re.compile(r"[。；;：:！？!?]")
 # Numbered items run together after a name (…有限公司2.中国石化…), in flat text only.
-_ITEM_IN_TEXT = re.compile(r"(?<=[\u4e00-\u9fff）)])(\d{1,2})[.．](?=[\u4e00-\u9fff])")
+_ITEM_IN_TEXT = re.compile(rf"(?<=[{_CJK}）)])(\d{{1,2}})[.．](?=[{_CJK}])")
 _RUN_ITEM_MAX = 60
 # An attachment list that runs together: 附件：1.…
 _ATTACHMENTS = re.compile(r"附件[:：]\s*1[.．、]")
@@ -298,15 +299,10 @@ def run_in_heading_end(line: str, start: int) -> int | None:
     Article markers (第X条) keep their text. A 第X章/节 heading ends before the 第X条 that
     follows it.
     """
-    marker = marker_at(line, start)
-    if marker is None:
+    found = heading_phrase_start(line, start)
+    if found is None:
         return None
-    level, mark = marker
-    if level == 3 and mark.startswith("第"):
-        return None
-    phrase_start = start + len(mark)
-    while phrase_start < len(line) and line[phrase_start] == " ":
-        phrase_start += 1
+    level, phrase_start = found
     if level < 3:
         article = re.compile(rf"第[{_CN_NUM}\d]+条").search(
             line, phrase_start, phrase_start + _HEADING_PHRASE_MAX + 3)
@@ -379,20 +375,29 @@ def run_in_heading_end(line: str, start: int) -> int | None:
     return best
 
 
-def learned_run_in_end(line: str, start: int) -> int | None:
-    """Where the learned model (run_in) ends the heading phrase after the marker at
-    ``start``, or None when it sees no run-in heading there. Article markers keep their text."""
+def heading_phrase_start(line: str, start: int) -> tuple[int, int] | None:
+    """(marker level, where the phrase after it starts) for the enumeration marker at
+    ``start``, or None: no marker, or an article marker (第X条 keeps its text)."""
     marker = marker_at(line, start)
-    if marker is None or (marker[0] == 3 and marker[1].startswith("第")):
+    if marker is None:
         return None
     level, mark = marker
+    if level == 3 and mark.startswith("第"):
+        return None
     phrase_start = start + len(mark)
     while phrase_start < len(line) and line[phrase_start] == " ":
         phrase_start += 1
-    end = run_in.default_model().best_end(line, phrase_start, level)
-    if end is not None and line.startswith(NAME_CONTINUATION, end):
+    return level, phrase_start
+
+
+def learned_run_in_end(line: str, start: int) -> int | None:
+    """Where the learned model (run_in) ends the heading phrase after the marker at
+    ``start``, or None when it sees no run-in heading there."""
+    found = heading_phrase_start(line, start)
+    if found is None:
         return None
-    return end
+    level, phrase_start = found
+    return run_in.default_model().best_end(line, phrase_start, level)
 
 
 def _common_prefix(phrase: str, line: str, pos: int) -> int:
@@ -641,7 +646,7 @@ def _place_rows(line: str) -> set[int]:
         # a line of titles costs linear time.
         limit = min(found.end() + 5000, titles[index + 1].start() if index + 1 < len(titles)
                     else len(line))
-        stop = re.compile(r"[。；;：:！？!?]").search(line, found.end(), limit)
+        stop = _PLACE_LIST_END.search(line, found.end(), limit)
         end = stop.start() if stop else limit
         rows = [m.start() for m in _PROVINCE_START.finditer(line, found.end(), end)
                 if m.start() == found.end() or line[m.start() - 1] in _PLACE_END]
@@ -931,11 +936,11 @@ def _head_tail_kinds(clauses: list[Clause]) -> None:
     for title, addressee in itertools.pairwise(clauses):
         # An embedded document's head anywhere (a report after the cover letter's signature,
         # a notice after 附件): its title, then its addressee line.
-        if addressee_end(addressee.text) == len(addressee.text) and _is_title(title.text):
+        if addressee_end(addressee.text) != len(addressee.text):
+            continue
+        if _is_title(title.text):
             title.kind = addressee.kind = "head"
-        elif addressee_end(addressee.text) == len(addressee.text) and (
-            re.match("抄[送报][:：]", title.text)
-        ):
+        elif re.match("抄[送报][:：]", title.text):
             addressee.kind = "head"  # the next of several letters sent together opens here
     for index, clause in enumerate(clauses):
         # 财　　政　　部, 国 务 院: a signature spaced out to the width of the line

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.text import run_in
-from inference.text.segment import marker_at, run_in_heading_end
+from inference.text.segment import heading_phrase_start, marker_at, run_in_heading_end
 from training.eval.segment_eval import (
     Span,
     _without_page_numbers,
@@ -68,17 +68,12 @@ def examples_of(doc: str, text: str) -> list[Example]:
     flat, spans = found
     out: list[Example] = []
     for index, span in enumerate(spans):
-        marker = marker_at(flat, span.start)
-        if marker is None:
-            continue
-        level, mark = marker
-        if level == 3 and mark.startswith("第"):
-            continue  # 第X条 keeps its text
+        found = heading_phrase_start(flat, span.start)
+        if found is None:
+            continue  # no marker, or 第X条 (keeps its text)
         if run_in_heading_end(flat, span.start) is not None:
             continue  # the rule places it; the model only answers where the rule does not
-        phrase_start = span.start + len(mark)
-        while phrase_start < len(flat) and flat[phrase_start] == " ":
-            phrase_start += 1
+        level, phrase_start = found
         ends, stop_at = run_in.candidate_ends(flat, phrase_start)
         following = spans[index + 1] if index + 1 < len(spans) else None
         run_in_heading = (
