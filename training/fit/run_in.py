@@ -176,11 +176,15 @@ def _sklearn_version() -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=run_in.WEIGHTS_FILE)
-    parser.add_argument("--c", type=float, nargs="+", default=[3.0, 10.0, 30.0])
+    parser.add_argument("--out", type=Path, default=run_in.WEIGHTS_FILE,
+                        help="weights JSON to write (default: the one the segmenter reads)")
+    parser.add_argument("--c", type=float, nargs="+", default=[3.0, 10.0, 30.0],
+                        help="inverse L1 strengths to try (default 3 10 30)")
     parser.add_argument("--thresholds", type=float, nargs="+",
-                        default=[0.5, 0.6, 0.7, 0.8, 0.9])
-    parser.add_argument("--folds", type=int, default=5)
+                        default=[0.5, 0.6, 0.7, 0.8, 0.9],
+                        help="decision thresholds to try (default 0.5 to 0.9)")
+    parser.add_argument("--folds", type=int, default=5,
+                        help="cross-validation folds, split by document (default 5)")
     args = parser.parse_args(argv)
 
     examples = load_examples("train", "dev")
