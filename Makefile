@@ -95,7 +95,7 @@ model-separate: setup backbone
 	$(BIN)/policy-clauses train tagger --config configs/tagger.yaml
 
 # The segmenter's learned run-in heading boundary (inference/text/run_in_weights.json) from the
-# flattened gold train and dev documents; deterministic, about 20 s on one core.
+# gold train and dev documents, flattened and flat; deterministic, about a minute on one core.
 run-in: setup
 	$(BIN)/python -m training.fit.run_in
 

@@ -154,6 +154,7 @@ HELD_OUT_2_FLOORS = {"(real)": (0.98, 0.97), "wrapped (synthetic)": (0.95, 0.97)
 # under today's figures: a regression guard on untouched documents, far from the targets.
 # Round 8 (read once, nothing tuned on it): real 0.925 / 0.986, the three real flat documents
 # 0.716, synthetic wrapped 0.820 / 0.993, synthetic flat 0.740 / 0.997.
+# Round 9 (read once more, nothing tuned on it): every figure unchanged.
 HELD_OUT_3_FLOORS = {"(real)": (0.92, 0.98), "wrapped (synthetic)": (0.81, 0.98),
                      "flat (synthetic)": (0.73, 0.99)}
 
@@ -165,12 +166,20 @@ HELD_OUT_3_FLOORS = {"(real)": (0.92, 0.98), "wrapped (synthetic)": (0.81, 0.98)
 HELD_OUT_4_FLOORS = {"(real)": (0.98, 0.97), "wrapped (synthetic)": (0.97, 0.95)}
 
 
+# labels/segmentation_heldout5: 12 flat documents (547 clauses) cut by reading. First read,
+# held out (round-8 code): 0.869 / 0.993 (PDF renderings 0.857 / 0.993). Round 9 wrote rules
+# from its differences (its README), so it is a tuning set: 0.920 / 0.988, renderings 0.906 /
+# 0.988.
+HELD_OUT_5_FLOORS = {"(real)": (0.91, 0.98), "wrapped (synthetic)": (0.90, 0.98)}
+
+
 # (folder, documents, clauses or None, floors): every held-out reference, each held to its own
 # floors by the same check
 HELD_OUT_SETS = [("segmentation_heldout", 6, None, HELD_OUT_FLOORS),
                  ("segmentation_heldout2", 6, 150, HELD_OUT_2_FLOORS),
                  ("segmentation_heldout3", 8, 932, HELD_OUT_3_FLOORS),
-                 ("segmentation_heldout4", 12, 577, HELD_OUT_4_FLOORS)]
+                 ("segmentation_heldout4", 12, 577, HELD_OUT_4_FLOORS),
+                 ("segmentation_heldout5", 12, 547, HELD_OUT_5_FLOORS)]
 
 
 @pytest.mark.parametrize(("folder", "documents", "clauses", "floors"), HELD_OUT_SETS,

@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,7 +37,8 @@ _DATE = re.compile(
 # 要/应/将/对/给/把… need the rest of their sentence (…各单位要|面向…, …分配给|…).
 _NOT_BEFORE_BODY = "、和与及或并的之等要应须将对给把被在向"
 # …nor where the next word ends a noun phrase (…全民垃圾分类行动|计划…): the phrase runs on.
-_PHRASE_GOES_ON = ("计划", "方案", "体系", "机制", "制度", "工作", "规划", "项目", "标准", "办法")
+_PHRASE_GOES_ON = ("计划", "方案", "体系", "机制", "制度", "工作", "规划", "项目", "标准", "办法",
+                   "清单", "名单", "名录", "目录", "台账")
 _LENGTH_BUCKETS = (2, 3, 4, 5, 6, 7, 8, 9, 11, 14, 18, 24)
 
 
@@ -165,3 +167,23 @@ class RunInModel:
 @lru_cache(maxsize=1)
 def default_model() -> RunInModel:
     return RunInModel.load()
+
+
+_switched_off = False
+
+
+def active_model() -> RunInModel | None:
+    """The model the segmenter asks: the shipped one, or None inside ``switched_off()``."""
+    return None if _switched_off else default_model()
+
+
+@contextmanager
+def switched_off() -> Iterator[None]:
+    """Segment without the learned model: training reads the gold's clauses through the
+    segmenter, and they must not depend on the weights that training is about to replace."""
+    global _switched_off
+    before, _switched_off = _switched_off, True
+    try:
+        yield
+    finally:
+        _switched_off = before

@@ -62,6 +62,11 @@ _MARKERS: list[tuple[int, re.Pattern[str]]] = [
     (7, re.compile(r"[①-⑳]")),
 ]
 _INNER_MARKER = re.compile(rf"(?<=[{_CJK}])(?:\d{{1,2}}[.．、]|[{_CN_NUM}]{{1,3}}、)(?=[{_CJK}])")
+# A sub-item marker that a heading phrase runs into, where the heading's own scan stops (a space
+# or a bracket): 预申请|1. 预申请…, 申请注意事项|（一）项目申请…, 工业软件技术|2.1 工业…
+_INNER_SUBMARKER = re.compile(
+    rf"(?<=[{_CJK}])(?:\d{{1,2}}[.．、][ \u3000]|\d{{1,2}}(?:\.\d{{1,2}}){{1,2}}[ \u3000]?"
+    rf"|[（(](?:[{_CN_NUM}]{{1,3}}|\d{{1,2}})[）)](?![项款条目]))(?=[{_CJK}])")
 _QUESTION_WORD = re.compile(r"吗|呢|么|是否|如何|怎|哪|谁|几|何|可否|能否")
 _DIGIT_ITEM = re.compile(rf"(\d{{1,2}})[.．、](?=[{_CJK}])")
 _MARKER_FIRST = frozenset("第（(①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳" + _CN_NUM)
@@ -96,7 +101,7 @@ _ISSUER = rf"[{_CJK}（）()]{{2,40}}?(?:{_ORG_SUFFIX})"
 # A whole clause that is a tail piece.
 _TAIL_CLAUSE = re.compile(
     rf"(?:{_ISSUER}\s*)?{_DATE}(?:\s*印发)?|[{_CJK}]{{2,40}}印发|[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]"
-    rf"|抄送[:：].*|抄报[:：].*|{_ISSUER}|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)]"
+    rf"|(?:部内)?抄送[:：].*|抄报[:：].*|{_ISSUER}|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)]"
 )
 _DATE_ONLY = re.compile(rf"{_DATE}")
 # Where a tail piece starts inside run-together text: a signature (issuer and date, or a date)
@@ -105,11 +110,11 @@ _TAIL_START = re.compile(
     rf"(?P<sig>(?:(?P<issuer>{_ISSUER})\s*)?(?P<date>{_DATE}))(?P<after>\s*(?:印发)?)"
     rf"(?=$|[（(]|抄送|抄报|{_ISSUER}\s*{_DATE}|附件|关于|字号|相关)"
     rf"|(?P<note>[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)])"
-    rf"|(?P<cc>抄送[:：]|抄报[:：])"
+    rf"|(?P<cc>(?:部内)?抄送[:：]|抄报[:：])"
 )
 # Where a tail piece may start: the line start or after a sentence end or a closing bracket.
 _PIECE_START = re.compile(
-    r"(?:^|(?<=[。；！？!?;)）]))(?=.)|(?=[（(](?:此件|本件|此文))|(?=抄[送报])"
+    r"(?:^|(?<=[。；！？!?;)）]))(?=.)|(?=[（(](?:此件|本件|此文))|(?<!部内)(?=抄[送报])|(?=部内抄送)"
     rf"|(?<=\d{{5}})(?=[{_CJK}])"  # a signature right after a phone number: …66556323生态环境部…
     rf"|(?=[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)])"  # a seal note: （国家粮食局办公室代章）
 )
@@ -134,7 +139,7 @@ _PROVINCES = (
 _ORGAN_PREFIX = re.compile(rf"国家|中华人民共和国|(?:{_PROVINCES})(?:省|市|自治区)")
 # What ends an attachment's title, the last text before a signature that runs into it.
 _ITEM_END = re.compile(
-    r"(?:名单|说明|格式|情况|表|清单|目录|大纲|指南|方案|办法|通知|意见|规定|细则|要求|报告|材料|"
+    r"(?:名单|说明|格式|情况|表|清单|目录|大纲|指南|方案|办法|通知|意见|规定|细则|要求|报告|材料|回执|模板|"
     r"[）)》”])$"
 )
 _ORGAN_START = re.compile(
@@ -145,7 +150,8 @@ _ORGAN_START = re.compile(
     r"水利|农业农村|农业|商务|文化和旅游|卫生健康|退役军人事务|应急管理|审计|海关|市场监督管理|市场监管|"
     r"发展改革|发展和改革)(?=部|署|委|总局)"
 )
-_LONE_DATE = re.compile(rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关|附件[:：])")
+_LONE_DATE = re.compile(
+    rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关|附件|抄送|抄报|印发|{_ISSUER}\s*{_DATE})")
 # 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
 _ADDRESSEE = re.compile(
     rf"(?:各|[{_CJK}][{_CJK}、（）()]{{0,80}}?(?:{_ORG_SUFFIX}|代表团|\d{{1,3}}位代表|代表|委员|同志|单位|"
@@ -156,8 +162,10 @@ _ADDRESSEE = re.compile(
 _FIELD_START = re.compile(
     # not inside a longer label: 联系电话, 办公电话, 通讯地址, 电子邮箱 (a field that a comma
     # opens stays in its clause)
-    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?<!相关)(?=(?:联系单位|通讯地址|联系地址|邮寄地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
-    r"电子邮箱|电子邮件|附件|解读)\s*[:：])"
+    r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?<!相关)(?=(?:联系单位|通讯地址|通信地址|联系地址|邮寄地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
+    r"电子邮箱|电子邮件|附件|解读"
+    # the fields of a notice's or report's form: 报到地址：, 检查单位：, 受检单位：, 会议时间：
+    r"|(?:检查|受检|报到|报名|申报|截止|会议|培训|活动)(?:单位|日期|时间|地点|地址))\s*[:：])"
     # labels that also end longer ones (邮寄地址, 电子邮箱): only after a value that is not Chinese
     r"|(?<=[^\s、，,（(“《：:\u4e00-\u9fff])(?=(?:邮箱|地址|网址|手机)\s*[:：])"
 )
@@ -220,6 +228,22 @@ _RUN_TOGETHER_LINE = 300
 _ACTION = re.compile(r"开展|积极|进一步|加以|予以")
 _HEADING_PHRASE_MAX = 30
 _RUN_IN_WINDOW = 600
+# A sentence that opens with who acts: an organ or party, then what it does.
+_AGENT_BODY = re.compile(
+    rf"(?:各|相关|有关|本|我|生态环境|国家|中央|国务院|地方|营运|建设|项目|申报|试点|{_PROVINCES})"
+    rf"[{_CJK}]{{0,12}}?(?:部|局|厅|委员会|单位|企业|部门|机构|政府|中心|公司)"
+    r"(?:负责|要|应|将|针对|批准|组织|已|按照|会同|加强|积极|开展|认真|切实|不断|进一步|共同|"
+    r"分别|定期|牵头|依法|统筹|制定|印发|发布|提出|落实|推动|推进|做好|充分|高度)")
+# …and the phrase before it never ends in a word that joins or needs what follows (各地区和|
+# 各有关部门要…, …会同市场监管总局对|各级…).
+_NOT_BEFORE_AGENT = "、和与及或并的之等要应须将对给把被在向由"
+# Heading ends that take who acts as their object: 鼓励和支持|地方政府开展… is one sentence
+# (技术支持|生态环境部负责… is not: a noun before the verb makes the two a noun).
+_TAKES_AGENT = frozenset(("支持", "鼓励", "指导", "要求", "督促", "推动", "组织", "动员",
+                          "帮助", "协助", "允许", "会同", "委托", "授权", "配合", "依托", "联合",
+                          "推进", "促进", "激励", "带动", "通知"))
+# A notice's short topics whose value follows them: 培训时间, 报到地点, 截止日期
+_TOPIC_END = frozenset(("时间", "地点", "日期"))
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
 # How the sentence under a reply's 关于 topic opens: when, why, or who (not 各…: 关于…各省区…
 # is still the topic).
@@ -236,8 +260,11 @@ _SECTION = re.compile(rf"([{_CN_NUM}]{{1,3}})、(?=[{_CJK}])")
 _NOT_BEFORE_FIRST = frozenset("统唯之第万同专逐单划均合归不如初十周惟一")
 _ENDS_IN_TONG = frozenset(("系统", "传统", "总统", "血统", "正统"))  # 系统|一、 is not 统一
 _SECOND_SECTION = re.compile(rf"(?<=[{_CJK}。；）)])二、(?=[{_CJK}])")
-_SECTION_IN_TEXT = re.compile(rf"(?<=[{_CJK}])[{_CN_NUM}]{{1,3}}、(?=[{_CJK}])")
+_SECTION_IN_TEXT = re.compile(rf"(?<=[{_CJK}）)])[{_CN_NUM}]{{1,3}}、(?=[{_CJK}])")
 _CN_DIGITS = {ch: value for value, ch in enumerate("零一二三四五六七八九")}
+# An enumeration marker that a field label follows (（一）联系人：…): the field is the item's text.
+_MARKER_BEFORE = re.compile(
+    rf"(?:[（(](?:[{_CN_NUM}]{{1,3}}|\d{{1,2}})[）)]|\d{{1,2}}[.．、]|[{_CN_NUM}]{{1,3}}、)$")
 
 
 def _section_number(numeral: str) -> int:
@@ -314,15 +341,18 @@ def run_in_heading_end(line: str, start: int) -> int | None:
     stop = _SENTENCE_OR_BREAK.search(line, phrase_start, window_end)
     stop_at = stop.start() if stop else window_end
     inner = _INNER_MARKER.search(line, phrase_start + 2, min(stop_at, phrase_start + 41))
-    if inner:
+    inner_at = inner.start() if inner else _inner_submarker(line, start, phrase_start, stop_at)
+    if inner_at is not None:
         # （一）加强…标准化建设1.完善标准规范体系。: the next marker ends the heading
-        return inner.start()
+        return inner_at
     longest = _HEADING_PHRASE_MAX_GUAN_YU if line.startswith("关于", phrase_start) else (
         _HEADING_PHRASE_MAX)
     best, best_score = None, 0
     for end in range(phrase_start + 2, min(stop_at - 2, phrase_start + longest) + 1):
         modal = level == 3 and MODAL_START.match(line, end) is not None
-        if (line[end] in FUNCTION_CHARS and not modal) or line[end - 1] == "、":
+        topic = line[end - 2:end] in _TOPIC_END and end - phrase_start <= 8 and (
+            line[end] not in "和与及或并、等的为是于")
+        if (line[end] in FUNCTION_CHARS and not (modal or topic)) or line[end - 1] == "、":
             continue
         if line.startswith(NAME_CONTINUATION, end):
             continue
@@ -351,9 +381,21 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             score = 3  # （二）建设现状乌海能源公司…建设，… (not …职责|权限…: one compound)
         if SENTENCE_VERB.search(line, phrase_start, end):
             continue  # （十九）司法行政机关按照职责权限…: the phrase is already a sentence
+        if 1 <= score < 3 and end - phrase_start >= 4 and _AGENT_BODY.match(line, end) and (
+            line[end - 1] not in _NOT_BEFORE_AGENT
+            and not _AGENT_BODY.search(line, phrase_start, end)
+            and not AGENT_END.search(line, phrase_start, end) and not (
+                line[end - 2:end] in _TAKES_AGENT
+                and (end - phrase_start <= 4 or line[end - 3] in "和与及、并"))
+        ):
+            # （二）强化技术支持|生态环境部负责…, （一）质量保证体系运转情况|营运单位针对…: a title,
+            # then a sentence whose subject is who acts
+            score = 3
+        if topic and score < 3:
+            score = 3  # 一、培训时间|2019年10月21日至25日…: a notice's topic and its value
         phrase = line[phrase_start:end]
         if len(phrase) >= 4 and (line.startswith(phrase, end) or line.startswith(phrase, end + 2)):
-            score = 3  # （一）产业基础创新工程实施产业基础创新工程，…: the body repeats it
+            score = 4  # （一）产业基础创新工程实施产业基础创新工程，…: the body repeats it
         elif best is None and _common_prefix(phrase, line, end) >= 7 and not (
             _SENTENCE_MODAL.search(phrase)
         ):
@@ -373,6 +415,21 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         if score >= 3 and score >= best_score:
             best, best_score = end, score
     return best
+
+
+def _inner_submarker(line: str, start: int, phrase_start: int, stop_at: int) -> int | None:
+    """Where a sub-item marker that the heading phrase runs into starts, when the phrase's
+    scan stopped at it (a space or a bracket is part of the marker): ``预申请|1. 预申请…``,
+    ``申请注意事项|（一）项目…``, ``工业软件技术|2.1 工业…``."""
+    found = _INNER_SUBMARKER.search(line, phrase_start + 2, min(len(line), stop_at + 12))
+    if found is None or found.start() > min(stop_at, phrase_start + 40):
+        return None
+    dotted = re.match(r"(\d{1,2})\.\d", found.group(0))
+    if dotted and not found.group(0).endswith((" ", "\u3000")) and not (
+        line.startswith(dotted.group(1), start) and not line[start + len(dotted.group(1))].isdigit()
+    ):
+        return None  # 增长2.1个…is a number; 3.1 after a heading numbered 3. is its first item
+    return found.start()
 
 
 def heading_phrase_start(line: str, start: int) -> tuple[int, int] | None:
@@ -397,7 +454,8 @@ def learned_run_in_end(line: str, start: int) -> int | None:
     if found is None:
         return None
     level, phrase_start = found
-    return run_in.default_model().best_end(line, phrase_start, level)
+    model = run_in.active_model()
+    return None if model is None else model.best_end(line, phrase_start, level)
 
 
 def _common_prefix(phrase: str, line: str, pos: int) -> int:
@@ -580,7 +638,11 @@ def _tail_boundaries(line: str) -> set[int]:
             issuer = match.group("issuer")
             if issuer and date_start > start and "印发" not in match.group("after"):
                 cuts.add(date_start)  # 印发 lines stay whole: 济南市人民政府办公厅 2019年1月3日印发
-            cuts.update((start, match.end()))
+            before_date = line[:start].rstrip(" \u3000")[-1:]
+            if not (start == date_start and "印发" in match.group("after")
+                    and before_date and before_date in _ORGAN_END):
+                cuts.add(start)  # (…办公厅2022年11月18日印发 is one clause, R4)
+            cuts.add(match.end())
             title_end = _title_before_addressee(line, match.end())
             if title_end:
                 # A signed cover letter before the report it forwards: 关于…的报告 国务院：
@@ -729,6 +791,7 @@ def _split(line: str, head: bool, run_together: bool = False
         boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
     if "：" in line or ":" in line:
         boundaries |= {cut for m in _FIELD_START.finditer(line) if not protected[m.start()]
+                       and not _MARKER_BEFORE.search(line, max(0, m.start() - 6), m.start())
                        and (cut := _field_cut(line, m.start())) is not None}
         # 现就有关事项通知如下：年初，… — what follows 如下： is the body it announces.
         boundaries |= {m.end() for m in _AS_FOLLOWS.finditer(line) if not protected[m.start()]}
@@ -782,11 +845,13 @@ def _split(line: str, head: bool, run_together: bool = False
             # clause at a bracketed Chinese numeral; "第（一）项" cites, it does not open.
             open_at(index)
         if (
-            not after_end and last_section and index > 0 and _is_cjk(line[index - 1])
+            not after_end and last_section and index > 0
+            and (_is_cjk(line[index - 1]) or line[index - 1] in "）)")
             and line[index - 1] not in _CN_NUM + "第" and (section := _SECTION.match(line, index))
             and _section_number(section.group(1)) == last_section + 1
         ):
-            # The next section of run-together text, its 。 lost: …备用电源四、通信电站…
+            # The next section of run-together text, its 。 lost: …备用电源四、通信电站…,
+            # …（25日返程）二、培训地点…
             open_at(index)
         if (
             not after_end and not last_section and line.startswith("一、", index) and index > 0
