@@ -173,13 +173,20 @@ HELD_OUT_4_FLOORS = {"(real)": (0.98, 0.97), "wrapped (synthetic)": (0.97, 0.95)
 HELD_OUT_5_FLOORS = {"(real)": (0.91, 0.98), "wrapped (synthetic)": (0.90, 0.98)}
 
 
+# labels/segmentation_heldout6: 12 flat documents (707 clauses) cut by reading after round 9
+# was final; held out, never used to change a rule. Round-8 code 0.772 / 0.983, round 9 0.783 /
+# 0.983 (PDF renderings 0.748 → 0.759). Floors just under: a guard, far from the 0.95 target.
+HELD_OUT_6_FLOORS = {"(real)": (0.77, 0.97), "wrapped (synthetic)": (0.75, 0.97)}
+
+
 # (folder, documents, clauses or None, floors): every held-out reference, each held to its own
 # floors by the same check
 HELD_OUT_SETS = [("segmentation_heldout", 6, None, HELD_OUT_FLOORS),
                  ("segmentation_heldout2", 6, 150, HELD_OUT_2_FLOORS),
                  ("segmentation_heldout3", 8, 932, HELD_OUT_3_FLOORS),
                  ("segmentation_heldout4", 12, 577, HELD_OUT_4_FLOORS),
-                 ("segmentation_heldout5", 12, 547, HELD_OUT_5_FLOORS)]
+                 ("segmentation_heldout5", 12, 547, HELD_OUT_5_FLOORS),
+                 ("segmentation_heldout6", 12, 707, HELD_OUT_6_FLOORS)]
 
 
 @pytest.mark.parametrize(("folder", "documents", "clauses", "floors"), HELD_OUT_SETS,
