@@ -222,3 +222,16 @@ def test_signatures_after_attachment_items():
     assert ("tail", "生态环境部办公厅") in got and ("tail", "2018年6月7日") in got
     issued = "特此通知。生态环境部办公厅 2022年11月18日印发"
     assert kinds_and_texts(issued, "lines")[-1] == ("tail", "生态环境部办公厅 2022年11月18日印发")
+
+
+def test_a_flattened_table_whose_rows_open_with_a_bare_number():
+    rows = ["1内蒙古呼伦贝尔市成吉思汗未开工", "2甘珠花（拴马桩）在建", "3辽宁铁岭市柴河水库在建",
+            "4沈阳市卧龙湖未开工", "5吉林松原市查干湖未开工", "6白城市镇西大桥未开工"]
+    text = "附件3：进度严重滞后的国家投资水站序号承建省份承建地市断面名称建设进度" + "".join(rows)
+    assert [t for _, t in kinds_and_texts(text)][-6:] == rows
+    assert {k for k, _ in kinds_and_texts(text)[-6:]} == {"body"}
+    # a coordinate is not a row number, and four numbers in order are not yet a table
+    coordinates = "1AHCZ-0001安徽省池州市贵池区117.24802530.553058白色垃圾2AHCZ-0002生活垃圾"
+    assert len(kinds_and_texts(coordinates)) == 1
+    short = "第1批2家3个4项"
+    assert kinds_and_texts(short) == [("body", short)]

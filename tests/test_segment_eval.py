@@ -154,7 +154,7 @@ HELD_OUT_2_FLOORS = {"(real)": (0.98, 0.97), "wrapped (synthetic)": (0.95, 0.97)
 # under today's figures: a regression guard on untouched documents, far from the targets.
 # Round 8 (read once, nothing tuned on it): real 0.925 / 0.986, the three real flat documents
 # 0.716, synthetic wrapped 0.820 / 0.993, synthetic flat 0.740 / 0.997.
-# Round 9 (read once more, nothing tuned on it): every figure unchanged.
+# Round 9 (read once more, nothing tuned on it): unchanged but synthetic flat 0.740 → 0.745.
 HELD_OUT_3_FLOORS = {"(real)": (0.92, 0.98), "wrapped (synthetic)": (0.81, 0.98),
                      "flat (synthetic)": (0.73, 0.99)}
 
@@ -173,10 +173,12 @@ HELD_OUT_4_FLOORS = {"(real)": (0.98, 0.97), "wrapped (synthetic)": (0.97, 0.95)
 HELD_OUT_5_FLOORS = {"(real)": (0.91, 0.98), "wrapped (synthetic)": (0.90, 0.98)}
 
 
-# labels/segmentation_heldout6: 12 flat documents (707 clauses) cut by reading after round 9
-# was final; held out, never used to change a rule. Round-8 code 0.772 / 0.983, round 9 0.783 /
-# 0.983 (PDF renderings 0.748 → 0.759). Floors just under: a guard, far from the 0.95 target.
-HELD_OUT_6_FLOORS = {"(real)": (0.77, 0.97), "wrapped (synthetic)": (0.75, 0.97)}
+# labels/segmentation_heldout6: 12 flat documents (707 clauses) cut by reading after round 9's
+# rules were final; held out, its differences never read. Round-8 code 0.772 / 0.983, round 9
+# 0.783 / 0.983 (PDF renderings 0.748 → 0.759), and 0.899 / 0.987 (renderings 0.879) after the
+# rule for tables whose rows open with a bare number, written from other documents. Floors just
+# under: a guard, far from the 0.95 target.
+HELD_OUT_6_FLOORS = {"(real)": (0.89, 0.98), "wrapped (synthetic)": (0.87, 0.98)}
 
 
 # (folder, documents, clauses or None, floors): every held-out reference, each held to its own

@@ -201,6 +201,11 @@ _PLACE_LIST_END = re.compile(r"[。；;：:！？!?]")
 # Numbered items run together after a name (…有限公司2.中国石化…), in flat text only.
 _ITEM_IN_TEXT = re.compile(rf"(?<=[{_CJK}）)])(\d{{1,2}})[.．](?=[{_CJK}])")
 _RUN_ITEM_MAX = 60
+# A bare row number: after a Chinese character or a closing bracket, before what is not a digit
+# or a decimal point (…贵池区117.248… is a coordinate, not row 117).
+_BARE_ROW_NUMBER = re.compile(rf"(?<=[{_CJK}）)])(\d{{1,3}})(?![\d.．%％:：])")
+_ROW_MAX = 160
+_ROWS_MIN = 5
 # An attachment list that runs together: 附件：1.…
 _ATTACHMENTS = re.compile(r"附件[:：]\s*1[.．、]")
 _ATTACHMENT_ITEM_MAX = 150
@@ -738,6 +743,26 @@ def _numbered_runs(line: str) -> set[int]:
     return starts
 
 
+def _bare_numbered_rows(line: str) -> set[int]:
+    """Starts of the rows of a flattened table whose rows open with a bare row number
+    (…县（区）1AHCZ-0001卫星遥感…白色垃圾2AHCZ-0002…): numbers 1, 2, 3… in order, each right
+    after a Chinese character or a closing bracket, not inside a number, at most a row's length
+    from the one before; at least five in a row, so that a sentence's few numbers never are."""
+    starts: set[int] = set()
+    chain: list[int] = []
+    for found in _BARE_ROW_NUMBER.finditer(line):
+        number, at = int(found.group(1)), found.start()
+        if chain and number == len(chain) + 1 and at - chain[-1] <= _ROW_MAX:
+            chain.append(at)
+            continue
+        if len(chain) >= _ROWS_MIN:
+            starts.update(chain)
+        chain = [at] if number == 1 else []
+    if len(chain) >= _ROWS_MIN:
+        starts.update(chain)
+    return starts
+
+
 def _attachment_items(line: str, protected: list[bool]) -> set[int]:
     """Starts of the numbered items of an attachment list run together (附件：1.…2.…3.…),
     found in order, each number the last plus one. An item's text may itself start with a
@@ -785,7 +810,7 @@ def _split(line: str, head: bool, run_together: bool = False
         if run_together:
             list_items |= _place_rows(line)
     if run_together:
-        list_items |= _numbered_runs(line)
+        list_items |= _numbered_runs(line) | _bare_numbered_rows(line)
     boundaries |= list_items
     if "日" in line or "抄" in line or "此" in line or "章" in line:
         boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
