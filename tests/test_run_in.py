@@ -202,6 +202,10 @@ def test_form_fields_and_marked_contact_entries():
     assert "检查日期：2022年2月14日至16日。" in texts
     assert "（一）联系人：生态环境部卫星环境应用中心张雪" in texts  # the marker keeps its field
     assert "电话：（010）58311312" in texts
+    # at the head of a forwarded report a field is not an addressee line
+    report = ("关于田湾核电站8号机组核安全检查报告一、检查依据和范围检查单位：国家核安全局受检单位："
+              "江苏核电有限公司检查日期：2022年2月14日至16日。")
+    assert ("body", "检查单位：国家核安全局") in kinds_and_texts(report)
 
 
 def test_the_next_section_after_a_closing_bracket():

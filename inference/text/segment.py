@@ -220,6 +220,8 @@ _FIRST_ARTICLE = re.compile(r"(?:(?<=[）)])|(?<=通过|修正|修订|施行|公
 _NOT_ADDRESSEE = re.compile(
     # (研究室, 经济委员会: organs' names, not a sentence)
     r"如下|现将|现就|通知|规定|决定|要求|提出|根据|为了|经(?![济贸信营])|研究(?![室院所会中])|同意|的|批复"
+    # a form's field, not who the document is sent to: 检查单位：国家核安全局
+    r"|(?:检查|受检|报到|报名|申报|主办|承办|协办)单位\s*[:：]"
 )
 _TITLE_END = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)])?")
 _TITLE_END_HERE = re.compile(rf"(?:{_DOC_TYPE})(?:[（(][^）)]{{1,20}}[）)]){{0,2}}$")
