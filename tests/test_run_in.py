@@ -239,3 +239,7 @@ def test_a_flattened_table_whose_rows_open_with_a_bare_number():
     assert len(kinds_and_texts(coordinates)) == 1
     short = "第1批2家3个4项"
     assert kinds_and_texts(short) == [("body", short)]
+    # numbers inside a row, or a sentence's 1 before the table, do not break the run
+    inner = ["1甲公司共3个点位在建", "2乙公司第1批4个未开工", "3丙公司在建", "4丁公司在建", "5戊公司在建"]
+    text = "附件序号名称建设进度" + "".join(inner)
+    assert [t for _, t in kinds_and_texts(text)][-5:] == inner

@@ -206,6 +206,7 @@ _RUN_ITEM_MAX = 60
 _BARE_ROW_NUMBER = re.compile(rf"(?<=[{_CJK}）)])(\d{{1,3}})(?![\d.．%％:：])")
 _ROW_MAX = 160
 _ROWS_MIN = 5
+_OPEN_RUNS_MAX = 4
 # An attachment list that runs together: 附件：1.…
 _ATTACHMENTS = re.compile(r"附件[:：]\s*1[.．、]")
 _ATTACHMENT_ITEM_MAX = 150
@@ -749,19 +750,37 @@ def _bare_numbered_rows(line: str) -> set[int]:
     """Starts of the rows of a flattened table whose rows open with a bare row number
     (…县（区）1AHCZ-0001卫星遥感…白色垃圾2AHCZ-0002…): numbers 1, 2, 3… in order, each right
     after a Chinese character or a closing bracket, not inside a number, at most a row's length
-    from the one before; at least five in a row, so that a sentence's few numbers never are."""
+    from the one before; at least five in a row, so that a sentence's few numbers never are.
+    Other numbers between them are the rows' own (…共3个…) and do not break the run."""
     starts: set[int] = set()
-    chain: list[int] = []
+    chains: list[list[int]] = []  # runs 1, 2, 3… still open, the latest started last
     for found in _BARE_ROW_NUMBER.finditer(line):
         number, at = int(found.group(1)), found.start()
-        if chain and number == len(chain) + 1 and at - chain[-1] <= _ROW_MAX:
-            chain.append(at)
-            continue
+        open_chains = []
+        for chain in chains:
+            if at - chain[-1] <= _ROW_MAX:
+                open_chains.append(chain)
+            elif len(chain) >= _ROWS_MIN:
+                starts.update(chain)
+        chains = open_chains
+        # the latest run that waits for this number takes it: a table's row 1 comes right
+        # before its row 2, a sentence's 1 (第1批) earlier
+        waiting = next((c for c in reversed(chains) if len(c) + 1 == number), None)
+        if waiting is not None:
+            waiting.append(at)
+        elif number == 1:
+            chains.append([at])
+            if len(chains) > _OPEN_RUNS_MAX:
+                # a line of many 1s (hostile, or a column of ones) stays linear: the oldest
+                # short run goes
+                oldest = next((c for c in chains if len(c) < _ROWS_MIN), chains[0])
+                if len(oldest) >= _ROWS_MIN:
+                    starts.update(oldest)
+                chains.remove(oldest)
+        # any other number is inside a row (…共3个…) and leaves the runs as they are
+    for chain in chains:
         if len(chain) >= _ROWS_MIN:
             starts.update(chain)
-        chain = [at] if number == 1 else []
-    if len(chain) >= _ROWS_MIN:
-        starts.update(chain)
     return starts
 
 
