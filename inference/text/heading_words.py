@@ -67,3 +67,6 @@ FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将�
 # A heading phrase never ends where 小组/委员会… follows: that is a body's name running on
 # (…国务院稀土领导|小组分别制定…: 领导 ends headings elsewhere), not a heading over a sentence.
 NAME_CONTINUATION = ("小组", "委员会", "办公室", "工作组", "班子")
+# A heading phrase never ends in these: 、 lists on, 和/与/及/或/并 join a second part, and
+# 要/应/将/对/给/把… need the rest of their sentence (…各单位要|面向…, …分配给|…).
+NOT_BEFORE_BODY = "、和与及或并的之等要应须将对给把被在向"

@@ -33,10 +33,8 @@ _SENTENCE_END = re.compile(r"[。；;！？!?]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _DATE = re.compile(
     r"(?:19|20)\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|[〇○零一二三四五六七八九]{4}年")
-# A heading phrase does not end in these: 、 lists on, 和/与/及/或/并 join a second part, and
-# 要/应/将/对/给/把… need the rest of their sentence (…各单位要|面向…, …分配给|…).
-_NOT_BEFORE_BODY = "、和与及或并的之等要应须将对给把被在向"
-# …nor where the next word ends a noun phrase (…全民垃圾分类行动|计划…): the phrase runs on.
+# A heading phrase does not end before the word that ends its noun phrase (…全民垃圾分类行动|
+# 计划…): the phrase runs on (nor after heading_words.NOT_BEFORE_BODY).
 _PHRASE_GOES_ON = ("计划", "方案", "体系", "机制", "制度", "工作", "规划", "项目", "标准", "办法",
                    "清单", "名单", "名录", "目录", "台账")
 _LENGTH_BUCKETS = (2, 3, 4, 5, 6, 7, 8, 9, 11, 14, 18, 24)
@@ -65,7 +63,7 @@ def candidate_ends(line: str, phrase_start: int) -> tuple[list[int], int]:
     if _DATE.search(sentence[:60]):
         return ends, stop_at  # an item that a signature follows (…建议格式|生态环境部办公厅2022年…)
     for end in range(first, last + 1):
-        if line[end] in _words.FUNCTION_CHARS or line[end - 1] in _NOT_BEFORE_BODY:
+        if line[end] in _words.FUNCTION_CHARS or line[end - 1] in _words.NOT_BEFORE_BODY:
             continue
         if not (_CJK.match(line, end - 1) or line[end - 1] in "）)》”"):
             continue  # a heading phrase ends in a word, not inside a number (…报名表3.|2019年)

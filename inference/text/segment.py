@@ -31,6 +31,7 @@ from inference.text.heading_words import (
     HEADING_END_WEAK,
     MODAL_START,
     NAME_CONTINUATION,
+    NOT_BEFORE_BODY,
     SENTENCE_VERB,
 )
 
@@ -242,9 +243,9 @@ _AGENT_BODY = re.compile(
     rf"[{_CJK}]{{0,12}}?(?:部|局|厅|委员会|单位|企业|部门|机构|政府|中心|公司)"
     r"(?:负责|要|应|将|针对|批准|组织|已|按照|会同|加强|积极|开展|认真|切实|不断|进一步|共同|"
     r"分别|定期|牵头|依法|统筹|制定|印发|发布|提出|落实|推动|推进|做好|充分|高度)")
-# …and the phrase before it never ends in a word that joins or needs what follows (各地区和|
-# 各有关部门要…, …会同市场监管总局对|各级…).
-_NOT_BEFORE_AGENT = "、和与及或并的之等要应须将对给把被在向由"
+# …and the phrase before it ends where any heading phrase may, and not in 由 either (各地区和|
+# 各有关部门要…, …会同市场监管总局对|各级…, …由|…负责).
+_NOT_BEFORE_AGENT = NOT_BEFORE_BODY + "由"
 # Heading ends that take who acts as their object: 鼓励和支持|地方政府开展… is one sentence
 # (技术支持|生态环境部负责… is not: a noun before the verb makes the two a noun).
 _TAKES_AGENT = frozenset(("支持", "鼓励", "指导", "要求", "督促", "推动", "组织", "动员",
@@ -646,9 +647,8 @@ def _tail_boundaries(line: str) -> set[int]:
             issuer = match.group("issuer")
             if issuer and date_start > start and "印发" not in match.group("after"):
                 cuts.add(date_start)  # 印发 lines stay whole: 济南市人民政府办公厅 2019年1月3日印发
-            before_date = line[:start].rstrip(" \u3000")[-1:]
             if not (start == date_start and "印发" in match.group("after")
-                    and before_date and before_date in _ORGAN_END):
+                    and _organ_name_ends_before(line, start)):
                 cuts.add(start)  # (…办公厅2022年11月18日印发 is one clause, R4)
             cuts.add(match.end())
             title_end = _title_before_addressee(line, match.end())
@@ -666,6 +666,13 @@ def _tail_boundaries(line: str) -> set[int]:
                 if after is not None:
                     cuts.update((sentence_end + 1, after))
     return {cut for cut in cuts if 0 < cut < len(line)}
+
+
+def _organ_name_ends_before(line: str, pos: int) -> bool:
+    """Whether an organ's name ends right before ``pos``, spaces aside (…办公厅 2022年…)."""
+    while pos > 0 and line[pos - 1] in " \u3000":
+        pos -= 1
+    return pos > 0 and line[pos - 1] in _ORGAN_END
 
 
 def _field_cut(line: str, label: int) -> int | None:

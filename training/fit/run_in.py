@@ -26,8 +26,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from inference.gold import GoldClause
 from inference.text import run_in
 from inference.text.segment import heading_phrase_start, marker_at, run_in_heading_end
+from training.data.gold import DOCUMENTS_PATH, GOLD_PATH, document_texts, load_splits
 from training.eval.segment_eval import (
     Span,
     _without_page_numbers,
@@ -36,7 +38,6 @@ from training.eval.segment_eval import (
     segment_like_pipeline,
 )
 
-LABELS_DIR = Path(__file__).resolve().parents[2] / "labels"
 _TERMINATORS = "。；;！？!?：:，,"
 
 
@@ -99,50 +100,43 @@ def examples_in(doc: str, flat: str, spans: list[Span]) -> list[Example]:
 
 def flat_gold_examples(*split_names: str) -> list[Example]:
     """Examples from the gold documents that came with no line breaks (govcn and MEE pages):
-    their gold clauses, read by annotators, located in the cleaned text. Real flat text, where
-    the flattened documents above are a rendering of another layout."""
-    from inference.text.ingest import _document_from_json
+    their gold clauses, read by annotators, at the segmenter's offsets in the cleaned text
+    (``labels validate`` holds the two to the same text). Real flat text, where the flattened
+    documents above are a rendering of another layout."""
+    from inference.gold import read_gold
+    from inference.records import ErrorRecord
+    from inference.text.ingest import iter_jsonl_lines
     from inference.text.pipeline import build_document
 
-    splits = json.loads((LABELS_DIR / "splits.json").read_text(encoding="utf-8"))["splits"]
+    splits = load_splits()
     wanted = {doc for name in split_names for doc in splits[name]}
-    gold: dict[str, list[dict[str, object]]] = {}
-    with (LABELS_DIR / "gold.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if row["doc_id"] in wanted:
-                gold.setdefault(row["doc_id"], []).append(row)
+    gold: dict[str, list[GoldClause]] = {}
+    for record in read_gold(GOLD_PATH):
+        if record.doc_id in wanted:
+            gold.setdefault(record.doc_id, []).append(record)
     examples: list[Example] = []
-    with (LABELS_DIR / "documents.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if row["id"] not in gold:
+    with DOCUMENTS_PATH.open(encoding="utf-8") as handle:
+        for raw in iter_jsonl_lines(handle, str(DOCUMENTS_PATH)):
+            if isinstance(raw, ErrorRecord) or raw.doc_id not in gold:
                 continue
-            document = build_document(_document_from_json(row, "labels/documents.jsonl"))
+            document = build_document(raw)
             if document.quality.get("layout") != "flat":
                 continue
-            spans, cursor = [], 0
-            for clause in sorted(gold[row["id"]], key=lambda r: int(r["clause_id"])):
-                start = document.text.find(str(clause["text"]), cursor)
-                if start < 0:
-                    break  # the gold no longer matches the text (labels validate says so)
-                cursor = start + len(str(clause["text"]))
-                spans.append(Span(start, cursor, str(clause["kind"])))
-            else:
-                examples += examples_in(row["id"], document.text, spans)
+            records = sorted(gold[raw.doc_id], key=lambda record: record.clause_id)
+            if [r.text for r in records] != [c.text for c in document.clauses]:
+                continue  # the gold no longer matches the segmenter (labels validate says so)
+            spans = [Span(clause.start, clause.end, record.kind)
+                     for record, clause in zip(records, document.clauses, strict=True)]
+            examples += examples_in(raw.doc_id, document.text, spans)
     return examples
 
 
 def load_examples(*split_names: str) -> list[Example]:
-    splits = json.loads((LABELS_DIR / "splits.json").read_text(encoding="utf-8"))["splits"]
+    """Examples from the gold documents with one paragraph a line, flattened."""
+    splits = load_splits()
     wanted = {doc for name in split_names for doc in splits[name]}
-    examples: list[Example] = []
-    with (LABELS_DIR / "documents.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if row["id"] in wanted:
-                examples += examples_of(row["id"], row["text"])
-    return examples
+    return [example for doc, text in document_texts().items() if doc in wanted
+            for example in examples_of(doc, text)]
 
 
 def candidate_rows(examples: list[Example]) -> tuple[list[dict[str, int]], list[int]]:
