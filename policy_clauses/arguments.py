@@ -10,16 +10,15 @@ from inference.scoring.runtime import FAST_MODES
 
 MODEL_HELP = ("model folder (classifier/ and tagger/); default $POLICY_CLAUSES_MODEL, else "
               "models/default of a source checkout")
-FAST_HELP = ("auto (default): bf16 where the CPU has bf16 units (AMX or AVX-512 BF16), else "
-             "int8 where it has AVX-512 VNNI, else float32, chosen once at start-up and logged "
-             "($POLICY_CLAUSES_CPU_FLAGS overrides the flags it reads); none: float32; bf16: "
-             "bfloat16 (about 3x faster on CPUs with bf16 units, test micro-F1 within 0.5 "
+FAST_HELP = ("auto (default): bf16 where the CPU has AMX, else int8 where it has AVX-512 VNNI, "
+             "else bf16 where it has AVX-512 BF16, else float32, chosen once at start-up and "
+             "logged ($POLICY_CLAUSES_CPU_FLAGS overrides the flags it reads); none: float32; "
+             "bf16: bfloat16 (about 3x faster on CPUs with bf16 units, test micro-F1 within 0.5 "
              "point); int8: the encoder's matmuls in int8 with per-channel weights (feed-forward "
              "outputs with per-token activation scales, where the CPU has VNNI), heads in "
-             "float32 (test: +0.2 micro-F1, +0.2 entity F1 on the shipped default); onnx: "
+             "float32 (test on the shipped default: micro-F1 as float32, entity F1 +0.3); onnx: "
              "ONNX Runtime with int8 weights (shared-encoder models; needs the 'fast' extra; "
-             "exported once per model and "
-             "cached). See benchmarks/README.md")
+             "exported once per model and cached). See benchmarks/README.md")
 
 
 def positive_int(text: str) -> int:

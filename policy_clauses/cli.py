@@ -131,7 +131,7 @@ def _quiet_model_loading(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     from inference.batch.run import run_clauses, run_documents
     from inference.scoring.models import load_scorer, model_identity, resolve_model
-    from inference.scoring.runtime import configure_threads
+    from inference.scoring.runtime import configure_allocator, configure_threads
 
     if args.clauses and args.paths:
         raise UserError("give either PATH... or --clauses IN.jsonl, not both")
@@ -153,6 +153,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                        model_identity(resolve_model(args.model, rules=args.rules), args.fast))
     _quiet_model_loading(args)
     threads = configure_threads(args.threads)
+    configure_allocator()
     scorer = load_scorer(args.model, rules=args.rules, fast=args.fast)
     identity = (scorer.name, scorer.version)
     log.info("scoring with %s on %d threads", scorer.name, threads)

@@ -155,8 +155,11 @@ def test_onnx_refuses_separate_parts(tmp_path, cache) -> None:
 
 
 @pytest.mark.parametrize(("flags", "expected"), [
-    ({"fpu", "avx2", "avx512f", "avx512_bf16", "avx512_vnni"}, "bf16"),
+    # AVX-512 BF16 without AMX (the AMD EPYC project machine): int8 is the faster there
+    ({"fpu", "avx2", "avx512f", "avx512_bf16", "avx512_vnni"}, "int8"),
+    ({"fpu", "avx2", "avx512f", "avx512_vnni", "amx_tile", "amx_bf16", "amx_int8"}, "bf16"),
     ({"fpu", "avx2", "amx_tile", "amx_bf16"}, "bf16"),
+    ({"fpu", "avx2", "avx512f", "avx512_bf16"}, "bf16"),
     ({"fpu", "avx2", "avx512f", "avx512_vnni"}, "int8"),
     ({"fpu", "avx2", "avx_vnni"}, "none"),  # FBGEMM has no AVX-VNNI kernels
     (set(), "none"),
@@ -186,6 +189,8 @@ def test_cpu_flags_env_replaces_the_detected_flags(monkeypatch) -> None:
     # how int8 is computed follows the hardware, never the override
     assert runtime.cpu_has_int8_units()
     monkeypatch.delenv(runtime.CPU_FLAGS_ENV)
+    assert runtime.resolve_fast("auto", announce=False) == "int8"
+    monkeypatch.setattr(runtime, "hardware_flags", lambda: {"amx_bf16", "avx512_vnni"})
     assert runtime.resolve_fast("auto", announce=False) == "bf16"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,8 @@ from inference.schema import default_schema
 from policy_clauses.cli import main
 from tests.conftest import EXAMPLES
 from tests.helpers.tiny_model import build_tiny_model
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +125,52 @@ def test_configure_threads_uses_the_cores_available():
     assert configure_threads(1) == 1 == torch.get_num_threads()
     configure_threads()
 
+
+# Whether a 20 MiB malloc is served by its own mmap (mallinfo2's hblks grows), in a fresh
+# process, after configure_allocator() when argv[1] is "configured".
+_MMAP_PROBE = """
+import ctypes, sys
+from inference.scoring.runtime import configure_allocator
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena ordblks smblks hblks hblkhd "
+                "usmblks fsmblks uordblks fordblks keepcost").split()]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+libc.malloc.restype = ctypes.c_void_p
+if sys.argv[1] == "configured":
+    assert configure_allocator()
+before = libc.mallinfo2().hblks
+block = libc.malloc(20 << 20)
+print(libc.mallinfo2().hblks - before)
+"""
+
+
+def test_configure_allocator_keeps_large_activations_in_the_heap(monkeypatch):
+    import ctypes
+    import platform
+    import subprocess
+    import sys
+
+    from inference.scoring.runtime import configure_allocator
+
+    if platform.libc_ver()[0] != "glibc" or not hasattr(ctypes.CDLL("libc.so.6"), "mallinfo2"):
+        pytest.skip("glibc 2.33 or later only")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+
+    def mmapped(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _MMAP_PROBE, mode], env=env, cwd=ROOT,
+                             capture_output=True, text=True, check=True)
+        return int(out.stdout)
+
+    assert mmapped("default") == 1  # glibc's default: a fresh mapping, faulted in page by page
+    assert mmapped("configured") == 0
+    # a user who tunes malloc through the environment keeps their settings
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+    assert configure_allocator() is False
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=65536")
+    assert configure_allocator() is False
 
 def test_progress_bar_only_when_asked_or_on_a_terminal(capsys):
     from inference.batch.progress import Progress

@@ -132,3 +132,43 @@ NOT_ON_THE_PREDICT_PATH = ("sklearn", "pandas", "pyarrow", "datasets", "ray",
 
 def test_predict_on_a_text_file_imports_no_heavy_module(two_part_model, tmp_path) -> None:
     assert modules_imported_by_predict(two_part_model, tmp_path, NOT_ON_THE_PREDICT_PATH) == []
+
+
+def test_length_sorted_batches_keep_to_the_token_budget() -> None:
+    from inference.scoring.encoding import length_sorted_batches
+
+    lengths = [5, 40, 3, 17, 128, 9, 33, 60, 2, 71, 12, 90]
+    batches = length_sorted_batches(lengths, 4, max_tokens=256, width_step=8, row_step=8)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    order = [i for batch in batches for i in batch]
+    assert [lengths[i] for i in order] == sorted(lengths)  # still length-sorted
+    for batch in batches:
+        assert len(batch) <= 4
+        rows, width = -(-len(batch) // 8) * 8, -(-max(lengths[i] for i in batch) // 8) * 8
+        assert rows * width <= 256 or len(batch) == 1
+    # 8 rows × 128 is over 256 positions: the longest window gets a batch of its own
+    assert [4] in batches
+    # without a budget only the count limits a batch
+    assert [len(b) for b in length_sorted_batches(lengths, 5)] == [5, 5, 2]
+
+
+def test_a_token_budget_changes_batches_not_predictions(joint_model, monkeypatch) -> None:
+    inputs = clause_inputs()
+    scorer = load_scorer(joint_model, fast="none")
+    assert scorer.shared is not None
+    batches: list[tuple[int, int, int]] = []  # rows, width, windows (padding rows: 1 token)
+    scorer.shared.module.register_forward_pre_hook(lambda _, args, kwargs: batches.append(
+        (*args[1].shape, int((args[1].sum(dim=1) > 1).sum()))), with_kwargs=True)
+    monkeypatch.setattr(align, "SCORING_MAX_TOKENS", 10**9)
+    unbounded = scorer.predict(inputs)
+    unbounded_batches = len(batches)
+    batches.clear()
+    monkeypatch.setattr(align, "SCORING_MAX_TOKENS", 64)
+    bounded = scorer.predict(inputs)
+    assert len(batches) > unbounded_batches
+    assert all(rows * width <= 64 or windows == 1 for rows, width, windows in batches)
+    for a, b in zip(unbounded, bounded, strict=True):
+        assert a.labels == b.labels
+        assert [(e.start, e.end, e.type) for e in a.entities] == [
+            (e.start, e.end, e.type) for e in b.entities]
+        assert max(abs(a.scores[k] - b.scores[k]) for k in a.scores) < 1e-4

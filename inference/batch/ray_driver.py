@@ -128,9 +128,10 @@ class ScoringActor:
     def __init__(self, model: str | None, rules: bool, fast: str, threads: int | None,
                  use_gpu: bool) -> None:
         from inference.scoring.models import load_scorer
-        from inference.scoring.runtime import configure_threads
+        from inference.scoring.runtime import configure_allocator, configure_threads
 
         configure_threads(threads)
+        configure_allocator()
         device = "cpu"
         if use_gpu:
             import torch

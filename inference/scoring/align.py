@@ -119,11 +119,20 @@ def decode_windows(
 # primitives, their scratch buffers, the allocator's free lists) are kept per input shape, so
 # with exact shapes memory grew with every new (rows, width) pair that length-sorted batches
 # produced: 0.4-1.7 MB per document over a crawl, never flat. With 128-token windows and
-# 64-window batches there are now at most 8 widths × 4 row counts = 32 shapes, whatever the
-# crawl size. Padding tokens are masked out and padding rows are thrown away, so real rows'
-# outputs move by float noise only (tests/test_scoring_shapes.py).
+# 64-window batches there are at most 16 widths × 8 row counts, whatever the crawl size
+# (23 shapes over the first 300 corpus documents). Padding tokens are masked out and padding
+# rows are thrown away, so real rows' outputs move by float noise only
+# (tests/test_scoring_shapes.py).
 SCORING_WIDTH_STEP = 8
 SCORING_ROW_STEP = 8
+# ...and at most this many padded token positions per batch (64 windows of up to 32 tokens, 16
+# of 128). What it buys is page faults: glibc serves an allocation over 32 MiB (its largest
+# mmap threshold) with fresh pages from the OS and returns them on free, so every activation
+# of a 64 × 128-window batch (the feed-forward one is 50 MB in float32) was faulted in anew,
+# layer after layer: 1.9 million minor faults over 1,120 clauses. With 2,048 positions the
+# largest is 12.6 MB and stays in the heap (with ``runtime.configure_allocator``).
+# benchmarks/README.md, "Batches of at most 2,048 tokens".
+SCORING_MAX_TOKENS = 2048
 
 
 def _round_up(value: int, step: int) -> int:

@@ -9,11 +9,32 @@ from typing import Any
 CONTEXT_MODES = ("none", "section", "title", "both")
 
 
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+def length_sorted_batches(lengths: Sequence[int], batch_size: int, *,
+                          max_tokens: int | None = None, width_step: int = 1,
+                          row_step: int = 1) -> list[list[int]]:
     """Indices grouped into batches of similar length: padding, not compute, is what batching
-    wastes on short Chinese clauses."""
+    wastes on short Chinese clauses. A batch holds at most ``batch_size`` indices and, with
+    ``max_tokens``, at most that many positions once padded (rows rounded up to ``row_step``
+    times the longest length rounded up to ``width_step``, as ``pad_windows`` pads them); one
+    index longer than ``max_tokens`` still gets a batch of its own."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for index in order:
+        # ascending order: the newest index is the batch's longest
+        padded = _round_up(len(batch) + 1, row_step) * _round_up(lengths[index], width_step)
+        if batch and (len(batch) == batch_size
+                      or (max_tokens is not None and padded > max_tokens)):
+            batches.append(batch)
+            batch = []
+        batch.append(index)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step
 
 
 def format_context(section: str, title: str, mode: str) -> str:

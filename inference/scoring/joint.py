@@ -113,7 +113,12 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
                  device: str = "cpu") -> tuple[list[list[float]], list[list[Entity]]]:
     """Label probabilities (sigmoid of the first window's logits) and entities (windows
     merged by ``decode_windows``, then span repair) of each clause, in one encoder pass."""
-    from inference.scoring.align import SCORING_ROW_STEP, SCORING_WIDTH_STEP, pad_windows
+    from inference.scoring.align import (
+        SCORING_MAX_TOKENS,
+        SCORING_ROW_STEP,
+        SCORING_WIDTH_STEP,
+        pad_windows,
+    )
 
     encoded = encode_joint(tokenizer, texts, contexts, max_length=settings.max_length,
                            stride=settings.stride,
@@ -129,7 +134,9 @@ def joint_scores(module: Any, tokenizer: Any, texts: Sequence[str], contexts: Se
     window_probs: list[Any] = [None] * len(ids_list)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with torch.inference_mode():
-        for batch in length_sorted_batches(lengths, batch_size):
+        for batch in length_sorted_batches(lengths, batch_size, max_tokens=SCORING_MAX_TOKENS,
+                                           width_step=SCORING_WIDTH_STEP,
+                                           row_step=SCORING_ROW_STEP):
             ids, mask = pad_windows([ids_list[i] for i in batch], pad_id,
                                     width_step=SCORING_WIDTH_STEP, row_step=SCORING_ROW_STEP,
                                     max_width=settings.max_length)

@@ -294,7 +294,12 @@ def tagger_entities(
     used (``encode_for_tagger``); windows of one text are merged by ``decode_windows``."""
     import torch
 
-    from inference.scoring.align import SCORING_ROW_STEP, SCORING_WIDTH_STEP, pad_windows
+    from inference.scoring.align import (
+        SCORING_MAX_TOKENS,
+        SCORING_ROW_STEP,
+        SCORING_WIDTH_STEP,
+        pad_windows,
+    )
 
     encoded = encode_for_tagger(tokenizer, texts, max_length=max_length, stride=stride)
     n_windows = len(encoded["input_ids"])
@@ -302,7 +307,9 @@ def tagger_entities(
     lengths = [len(ids) for ids in encoded["input_ids"]]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with torch.inference_mode():
-        for batch in length_sorted_batches(lengths, batch_size):
+        for batch in length_sorted_batches(lengths, batch_size, max_tokens=SCORING_MAX_TOKENS,
+                                           width_step=SCORING_WIDTH_STEP,
+                                           row_step=SCORING_ROW_STEP):
             ids, mask = pad_windows([encoded["input_ids"][i] for i in batch], pad_id,
                                     width_step=SCORING_WIDTH_STEP, row_step=SCORING_ROW_STEP,
                                     max_width=max_length)

@@ -24,12 +24,14 @@ int8 weights (dynamic activations by default, static calibrated on dev clauses w
 is cached per model, so only the first run pays for the export.
 
 ``--fast auto`` (the default) picks once at start-up from what the CPU has: bf16 where it has
-bf16 units (AMX or AVX-512 BF16); else int8 where it has AVX-512 VNNI (FBGEMM's int8 kernels
-with 32-bit accumulation, which the int8 recipe's full-range activations need); else
-float32. ONNX is not picked automatically (an extra dependency, and no faster than torch int8
-at the required quality; benchmarks/README.md). ``$POLICY_CLAUSES_CPU_FLAGS`` (flags separated
-by spaces or commas) replaces the flags read from /proc/cpuinfo, to see or test what ``auto``
-does on another CPU; it decides the choice only, not what the hardware runs.
+AMX; else int8 where it has AVX-512 VNNI (FBGEMM's int8 kernels with 32-bit accumulation,
+which the int8 recipe's full-range activations need; on the AMD EPYC project machine, which
+also has AVX-512 BF16, int8 is 8-19% faster than bf16 since round 9); else bf16 where it has
+AVX-512 BF16; else float32. ONNX is not picked automatically (an extra dependency, and no
+faster than torch int8 at the required quality; benchmarks/README.md).
+``$POLICY_CLAUSES_CPU_FLAGS`` (flags separated by spaces or commas) replaces the flags read
+from /proc/cpuinfo, to see or test what ``auto`` does on another CPU; it decides the choice
+only, not what the hardware runs.
 
 The benchmark (benchmarks/bench_predict.py) and ``policy-clauses evaluate --fast MODE`` report
 the speed-up and the test-split quality of each mode, which is what decides whether to use it.
@@ -49,6 +51,10 @@ FAST_MODES = ("auto", "none", "int8", "bf16", "onnx")
 # the modes a model actually runs in: what ``auto`` resolves to is one of these
 RUN_MODES = ("none", "int8", "bf16", "onnx")
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+# bf16 matrix units: where a CPU has them, bf16 is its fastest path (about 2.9x float32 on the
+# Intel Xeon project machine); with AVX-512 BF16 alone FBGEMM's int8 is faster (AMD EPYC
+# project machine, same run: bf16 224, int8 243-260 clauses/s; benchmarks/README.md, round 9)
+AMX_FLAGS = ("amx_bf16",)
 # FBGEMM's int8 kernels accumulate u8 x s8 products in 32 bits only with AVX-512 VNNI (it has
 # no AVX-VNNI kernels: on such CPUs it runs the AVX2 ones, with 16-bit saturating sums)
 INT8_FLAGS = ("avx512_vnni",)
@@ -76,6 +82,48 @@ def configure_threads(threads: int | None = None) -> int:
     with contextlib.suppress(RuntimeError):
         torch.set_num_interop_threads(1)
     return count
+
+
+# glibc's mallopt parameters (malloc.h) and the values inference sets (configure_allocator)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 32 << 20  # glibc's largest: allocations up to 32 MiB come from the heap
+TRIM_THRESHOLD_BYTES = 256 << 20  # free heap kept for the next batch before it goes back
+# glibc reads these at start-up; one of them set means the user tunes malloc themselves
+MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+              "MALLOC_ARENA_MAX")
+
+
+def configure_allocator() -> bool:
+    """Keep scoring's activations in the heap instead of fresh pages from the OS (glibc only;
+    returns whether anything was set).
+
+    glibc's default serves each allocation over its dynamic mmap threshold with new pages and
+    gives them back on free, and trims the heap top once 128 KiB or more is free. Scoring
+    allocates and frees the same few activation sizes batch after batch, so by default most
+    of them were page-faulted in again every time: 1.9 million minor faults and over a quarter
+    of the int8 path's time over 1,120 clauses (benchmarks/README.md). A fixed 32 MiB mmap
+    threshold (batches stay under it: ``align.SCORING_MAX_TOKENS``) and a 256 MiB trim
+    threshold keep the pages; peak RSS is what the largest batch needs either way. Left alone
+    when the environment already sets one of ``MALLOC_ENV`` or ``GLIBC_TUNABLES`` names
+    malloc, and on other C libraries."""
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc" or any(name in os.environ for name in MALLOC_ENV) \
+            or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    mmap_set = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
+    trim_set = libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
+    done = mmap_set and trim_set
+    log.debug("allocator: mmap threshold %d MiB, trim threshold %d MiB (%s)",
+              MMAP_THRESHOLD_BYTES >> 20, TRIM_THRESHOLD_BYTES >> 20,
+              "set" if done else "refused")
+    return done
 
 
 def apply_fast_path(model: Any, fast: str) -> Any:
@@ -131,10 +179,11 @@ def cpu_has_int8_units() -> bool:
 
 def resolve_fast(fast: str, *, device: str = "cpu", announce: bool = True,
                  flags: set[str] | None = None) -> str:
-    """The mode a run uses: ``auto`` becomes bf16 on a CPU with bf16 units, else int8 on one
-    with AVX-512 VNNI, else none (float32); any other mode is kept. ``flags``: the CPU's
-    feature flags (default ``cpu_flags()``). With ``announce`` the choice of ``auto`` is
-    logged at INFO once per process ("runtime: bf16 (CPU has avx512_bf16)")."""
+    """The mode a run uses: ``auto`` becomes bf16 on a CPU with AMX, else int8 on one with
+    AVX-512 VNNI, else bf16 on one with AVX-512 BF16, else none (float32); any other mode is
+    kept. ``flags``: the CPU's feature flags (default ``cpu_flags()``). With ``announce`` the
+    choice of ``auto`` is logged at INFO once per process ("runtime: bf16 (CPU has
+    amx_bf16)")."""
     if fast not in FAST_MODES:
         raise ValueError(f"unknown --fast mode {fast!r}; expected one of {FAST_MODES}")
     if fast != "auto":
@@ -143,12 +192,17 @@ def resolve_fast(fast: str, *, device: str = "cpu", announce: bool = True,
         chosen, reason = "none", f"device {device}"
     else:
         flags = cpu_flags() if flags is None else flags
+        amx = sorted(flags & set(AMX_FLAGS))
         bf16 = sorted(flags & set(BF16_FLAGS))
         int8 = sorted(flags & set(INT8_FLAGS))
-        if bf16:
-            chosen, reason = "bf16", f"CPU has {', '.join(bf16)}"
+        if amx:
+            chosen, reason = "bf16", f"CPU has {', '.join(amx)}"
         elif int8:
-            chosen, reason = "int8", f"no bf16 units; CPU has {', '.join(int8)}"
+            chosen, reason = "int8", (f"CPU has {', '.join(int8)} and no AMX"
+                                      + (f" (int8 is faster than {bf16[0]} there)"
+                                         if bf16 else ""))
+        elif bf16:
+            chosen, reason = "bf16", f"CPU has {', '.join(bf16)}"
         else:
             chosen, reason = "none", "no bf16 units and no AVX-512 VNNI on this CPU; float32"
     if announce and reason not in _announced:

@@ -27,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(f"serve needs the 'serve' extra ({exc.name} is missing): "
                         "pip install -e '.[serve]'") from exc
     from inference.scoring.models import load_scorer
-    from inference.scoring.runtime import configure_threads
+    from inference.scoring.runtime import configure_allocator, configure_threads
     from training.data.gold import GOLD_PATH
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
@@ -39,6 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     threads = configure_threads(args.threads)
+    configure_allocator()
     scorer = load_scorer(args.model, rules=args.rules, fast=args.fast)
     settings = ServeSettings(token=token, max_body_bytes=args.max_body_bytes,
                              max_batch_clauses=args.max_batch_clauses,
