@@ -228,6 +228,45 @@ def test_signatures_after_attachment_items():
     assert kinds_and_texts(issued, "lines")[-1] == ("tail", "生态环境部办公厅 2022年11月18日印发")
 
 
+def test_an_attachment_label_after_a_signature_stands_alone_over_its_title():
+    dated = ("特此通知。生态环境部办公厅2018年6月7日附件1征求意见单位名单1.发展改革委办公厅"
+             "2.工业和信息化部办公厅3.中国环境科学研究院")
+    got = kinds_and_texts(dated)
+    assert got[3:5] == [("body", "附件1"), ("heading", "征求意见单位名单")]
+    printed = ("现予公告（名单见附件）。生态环境部办公厅2022年11月18日印发"
+               "附件第六批生态文明建设示范区名单（106个）北京市平谷区天津市津南区")
+    texts = [t for _, t in kinds_and_texts(printed)]
+    assert texts[2] == "附件" and texts[3].startswith("第六批生态文明建设示范区名单（106个）")
+    numeral = ("按照有关规定执行。国家计划委员会一九八七年二月十六日附件二关于发行电力建设债券的"
+               "暂行规定第一条为了筹集资金，制定本规定。")
+    got = kinds_and_texts(numeral)
+    assert ("body", "附件二") in got
+    # a title that runs into a sentence is no heading, and a bare 附件 with no signature
+    # before it may open a sentence: it stays whole
+    assert got[-1][0] == "body"
+    sentence = "请各地认真执行。附件所列单位应于3月底前报送材料。"
+    assert [t for _, t in kinds_and_texts(sentence)] == [
+        "请各地认真执行。", "附件所列单位应于3月底前报送材料。"]
+
+
+def test_a_consultation_note_a_bracketed_value_and_a_contact_organ():
+    listed = ("征求意见单位名单1.发展改革委办公厅2.工业和信息化部办公厅3.中国环境科学研究院"
+              "4.北京大学（部内征求政法司、科技司、环评司意见）")
+    assert [t for _, t in kinds_and_texts(listed)][-2:] == [
+        "4.北京大学", "（部内征求政法司、科技司、环评司意见）"]
+    place = ("一、培训时间2019年10月21日至25日二、培训地点格林美（武汉）城市矿产循环产业园"
+             "报到地址:湖北省武汉市洪山区欢乐大道218号三、培训对象各省生态环境厅有关人员。")
+    texts = [t for _, t in kinds_and_texts(place)]
+    assert texts[1:3] == ["二、培训地点", "格林美（武汉）城市矿产循环产业园"]
+    contacts = ("六、联系人及联系方式（一）生态环境部宣传教育司李晓电话：（010）66556057"
+                "（二）生态环境部宣传教育中心云昊杨俊电话：（010）84665677")
+    texts = [t for _, t in kinds_and_texts(contacts)]
+    assert "（二）生态环境部宣传教育中心云昊杨俊" in texts
+    # an organ that opens the body after a title is still cut off it
+    opened = kinds_and_texts("（二）强化技术支持生态环境部负责组织开展技术培训，各地要积极配合。")
+    assert opened[0] == ("heading", "（二）强化技术支持")
+
+
 def test_a_flattened_table_whose_rows_open_with_a_bare_number():
     rows = ["1内蒙古呼伦贝尔市成吉思汗未开工", "2甘珠花（拴马桩）在建", "3辽宁铁岭市柴河水库在建",
             "4沈阳市卧龙湖未开工", "5吉林松原市查干湖未开工", "6白城市镇西大桥未开工"]

@@ -301,7 +301,7 @@ def test_a_run_together_letter_is_cut_into_head_fields_attachments_and_tail():
         ("tail", "2022年10月31日"),
         ("tail", "（此件社会公开）"),
         ("body", "附件1"),
-        ("body", "征求意见单位名单"),
+        ("heading", "征求意见单位名单"),  # the attachment's title, under its label
         # a list of organs that no date follows: names, not signatures
         ("body", "国家发展改革委办公厅"),
         ("body", "工业和信息化部办公厅"),

@@ -190,6 +190,17 @@ _ADDRESSEE_END = re.compile(
 )
 # An attachment's label before its title: 附件1征求意见单位名单
 _ATTACHMENT_LABEL = re.compile(r"(?:^|(?<=[。；！？!?;）)]))附件\s*\d{1,2}(?=[\u4e00-\u9fff])")
+# The same right after a signature's date or its 印发 line, where a label with no number or a
+# Chinese one is a label too: …2018年6月7日|附件1|征求意见单位名单, …印发|附件|第六批…名单,
+# …二月十六日|附件二|关于发行…, …8月22日|附件|2020年度重点行业…
+_SIGNED_ATTACHMENT_LABEL = re.compile(
+    r"附件[ \u3000]*(?:\d{1,2}|[一二三四五六七八九十]{1,3})?(?=[\u4e00-\u9fff]|\d{4}年)")
+# The note under a list of the units consulted, run into its last row:
+# …30.福建森源家具有限公司|（部内征求政法司、科技司…意见）
+_INTERNAL_CONSULTATION = re.compile(r"[（(](?=部内征求)")
+# A clause that is an attachment's label and nothing else: the clause after it is its title
+_ATTACHMENT_LABEL_CLAUSE = re.compile(r"附件[ \u3000]*(?:\d{1,2}|[一二三四五六七八九十]{1,3})?")
+_TITLE_MAX = 60
 # A list of organs' names run together under a title that names them (…单位名单国家发展改革委…)
 _NAME_LIST = re.compile(r"名单(?=国|中|各|全|最)")
 _NAME_LIST_MAX = 1000
@@ -253,6 +264,10 @@ _TAKES_AGENT = frozenset(("支持", "鼓励", "指导", "要求", "督促", "推
                           "推进", "促进", "激励", "带动", "通知"))
 # A notice's short topics whose value follows them: 培训时间, 报到地点, 截止日期
 _TOPIC_END = frozenset(("时间", "地点", "日期"))
+# The rest of an organ's name, read after a phrase that already names an organ: （二）生态环境部
+# 宣传|教育中心 is one name (a contact entry), not a title and its body
+_ORGAN_IN_PHRASE = re.compile(r"[部厅局委]")
+_ORGAN_NAME_REST = re.compile(r"[\u4e00-\u9fff]{1,4}?(?:中心|司|局|处|院|所|站|室)")
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
 # How the sentence under a reply's 关于 topic opens: when, why, or who (not 各…: 关于…各省区…
 # is still the topic).
@@ -363,7 +378,9 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             line[end] not in "和与及或并、等的为是于")
         if (line[end] in FUNCTION_CHARS and not (modal or topic)) or line[end - 1] == "、":
             continue
-        if line.startswith(NAME_CONTINUATION, end):
+        if line.startswith(NAME_CONTINUATION, end) or (
+            _ORGAN_NAME_REST.match(line, end) and _ORGAN_IN_PHRASE.search(line, phrase_start, end)
+        ):
             continue
         ending = line[end - 2:end]
         score = 2 if ending in HEADING_END_STRONG else 1 if ending in HEADING_END_WEAK else 0
@@ -382,8 +399,12 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         ):
             # 二、关于加强飞行监测|为确保…: a reply's 关于 topic, then a sentence opener
             score = max(score, 4)
-        if stop_at - end < 6 and not strong_start:
-            continue  # (三) 强化宣传引导,营造良好氛围。: the phrase runs on to the comma
+        if stop_at - end < 6 and not strong_start and not (
+            topic and stop_at - end >= 2 and line[stop_at] in "（("
+        ):
+            # (三) 强化宣传引导,营造良好氛围。: the phrase runs on to the comma; but a topic's
+            # value may hold a bracket (二、培训地点|格林美（武汉）城市矿产循环产业园)
+            continue
         if score == 2 and ending in HEADING_END_STRONG and stop_at - end >= 10 and has_comma and (
             line[end:end + 2] not in HEADING_END_STRONG | HEADING_END_WEAK
         ):
@@ -832,6 +853,9 @@ def _split(line: str, head: bool, run_together: bool = False
     if "附件" in line:
         boundaries |= _attachment_items(line, protected)
         boundaries |= {cut for m in _ATTACHMENT_LABEL.finditer(line) for cut in m.span()}
+    if "部内征求" in line:
+        boundaries |= {m.start() for m in _INTERNAL_CONSULTATION.finditer(line)
+                       if not protected[m.start()]}
     list_items: set[int] = set()
     if "名单" in line:
         boundaries |= _name_list(line)
@@ -841,7 +865,11 @@ def _split(line: str, head: bool, run_together: bool = False
         list_items |= _numbered_runs(line) | _bare_numbered_rows(line)
     boundaries |= list_items
     if "日" in line or "抄" in line or "此" in line or "章" in line:
-        boundaries |= {cut for cut in _tail_boundaries(line) if not protected[cut]}
+        tail_cuts = {cut for cut in _tail_boundaries(line) if not protected[cut]}
+        boundaries |= tail_cuts
+        if "附件" in line:
+            boundaries |= {label.end() for cut in tail_cuts
+                           if (label := _SIGNED_ATTACHMENT_LABEL.match(line, cut))}
     if "：" in line or ":" in line:
         boundaries |= {cut for m in _FIELD_START.finditer(line) if not protected[m.start()]
                        and not _MARKER_BEFORE.search(line, max(0, m.start() - 6), m.start())
@@ -1123,6 +1151,11 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             if piece.list_item:
                 heading, level = False, None  # a row of a flattened list or table
             marker = marker_at(piece.text)
+            if (not heading and not marker and not piece.list_item and clauses
+                    and _ATTACHMENT_LABEL_CLAUSE.fullmatch(clauses[-1].text)
+                    and len(piece.text) <= _TITLE_MAX
+                    and not re.search(r"[，,。；;：:！？!?]", piece.text)):
+                heading, level = True, None  # the title under an attachment's label (R2)
             if heading and marker and clauses and clauses[-1].text.endswith(("附件：", "附件:")):
                 heading = False  # the attachment list: 附件：1.…  2.… (items, not titles)
             if heading and marker and marker[0] == list_level:
