@@ -194,6 +194,18 @@ def test_cpu_flags_env_replaces_the_detected_flags(monkeypatch) -> None:
     assert runtime.resolve_fast("auto", announce=False) == "bf16"
 
 
+
+def test_int8_follows_fbgemm_when_it_is_told_to_run_without_vnni(monkeypatch) -> None:
+    monkeypatch.setattr(runtime, "hardware_flags", lambda: {"avx2", "avx512f", "avx512_vnni"})
+    monkeypatch.delenv(runtime.FBGEMM_ISA_ENV, raising=False)
+    assert runtime.cpu_has_int8_units()
+    # FBGEMM's kernels without VNNI saturate full-range activations: 7-bit ones then
+    for isa in ("AVX2", "avx512", "AVX512_256"):
+        monkeypatch.setenv(runtime.FBGEMM_ISA_ENV, isa)
+        assert not runtime.cpu_has_int8_units()
+    monkeypatch.setenv(runtime.FBGEMM_ISA_ENV, "AVX512_E1")  # VNNI: full range
+    assert runtime.cpu_has_int8_units()
+
 def test_cpu_flags_reads_the_flags_line(monkeypatch, tmp_path) -> None:
     monkeypatch.delenv(runtime.CPU_FLAGS_ENV, raising=False)
     fake = tmp_path / "cpuinfo"

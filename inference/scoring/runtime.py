@@ -59,6 +59,9 @@ AMX_FLAGS = ("amx_bf16",)
 # no AVX-VNNI kernels: on such CPUs it runs the AVX2 ones, with 16-bit saturating sums)
 INT8_FLAGS = ("avx512_vnni",)
 CPU_FLAGS_ENV = "POLICY_CLAUSES_CPU_FLAGS"
+# FBGEMM's own switch for the instruction set its kernels use, and its values without VNNI
+FBGEMM_ISA_ENV = "FBGEMM_ENABLE_INSTRUCTIONS"
+FBGEMM_ISAS_WITHOUT_VNNI = ("AVX2", "AVX512", "AVX512_256")
 _announced: set[str] = set()
 
 
@@ -173,7 +176,13 @@ def cpu_has_bf16_units() -> bool:
 def cpu_has_int8_units() -> bool:
     """Whether FBGEMM's int8 kernels accumulate in 32 bits on this CPU (AVX-512 VNNI). Read
     from the hardware, never from ``$POLICY_CLAUSES_CPU_FLAGS``: it decides how int8 is
-    computed (full-range activations would saturate elsewhere), not only which mode runs."""
+    computed (full-range activations would saturate elsewhere), not only which mode runs.
+    False where ``$FBGEMM_ENABLE_INSTRUCTIONS`` makes FBGEMM run its kernels without VNNI
+    (``AVX2``, ``AVX512``, ``AVX512_256``: how a CPU without it is emulated), since those
+    kernels add pairs of products in saturating 16-bit lanes."""
+    forced = os.environ.get(FBGEMM_ISA_ENV, "").strip().upper()
+    if forced in FBGEMM_ISAS_WITHOUT_VNNI:
+        return False
     return bool(hardware_flags() & set(INT8_FLAGS))
 
 
