@@ -208,7 +208,7 @@ def resolve_fast(fast: str, *, device: str = "cpu", announce: bool = True,
             chosen, reason = "bf16", f"CPU has {', '.join(amx)}"
         elif int8:
             chosen, reason = "int8", (f"CPU has {', '.join(int8)} and no AMX"
-                                      + (f" (int8 is faster than {bf16[0]} there)"
+                                      + (f"; int8 is faster than {bf16[0]} there"
                                          if bf16 else ""))
         elif bf16:
             chosen, reason = "bf16", f"CPU has {', '.join(bf16)}"
