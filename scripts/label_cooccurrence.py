@@ -11,9 +11,10 @@ the five label probabilities into labels are trained on four folds and scored on
   label's score can move another's decision, with its own threshold;
 * ``stacked+pairs``: the same, plus the ten pairwise products of the logits.
 
-Thresholds come from the training folds (the same grid as training). It prints label
-micro-F1 and per-label F1 over the pooled held-out predictions, and micro-F1 per fold. Test is
-never read: the script only chooses whether a second stage pays.
+Thresholds come from the training folds (the same grid as training); for the stacked modes
+they are tuned on the regression's own predictions for those folds, which flatters them. It
+prints label micro-F1 and per-label F1 over the pooled held-out predictions, and micro-F1 per
+fold. Test is never read: the script only chooses whether a second stage pays.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def decide(train_probs: np.ndarray, train_gold: list[list[str]], probs: np.ndarr
         train_second = np.zeros_like(train_probs)
         for j, label in enumerate(labels):
             truth = [label in g for g in train_gold]
+            if len(set(truth)) < 2:  # no positives (or no negatives) to fit: first stage
+                second[:, j], train_second[:, j] = probs[:, j], train_probs[:, j]
+                continue
             model = LogisticRegression(max_iter=2000).fit(features(train_probs, pairs), truth)
             train_second[:, j] = model.predict_proba(features(train_probs, pairs))[:, 1]
             second[:, j] = model.predict_proba(features(probs, pairs))[:, 1]

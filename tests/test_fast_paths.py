@@ -203,6 +203,11 @@ def test_int8_follows_fbgemm_when_it_is_told_to_run_without_vnni(monkeypatch) ->
     for isa in ("AVX2", "avx512", "AVX512_256"):
         monkeypatch.setenv(runtime.FBGEMM_ISA_ENV, isa)
         assert not runtime.cpu_has_int8_units()
+    # auto then does not pick int8 on the strength of the CPU's flags alone
+    monkeypatch.setenv(runtime.FBGEMM_ISA_ENV, "AVX2")
+    assert runtime.resolve_fast("auto", flags={"avx512_vnni", "avx512_bf16"},
+                                announce=False) == "bf16"
+    assert runtime.resolve_fast("auto", flags={"avx2", "avx512_vnni"}, announce=False) == "none"
     monkeypatch.setenv(runtime.FBGEMM_ISA_ENV, "AVX512_E1")  # VNNI: full range
     assert runtime.cpu_has_int8_units()
 

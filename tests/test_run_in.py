@@ -247,6 +247,15 @@ def test_an_attachment_label_after_a_signature_stands_alone_over_its_title():
     sentence = "请各地认真执行。附件所列单位应于3月底前报送材料。"
     assert [t for _, t in kinds_and_texts(sentence)] == [
         "请各地认真执行。", "附件所列单位应于3月底前报送材料。"]
+    # 附件 as a word of a sentence that holds a date is no label, and the date no signature
+    for text in ("按照2020年3月1日附件1所列标准执行。", "2019年12月31日附件所列目录同时废止。"):
+        assert [t for _, t in kinds_and_texts(text)] == [text]
+    # a numeral that counts something is the title's: 附件 | 二十三项…
+    counted = "特此通知。某某部2018年6月7日附件二十三项重点任务分工"
+    assert [t for _, t in kinds_and_texts(counted)][-2:] == ["附件", "二十三项重点任务分工"]
+    # a table's header row under a lone 附件 line is no title
+    header = kinds_and_texts("附件\n序号 单位名称 联系人 电话\n1 北京 张三 123", "lines")
+    assert header[1] == ("body", "序号 单位名称 联系人 电话")
 
 
 def test_a_consultation_note_a_bracketed_value_and_a_contact_organ():
@@ -254,6 +263,8 @@ def test_a_consultation_note_a_bracketed_value_and_a_contact_organ():
               "4.北京大学（部内征求政法司、科技司、环评司意见）")
     assert [t for _, t in kinds_and_texts(listed)][-2:] == [
         "4.北京大学", "（部内征求政法司、科技司、环评司意见）"]
+    draft = "现将《办法》（部内征求意见稿）印发给你们，请提出意见。"
+    assert [t for _, t in kinds_and_texts(draft)] == [draft]
     place = ("一、培训时间2019年10月21日至25日二、培训地点格林美（武汉）城市矿产循环产业园"
              "报到地址:湖北省武汉市洪山区欢乐大道218号三、培训对象各省生态环境厅有关人员。")
     texts = [t for _, t in kinds_and_texts(place)]
@@ -265,6 +276,20 @@ def test_a_consultation_note_a_bracketed_value_and_a_contact_organ():
     # an organ that opens the body after a title is still cut off it
     opened = kinds_and_texts("（二）强化技术支持生态环境部负责组织开展技术培训，各地要积极配合。")
     assert opened[0] == ("heading", "（二）强化技术支持")
+    # 部门 names no organ: the body's own subject (各研究所) still opens the body
+    duty = kinds_and_texts("（三）明确部门职责各研究所要加强科研诚信建设，规范科研行为，营造良好氛围。",
+                           "lines")
+    assert duty[0] == ("heading", "（三）明确部门职责")
+
+
+def test_a_report_section_over_a_sentence_that_opens_on_a_date():
+    report = ("三、检查活动2022年2月14日至16日，国家核安全局组织检查组对田湾核电站8号机组核岛"
+              "进行了核安全检查。")
+    assert [t for _, t in kinds_and_texts(report)][:1] == ["三、检查活动"]
+    # a phrase that runs on into the date is no title: 力争到|2025年, 提交时间为|2020年
+    for text in ("（三）力争到2025年底，全省新能源汽车产量达到50万辆，产值突破千亿元。",
+                 "1. 预申请提交时间为2020年5月5日-6月5日16时，逾期不予受理。"):
+        assert len(kinds_and_texts(text)) == 1
 
 
 def test_a_flattened_table_whose_rows_open_with_a_bare_number():

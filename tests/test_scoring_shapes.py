@@ -145,11 +145,22 @@ def test_length_sorted_batches_keep_to_the_token_budget() -> None:
     for batch in batches:
         assert len(batch) <= 4
         rows, width = -(-len(batch) // 8) * 8, -(-max(lengths[i] for i in batch) // 8) * 8
-        assert rows * width <= 256 or len(batch) == 1
-    # 8 rows × 128 is over 256 positions: the longest window gets a batch of its own
-    assert [4] in batches
+        # within the budget, or within the one step of 8 rows that a wide window pads to
+        assert rows * width <= max(256, 8 * width)
+    assert [len(b) for b in batches] == [4, 4, 4]  # here the batch size binds first
+    # the budget binds: 20 windows of 5 tokens pad to 24 × 8 = 192 positions; windows of 40
+    # need 40 per row, and 8 rows (320 positions, one row step) is as few as a batch pads to
+    mixed = [5] * 20 + [40] * 20
+    assert [len(b) for b in length_sorted_batches(
+        mixed, 64, max_tokens=256, width_step=8, row_step=8)] == [20, 8, 8, 4]
+    assert [len(b) for b in length_sorted_batches(mixed, 64)] == [40]
     # without a budget only the count limits a batch
     assert [len(b) for b in length_sorted_batches(lengths, 5)] == [5, 5, 2]
+    # windows so wide that 8 rows already pass the budget fill those 8 rows, padded anyway
+    wide = length_sorted_batches([300] * 16, 64, max_tokens=2048, width_step=8, row_step=8)
+    assert [len(b) for b in wide] == [8, 8]
+    with pytest.raises(ValueError, match="batch_size"):
+        length_sorted_batches([1, 2], 0)
 
 
 def test_a_token_budget_changes_batches_not_predictions(joint_model, monkeypatch) -> None:
@@ -166,7 +177,9 @@ def test_a_token_budget_changes_batches_not_predictions(joint_model, monkeypatch
     monkeypatch.setattr(align, "SCORING_MAX_TOKENS", 64)
     bounded = scorer.predict(inputs)
     assert len(batches) > unbounded_batches
-    assert all(rows * width <= 64 or windows == 1 for rows, width, windows in batches)
+    # 64 positions are one row step (8 rows) of width 8: wider windows go 8 to a batch
+    assert all(rows * width <= max(64, 8 * width) for rows, width, _ in batches)
+    assert any(windows > 1 for _, width, windows in batches if width > 8)
     for a, b in zip(unbounded, bounded, strict=True):
         assert a.labels == b.labels
         assert [(e.start, e.end, e.type) for e in a.entities] == [

@@ -130,7 +130,8 @@ SCORING_ROW_STEP = 8
 # mmap threshold) with fresh pages from the OS and returns them on free, so every activation
 # of a 64 × 128-window batch (the feed-forward one is 50 MB in float32) was faulted in anew,
 # layer after layer: 1.9 million minor faults over 1,120 clauses. With 2,048 positions the
-# largest is 12.6 MB and stays in the heap (with ``runtime.configure_allocator``).
+# largest is 12.6 MB and stays in the heap (with ``runtime.configure_allocator``). Windows
+# wider than 256 tokens (a model trained with a longer max_length) go 8 to a batch.
 # benchmarks/README.md, "Batches of at most 2,048 tokens".
 SCORING_MAX_TOKENS = 2048
 

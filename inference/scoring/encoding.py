@@ -15,16 +15,20 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, *,
     """Indices grouped into batches of similar length: padding, not compute, is what batching
     wastes on short Chinese clauses. A batch holds at most ``batch_size`` indices and, with
     ``max_tokens``, at most that many positions once padded (rows rounded up to ``row_step``
-    times the longest length rounded up to ``width_step``, as ``pad_windows`` pads them); one
-    index longer than ``max_tokens`` still gets a batch of its own."""
+    times the longest length rounded up to ``width_step``, as ``pad_windows`` pads them).
+    Windows so wide that one ``row_step`` of rows already exceeds ``max_tokens`` fill that one
+    step of rows, which is padded anyway."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     batches: list[list[int]] = []
     batch: list[int] = []
     for index in order:
         # ascending order: the newest index is the batch's longest
-        padded = _round_up(len(batch) + 1, row_step) * _round_up(lengths[index], width_step)
-        if batch and (len(batch) == batch_size
-                      or (max_tokens is not None and padded > max_tokens)):
+        width = _round_up(lengths[index], width_step)
+        padded = _round_up(len(batch) + 1, row_step) * width
+        limit = None if max_tokens is None else max(max_tokens, row_step * width)
+        if batch and (len(batch) == batch_size or (limit is not None and padded > limit)):
             batches.append(batch)
             batch = []
         batch.append(index)

@@ -98,8 +98,9 @@ MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PA
 
 
 def configure_allocator() -> bool:
-    """Keep scoring's activations in the heap instead of fresh pages from the OS (glibc only;
-    returns whether anything was set).
+    """Keep scoring's activations in the heap instead of fresh pages from the OS (64-bit glibc
+    only; returns whether both thresholds were set; with jemalloc or tcmalloc preloaded the
+    call reaches glibc's unused allocator and changes nothing).
 
     glibc's default serves each allocation over its dynamic mmap threshold with new pages and
     gives them back on free, and trims the heap top once 128 KiB or more is free. Scoring
@@ -114,15 +115,16 @@ def configure_allocator() -> bool:
     import platform
 
     if platform.libc_ver()[0] != "glibc" or any(name in os.environ for name in MALLOC_ENV) \
-            or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
+            or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "") \
+            or ctypes.sizeof(ctypes.c_void_p) < 8:  # 32-bit glibc caps the threshold lower
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return False
-    mmap_set = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
-    trim_set = libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
-    done = mmap_set and trim_set
+    # the trim threshold only once the mmap one took: never half the change
+    done = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1 \
+        and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
     log.debug("allocator: mmap threshold %d MiB, trim threshold %d MiB (%s)",
               MMAP_THRESHOLD_BYTES >> 20, TRIM_THRESHOLD_BYTES >> 20,
               "set" if done else "refused")
@@ -180,10 +182,14 @@ def cpu_has_int8_units() -> bool:
     False where ``$FBGEMM_ENABLE_INSTRUCTIONS`` makes FBGEMM run its kernels without VNNI
     (``AVX2``, ``AVX512``, ``AVX512_256``: how a CPU without it is emulated), since those
     kernels add pairs of products in saturating 16-bit lanes."""
-    forced = os.environ.get(FBGEMM_ISA_ENV, "").strip().upper()
-    if forced in FBGEMM_ISAS_WITHOUT_VNNI:
+    if fbgemm_forced_without_vnni():
         return False
     return bool(hardware_flags() & set(INT8_FLAGS))
+
+
+def fbgemm_forced_without_vnni() -> bool:
+    """Whether ``$FBGEMM_ENABLE_INSTRUCTIONS`` tells FBGEMM to run without VNNI."""
+    return os.environ.get(FBGEMM_ISA_ENV, "").strip().upper() in FBGEMM_ISAS_WITHOUT_VNNI
 
 
 def resolve_fast(fast: str, *, device: str = "cpu", announce: bool = True,
@@ -203,7 +209,8 @@ def resolve_fast(fast: str, *, device: str = "cpu", announce: bool = True,
         flags = cpu_flags() if flags is None else flags
         amx = sorted(flags & set(AMX_FLAGS))
         bf16 = sorted(flags & set(BF16_FLAGS))
-        int8 = sorted(flags & set(INT8_FLAGS))
+        # FBGEMM told to run without VNNI computes int8 as a CPU without it would
+        int8 = [] if fbgemm_forced_without_vnni() else sorted(flags & set(INT8_FLAGS))
         if amx:
             chosen, reason = "bf16", f"CPU has {', '.join(amx)}"
         elif int8:

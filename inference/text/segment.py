@@ -99,6 +99,12 @@ _ORG_SUFFIX = (
     "处|司|站|所"
 )
 _ISSUER = rf"[{_CJK}（）()]{{2,40}}?(?:{_ORG_SUFFIX})"
+# 附件 opening an attachment after a signature's date, not 附件 as a word of the sentence the
+# date stands in (按照2020年3月1日附件1所列标准…)
+_CN_NUMERAL = "[一二三四五六七八九十]"
+_WORD_AFTER_ATTACHMENT = "[所中的已为是将内与和及等]"  # 附件所列, 附件中, 附件1的…: a word
+_ATTACHMENT_WORD = (
+    rf"附件(?![ \u3000]*(?:\d{{1,2}}|{_CN_NUMERAL}{{1,3}})?{_WORD_AFTER_ATTACHMENT})")
 # A whole clause that is a tail piece.
 _TAIL_CLAUSE = re.compile(
     rf"(?:{_ISSUER}\s*)?{_DATE}(?:\s*印发)?|[{_CJK}]{{2,40}}印发|[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]"
@@ -109,7 +115,7 @@ _DATE_ONLY = re.compile(rf"{_DATE}")
 # after a sentence end, a note, a distribution line, a printed-on line.
 _TAIL_START = re.compile(
     rf"(?P<sig>(?:(?P<issuer>{_ISSUER})\s*)?(?P<date>{_DATE}))(?P<after>\s*(?:印发)?)"
-    rf"(?=$|[（(]|抄送|抄报|{_ISSUER}\s*{_DATE}|附件|关于|字号|相关)"
+    rf"(?=$|[（(]|抄送|抄报|{_ISSUER}\s*{_DATE}|{_ATTACHMENT_WORD}|关于|字号|相关)"
     rf"|(?P<note>[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)])"
     rf"|(?P<cc>(?:部内)?抄送[:：]|抄报[:：])"
 )
@@ -152,7 +158,7 @@ _ORGAN_START = re.compile(
     r"发展改革|发展和改革)(?=部|署|委|总局)"
 )
 _LONE_DATE = re.compile(
-    rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关|附件|抄送|抄报|印发|{_ISSUER}\s*{_DATE})")
+    rf"{_DATE}(?=[（(](?:此件|本件|此文)|$|相关|{_ATTACHMENT_WORD}|抄送|抄报|印发|{_ISSUER}\s*{_DATE})")
 # 各省、自治区、直辖市人民政府，国务院各部委、各直属机构： / 河北省代表团： / 国务院：
 _ADDRESSEE = re.compile(
     rf"(?:各|[{_CJK}][{_CJK}、（）()]{{0,80}}?(?:{_ORG_SUFFIX}|代表团|\d{{1,3}}位代表|代表|委员|同志|单位|"
@@ -193,13 +199,17 @@ _ATTACHMENT_LABEL = re.compile(r"(?:^|(?<=[。；！？!?;）)]))附件\s*\d{1,2
 # The same right after a signature's date or its 印发 line, where a label with no number or a
 # Chinese one is a label too: …2018年6月7日|附件1|征求意见单位名单, …印发|附件|第六批…名单,
 # …二月十六日|附件二|关于发行…, …8月22日|附件|2020年度重点行业…
+# Not a label: 附件 as a word of the sentence (附件所列…, 附件中…, 附件十分…), or a numeral that
+# counts something (附件二十三项…: 附件 | 二十三项…).
 _SIGNED_ATTACHMENT_LABEL = re.compile(
-    r"附件[ \u3000]*(?:\d{1,2}|[一二三四五六七八九十]{1,3})?(?=[\u4e00-\u9fff]|\d{4}年)")
+    rf"附件[ \u3000]*(?:\d{{1,2}}(?!\d)"
+    rf"|{_CN_NUMERAL}{{1,3}}(?!{_CN_NUMERAL}|[项条个分大年件次批]))?"
+    rf"(?!{_WORD_AFTER_ATTACHMENT}|作|十分)(?=[\u4e00-\u9fff]|\d{{4}}年)")
 # The note under a list of the units consulted, run into its last row:
 # …30.福建森源家具有限公司|（部内征求政法司、科技司…意见）
-_INTERNAL_CONSULTATION = re.compile(r"[（(](?=部内征求)")
+_INTERNAL_CONSULTATION = re.compile(r"[（(](?=部内征求[^（）()]*意见[）)])")
 # A clause that is an attachment's label and nothing else: the clause after it is its title
-_ATTACHMENT_LABEL_CLAUSE = re.compile(r"附件[ \u3000]*(?:\d{1,2}|[一二三四五六七八九十]{1,3})?")
+_ATTACHMENT_LABEL_CLAUSE = re.compile(rf"附件[ \u3000]*(?:\d{{1,2}}|{_CN_NUMERAL}{{1,3}})?")
 _TITLE_MAX = 60
 # A list of organs' names run together under a title that names them (…单位名单国家发展改革委…)
 _NAME_LIST = re.compile(r"名单(?=国|中|各|全|最)")
@@ -264,10 +274,14 @@ _TAKES_AGENT = frozenset(("支持", "鼓励", "指导", "要求", "督促", "推
                           "推进", "促进", "激励", "带动", "通知"))
 # A notice's short topics whose value follows them: 培训时间, 报到地点, 截止日期
 _TOPIC_END = frozenset(("时间", "地点", "日期"))
+# A body that opens on a full date (the report of an event), and what no title ends in before
+# one: 到/至/于/自/从/截至/为…2025年 runs on (力争到2025年…, 提交时间为2020年…)
+_DATED_BODY = re.compile(r"\d{4}年\d{1,2}月")
+_NOT_BEFORE_DATE = NOT_BEFORE_BODY + "到至于自从止前后起截为是"
 # The rest of an organ's name, read after a phrase that already names an organ: （二）生态环境部
 # 宣传|教育中心 is one name (a contact entry), not a title and its body
-_ORGAN_IN_PHRASE = re.compile(r"[部厅局委]")
-_ORGAN_NAME_REST = re.compile(r"[\u4e00-\u9fff]{1,4}?(?:中心|司|局|处|院|所|站|室)")
+_ORGAN_IN_PHRASE = re.compile(r"(?<![内全局干])[部厅局委](?![门署分])[\u4e00-\u9fff]{0,3}$")
+_ORGAN_NAME_REST = re.compile(r"(?!各)[\u4e00-\u9fff]{1,4}?(?:中心|司|局|处|院|所|站|室)")
 _HEADING_PHRASE_MAX_GUAN_YU = 45  # 一、关于…的建议: replies to proposals carry long headings
 # How the sentence under a reply's 关于 topic opens: when, why, or who (not 各…: 关于…各省区…
 # is still the topic).
@@ -379,7 +393,8 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         if (line[end] in FUNCTION_CHARS and not (modal or topic)) or line[end - 1] == "、":
             continue
         if line.startswith(NAME_CONTINUATION, end) or (
-            _ORGAN_NAME_REST.match(line, end) and _ORGAN_IN_PHRASE.search(line, phrase_start, end)
+            _ORGAN_NAME_REST.match(line, end)
+            and _ORGAN_IN_PHRASE.search(line[phrase_start:end]) is not None
         ):
             continue
         ending = line[end - 2:end]
@@ -423,6 +438,10 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             score = 3
         if topic and score < 3:
             score = 3  # 一、培训时间|2019年10月21日至25日…: a notice's topic and its value
+        elif score < 3 and end - phrase_start >= 4 and _DATED_BODY.match(line, end) and (
+            line[end - 1] not in _NOT_BEFORE_DATE
+        ):
+            score = 3  # 三、检查活动|2022年2月14日至16日，国家核安全局…: a report opens on a date
         phrase = line[phrase_start:end]
         if len(phrase) >= 4 and (line.startswith(phrase, end) or line.startswith(phrase, end + 2)):
             score = 4  # （一）产业基础创新工程实施产业基础创新工程，…: the body repeats it
@@ -1154,7 +1173,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             if (not heading and not marker and not piece.list_item and clauses
                     and _ATTACHMENT_LABEL_CLAUSE.fullmatch(clauses[-1].text)
                     and len(piece.text) <= _TITLE_MAX
-                    and not re.search(r"[，,。；;：:！？!?]", piece.text)):
+                    and not re.search(r"[，,。；;：:！？!?.．\s]", piece.text)):
                 heading, level = True, None  # the title under an attachment's label (R2)
             if heading and marker and clauses and clauses[-1].text.endswith(("附件：", "附件:")):
                 heading = False  # the attachment list: 附件：1.…  2.… (items, not titles)
