@@ -27,17 +27,24 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def gold_clauses(path: Path, count: int, seed: int = 0) -> list[tuple[str, str]]:
     """(text, section) of ``count`` body clauses of the gold file, in a fixed shuffled order."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    random.Random(seed).shuffle(rows)
-    return [(r["text"], r.get("section", "")) for r in rows if r["kind"] == "body"][:count]
+    from inference.gold import read_gold
+
+    records = read_gold(path)
+    random.Random(seed).shuffle(records)
+    return [(r.text, r.section) for r in records if r.kind == "body"][:count]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(ROOT / "models" / "default"))
-    parser.add_argument("--fast", default="auto")
-    parser.add_argument("--clauses", type=int, default=1300)
-    parser.add_argument("--gold", default=str(ROOT / "labels" / "gold.jsonl"))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(ROOT / "models" / "default"),
+                        help="model folder (default models/default)")
+    parser.add_argument("--fast", default="auto",
+                        help="predict's --fast mode: auto, none, bf16, int8 or onnx (default auto)")
+    parser.add_argument("--clauses", type=int, default=1300,
+                        help="body clauses of the gold file to score (default 1300)")
+    parser.add_argument("--gold", default=str(ROOT / "labels" / "gold.jsonl"),
+                        help="gold clause records (default labels/gold.jsonl)")
     parser.add_argument("--default-allocator", action="store_true",
                         help="leave glibc's malloc settings as they are (predict sets them)")
     args = parser.parse_args()

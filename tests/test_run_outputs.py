@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-from pathlib import Path
 
 import pytest
 
@@ -13,10 +12,8 @@ from inference.batch.writers import clause_columns, format_for_path, neutralise_
 from inference.errors import UserError
 from inference.schema import default_schema
 from policy_clauses.cli import main
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 from tests.helpers.tiny_model import build_tiny_model
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

@@ -102,9 +102,10 @@ _ISSUER = rf"[{_CJK}（）()]{{2,40}}?(?:{_ORG_SUFFIX})"
 # 附件 opening an attachment after a signature's date, not 附件 as a word of the sentence the
 # date stands in (按照2020年3月1日附件1所列标准…)
 _CN_NUMERAL = "[一二三四五六七八九十]"
+# an attachment's number after 附件: 附件1, 附件 2, 附件二
+_ATTACHMENT_NUMBER = rf"(?:\d{{1,2}}|{_CN_NUMERAL}{{1,3}})"
 _WORD_AFTER_ATTACHMENT = "[所中的已为是将内与和及等]"  # 附件所列, 附件中, 附件1的…: a word
-_ATTACHMENT_WORD = (
-    rf"附件(?![ \u3000]*(?:\d{{1,2}}|{_CN_NUMERAL}{{1,3}})?{_WORD_AFTER_ATTACHMENT})")
+_ATTACHMENT_WORD = rf"附件(?![ \u3000]*{_ATTACHMENT_NUMBER}?{_WORD_AFTER_ATTACHMENT})"
 # A whole clause that is a tail piece.
 _TAIL_CLAUSE = re.compile(
     rf"(?:{_ISSUER}\s*)?{_DATE}(?:\s*印发)?|[{_CJK}]{{2,40}}印发|[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]"
@@ -209,7 +210,7 @@ _SIGNED_ATTACHMENT_LABEL = re.compile(
 # …30.福建森源家具有限公司|（部内征求政法司、科技司…意见）
 _INTERNAL_CONSULTATION = re.compile(r"[（(](?=部内征求[^（）()]*意见[）)])")
 # A clause that is an attachment's label and nothing else: the clause after it is its title
-_ATTACHMENT_LABEL_CLAUSE = re.compile(rf"附件[ \u3000]*(?:\d{{1,2}}|{_CN_NUMERAL}{{1,3}})?")
+_ATTACHMENT_LABEL_CLAUSE = re.compile(rf"附件[ \u3000]*{_ATTACHMENT_NUMBER}?")
 _TITLE_MAX = 60
 # A list of organs' names run together under a title that names them (…单位名单国家发展改革委…)
 _NAME_LIST = re.compile(r"名单(?=国|中|各|全|最)")
