@@ -68,8 +68,10 @@ def decide(train_probs: np.ndarray, train_gold: list[list[str]], probs: np.ndarr
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="models/default")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/default",
+                        help="model folder to score dev with (default models/default)")
     args = parser.parse_args()
 
     labels = default_schema().label_names
