@@ -281,3 +281,90 @@ def test_a_statute_of_short_articles_copied_out_of_a_pdf_is_found_wrapped() -> N
     text, layout, _ = laid_out(raw)
     assert layout == "wrapped"
     assert text.split("\n") == articles
+
+
+def _typeset(paragraphs: list[str], columns: int, indent: str = "") -> str:
+    """``paragraphs`` as a PDF sets them: ``columns`` cells a line, a paragraph's first line
+    two cells short for its indent (which extraction keeps as ``indent`` or loses)."""
+    lines = []
+    for paragraph in paragraphs:
+        first = columns - 2
+        lines.append(indent + paragraph[:first])
+        lines += [paragraph[i:i + columns] for i in range(first, len(paragraph), columns)]
+    return "\n".join(lines)
+
+
+ARTICLES = [f"第{n}条县级以上人民政府应当加强对企业技术改造工作的领导，建立健全工作协调机制，"
+            f"统筹解决第{n}项重大问题，并将所需经费列入本级财政预算予以保障。"
+            for n in "一二三四五六七八"]
+
+
+def test_a_paragraph_s_first_line_is_full_without_its_indent() -> None:
+    # The indent was lost in extraction: each first line is two cells short of the wrap width
+    # (and the full-width space after 第N条 that cleaning takes out makes it three), and it
+    # still runs on into the next line.
+    raw = _typeset([a.replace("条", "条\u3000", 1) for a in ARTICLES], 34)
+    assert min(len(line) for line in raw.split("\n")[:-1:3]) == 32
+    text, layout, _ = laid_out(raw)
+    assert layout == "wrapped"
+    assert text.split("\n") == ARTICLES
+
+
+def test_a_statute_typeset_with_indented_first_lines_is_found_wrapped() -> None:
+    # A real gold statute (short articles, 第N条　…) typeset at 34 cells with a full-width
+    # indent: most articles take two or three lines, so first lines (31 cells once cleaned)
+    # outnumber full ones in most blocks of lines. Its lines version is the reference.
+    import json
+
+    from tests.conftest import ROOT
+    from training.eval.segment_eval import compare, parse_reference, segment_like_pipeline
+
+    documents = (json.loads(line) for line in
+                 (ROOT / "labels" / "documents.jsonl").read_text(encoding="utf-8").splitlines())
+    text = next(d["text"] for d in documents if d["id"] == "stpolicy-central-004")
+    reference, layout = segment_like_pipeline(text)
+    assert layout == "lines"
+    raw = _typeset([line.strip() for line in text.split("\n") if line.strip()], 34,
+                   indent="\u3000\u3000")
+    expected = parse_reference([f"{s.kind}\t{text[s.start:s.end]}" for s in reference], raw,
+                               ROOT / "stpolicy-central-004")
+    predicted, layout = segment_like_pipeline(raw)
+    assert layout == "wrapped"
+    counts = compare(expected, predicted)
+    assert counts["clause_tp"] >= 0.98 * max(counts["gold"], counts["predicted"])
+
+
+def test_a_numbered_heading_line_near_the_wrap_width_stays_a_line() -> None:
+    # 25 cells at a wrap width of 30: full for a paragraph's first line, which may be two
+    # cells short, but a heading (a marker and no inner punctuation) gets no such allowance
+    heading = "（1）元数据与数据字典标准和主数据管理标准规范体系"
+    body = "元数据与数据字典标准主要规定有色金属智能工厂各类数据的命名规则、编码规则、编码管理规范。"
+    raw = "\n".join([_typeset(ARTICLES[:3], 30), heading, _typeset([body], 30, indent="  ")[2:],
+                     _typeset(ARTICLES[3:], 30)])
+    text, layout, _ = laid_out(raw)
+    assert layout == "wrapped"
+    assert [heading, body] == text.split("\n")[3:5]
+
+
+def test_a_line_that_cleaning_took_spaces_out_of_is_still_full() -> None:
+    # 成 员 企 业 名 单: the spaced title's line is as long as the others in the raw text
+    lines = _typeset(ARTICLES[:4], 34).split("\n")
+    spaced = "附件：中国石油化工集团公司主要成 员 企 业 名 单一、原直属企"
+    raw = "\n".join([*lines, spaced, "业名单（22个）", *_typeset(ARTICLES[4:], 34).split("\n")])
+    text, layout, _ = laid_out(raw)
+    assert layout == "wrapped"
+    assert "附件：中国石油化工集团公司主要成员企业名单一、原直属企业名单（22个）" in text.split("\n")
+
+
+def test_the_end_of_a_sentence_wrapped_onto_a_line_of_its_own_stays_in_the_sentence() -> None:
+    # a wrap without line-start rules pushes 。 or ） to the next line; a punctuation-only
+    # line after a finished sentence or at the top is still dropped as boilerplate
+    raw = ("城镇新增就业3.7万人，居民人均可支配收入增长6.5%左右\n。\n"
+           "（责任单位：市财政局、金融工作局、科技局、市场监管局，人行偃师支行\n）\n"
+           "重点做好以下方面工作\n：\n加强组织领导。\n——\n")
+    document = build_document(RawDocument("d", "d.txt", raw))
+    assert [c.text for c in document.clauses] == [
+        "城镇新增就业3.7万人，居民人均可支配收入增长6.5%左右。",
+        "（责任单位：市财政局、金融工作局、科技局、市场监管局，人行偃师支行）",
+        "重点做好以下方面工作：", "加强组织领导。"]
+    assert clean_text("。\n加强组织领导。\n）").text == "加强组织领导。"

@@ -318,6 +318,19 @@ def _is_boilerplate(text: str) -> str | None:
     return None
 
 
+# The end of a sentence that a wrap or a crawl pushed onto a line of its own (…增长6.5%左右 /
+# 。, …人行偃师支行 / ）, …以下方面工作 / ：): content, not a punctuation-only boilerplate line.
+SENTENCE_TAIL_MARKS = "。！？；：.!?;:）)”’》」】〕%％"
+_SENTENCE_TAIL = re.compile(f"[{re.escape(SENTENCE_TAIL_MARKS)}]+")
+_SENTENCE_ENDS = "。！？；：!?;:"
+
+
+def _ends_open_sentence(text: str, previous: str) -> bool:
+    """``text`` holds only the closing marks of the sentence the line before leaves open."""
+    return bool(previous) and previous[-1] not in _SENTENCE_ENDS and bool(
+        _SENTENCE_TAIL.fullmatch(text))
+
+
 def _own_contact_line(text: str, previous: str) -> bool:
     """A contact line of the document itself, not a site footer: it names a contact person
     (…联系人：晁文鹏，联系电话：…), or it goes on the contact block the line before opened
@@ -397,6 +410,8 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
             kept_indents.append(indents[index])
             break
         reason = _is_boilerplate(text)
+        if reason == "punctuation" and _ends_open_sentence(text, kept[-1].text if kept else ""):
+            reason = None
         if reason == "footer" and (_own_contact_line(text, kept[-1].text if kept else "") or (
             kept and _continues(kept[-1].text, text)
         )):

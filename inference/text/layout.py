@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from inference.text.clean import MappedText
+from inference.text.clean import SENTENCE_TAIL_MARKS, MappedText
 from inference.text.segment import marker_at
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ _PAGE_MIN_LINES = 8
 # A line never ends on these: an attributive 的, a conjunction, a copula before its value
 # (…限值为, but not 行为, 作为, 认为).
 _DANGLING_END = re.compile(r"(?:[的和与及或]|(?<![行作认所有无成因])为)$")
-_SENTENCE_CLOSERS = frozenset("。！？；.!?;）)”》」")
+# what may close a sentence on a line of its own (cleaning keeps such a line after an open one)
+_SENTENCE_CLOSERS = frozenset(SENTENCE_TAIL_MARKS)
 _SENTENCE_END_MARKS = frozenset("。！？；!?;")
 # A note label opening a line (注:, 说明：): a new clause, not the rest of the last one.
 _LABEL_START = re.compile(r"[\u4e00-\u9fff]{1,4}[:：]")
@@ -121,13 +122,18 @@ def _bare_page_numbers(lines: list[str]) -> set[int]:
 
 
 def _block_width(widths: list[float]) -> tuple[float | None, int]:
-    """The width most lines of a block sit at (within -2/+1), and how many do."""
+    """The width most lines of a block sit at, and how many lines sit near it (within -3/+1:
+    a paragraph's first line is two cells short for its indent, and one more where cleaning
+    took out the full-width space after 第一条). Candidates are ranked by the lines near them
+    plus the lines at them, so the peak of full lines wins over a width that only takes in
+    more first lines."""
     counts = Counter(round(w) for w in widths if _MIN_WIDTH <= w <= _MAX_WIDTH + 1)
-    best, best_near = None, 0
-    for candidate in counts:
-        near = sum(n for w, n in counts.items() if candidate - 2 <= w <= candidate + 1)
-        if near > best_near or (near == best_near and best is not None and candidate > best):
-            best, best_near = candidate, near
+    best, best_near, best_score = None, 0, 0
+    for candidate in sorted(counts):
+        near = sum(n for w, n in counts.items() if candidate - 3 <= w <= candidate + 1)
+        score = near + sum(n for w, n in counts.items() if candidate <= w <= candidate + 1)
+        if score >= best_score:
+            best, best_near, best_score = candidate, near, score
     return (float(best) if best is not None else None), best_near
 
 
@@ -373,8 +379,17 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
     glue = []
     for index in range(len(filtered) - 1):
         current, following = filtered[index].text, filtered[index + 1].text
-        # Full by display width (a real PDF) or by characters (text wrapped at N characters).
-        is_full = max(width(current), len(current)) >= filtered_width[index] - _SLACK
+        # Full by display width (a real PDF), by characters (text wrapped at N characters), or
+        # by the raw characters it spans (spaces that cleaning took out: 成 员 企 业 名 单).
+        offsets = filtered[index].offsets
+        raw_chars = offsets[-1] - offsets[0] + 1 if offsets else 0
+        # A paragraph's first line is two cells short for its indent, whether or not the
+        # indent survived extraction; a heading's (a marker and no inner punctuation:
+        # （1）元数据与数据字典标准（CICCA）) is not, or it would run into the paragraph below.
+        first_line = (index == 0 or not glue[index - 1]) and (
+            marker_at(current) is None or any(ch in current for ch in "，,、；;：:"))
+        is_full = max(width(current), len(current), raw_chars) >= (
+            filtered_width[index] - _SLACK - (2 if first_line else 0))
         if following and following[0] in _CLOSING:
             glue.append(True)
         elif current[-1] in _TERMINATORS:
