@@ -368,3 +368,63 @@ def test_the_end_of_a_sentence_wrapped_onto_a_line_of_its_own_stays_in_the_sente
         "（责任单位：市财政局、金融工作局、科技局、市场监管局，人行偃师支行）",
         "重点做好以下方面工作：", "加强组织领导。"]
     assert clean_text("。\n加强组织领导。\n）").text == "加强组织领导。"
+
+
+def _clauses(raw: str) -> list[str]:
+    return [c.text for c in build_document(RawDocument("d", "d.txt", raw)).clauses]
+
+
+def test_table_rows_and_spaced_headings_between_wrapped_paragraphs_stay_apart() -> None:
+    # wide gaps that cleaning collapses are not characters the line held
+    rows = ["单位名称            联系人          电话", "市财政局            张三            12345678",
+            "市科技局            李四            23456789", "市市场监管局        王五            34567890"]
+    raw = "\n".join([_typeset(ARTICLES[:4], 34), "附                              件", "重点企业名单",
+                     *rows, _typeset(ARTICLES[4:], 34)])
+    clauses = _clauses(raw)
+    assert clauses[4:7] == ["附件", "重点企业名单", "单位名称联系人电话"]
+    assert clauses[7].startswith("市财政局张三") and clauses[7].endswith("12345678")
+
+
+def test_headings_near_the_wrap_width_do_not_take_the_first_line_allowance() -> None:
+    # the marker's own 、 is no comma; a heading without one is not a sentence's first line
+    for heading, columns in (("十三、2022年数字中国发展网民感知情况分析", 27),
+                             ("附件：某某市重点企业技术改造项目申报材料清单及其填报格式说明", 34)):
+        raw = "\n".join([_typeset(ARTICLES[:4], columns), heading,
+                         "申报单位应当如实填写下列材料，并对材料的真实性负责。",
+                         _typeset(ARTICLES[4:], columns)])
+        assert heading in _clauses(raw)
+
+
+def test_a_long_line_that_stops_on_a_comma_or_dun_runs_on() -> None:
+    # …集成互联、 is four cells short of the wrap width, and no paragraph ends on 、
+    lines = _typeset(ARTICLES[:3], 34).split("\n")
+    raw = "\n".join([*lines, "加快推进智能制造，实现泛在感知、数据贯通、集成互联、",
+                     "人机协作和分析优化，建设智能场景和智能工厂。", _typeset(ARTICLES[3:], 34)])
+    assert "加快推进智能制造，实现泛在感知、数据贯通、集成互联、人机协作和分析优化，建设智能场景和智能工厂。" in (
+        _clauses(raw))
+
+
+def test_the_wrap_width_of_a_block_is_the_peak_of_its_full_lines() -> None:
+    from inference.text.layout import _block_width
+
+    # justified text: many lines one cell short of the peak
+    assert _block_width([27.0] * 9 + [26.0] * 8 + [25.0, 23.0, 17.0])[0] == 27.0
+    # short articles: first lines (31) outnumber full lines (34)
+    assert _block_width([31.0] * 8 + [34.0] * 6 + [12.0] * 6)[0] == 34.0
+
+
+def test_stray_closing_marks_that_close_nothing_are_still_dropped() -> None:
+    for raw in ("关于加强企业技术改造工作的通知\n》\n政策文件", "关于印发某某办法的通知\n）\n政策文件",
+                "他说“我们要加强管理”\n”\n政策文件", "增长率\n%\n政策文件", "加强组织领导。\n。\n政策文件"):
+        assert clean_text(raw).text.split("\n")[1] == "政策文件", raw
+    assert clean_text("年增长12\n%\n政策文件").text.split("\n") == ["年增长12", "%", "政策文件"]
+
+
+def test_a_first_line_four_cells_short_runs_on_when_it_holds_a_comma() -> None:
+    # a real PDF squeezes the brackets of （三） on top of the indent: four cells short
+    first = "（三）放大生态优势，生态文明建设亮点纷呈。协同推进降"
+    rest = ["碳、减污、扩绿，生态环境质量保持华北领先。生态名片越来越亮",
+            "丽。荣膺国家生态文明建设示范区、中国最具生态竞争力城市。"]
+    assert len(first) == 26 and len(rest[0]) == 29
+    raw = "\n".join([_typeset(ARTICLES[:4], 30), first, *rest, _typeset(ARTICLES[4:], 30)])
+    assert "协同推进降碳、减污、扩绿，生态环境质量保持华北领先。" in _clauses(raw)

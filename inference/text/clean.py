@@ -321,14 +321,25 @@ def _is_boilerplate(text: str) -> str | None:
 # The end of a sentence that a wrap or a crawl pushed onto a line of its own (…增长6.5%左右 /
 # 。, …人行偃师支行 / ）, …以下方面工作 / ：): content, not a punctuation-only boilerplate line.
 SENTENCE_TAIL_MARKS = "。！？；：.!?;:）)”’》」】〕%％"
-_SENTENCE_TAIL = re.compile(f"[{re.escape(SENTENCE_TAIL_MARKS)}]+")
-_SENTENCE_ENDS = "。！？；：!?;:"
+_SENTENCE_TAIL = re.compile(f"[{re.escape(SENTENCE_TAIL_MARKS)}]{{1,3}}")
+_SENTENCE_ENDS = "。！？；：.!?;:"
+# a closing bracket or quote, and the opener it closes
+_OPENER_OF = {"）": "（", ")": "(", "”": "“", "’": "‘", "》": "《", "」": "「", "】": "【", "〕": "〔"}
 
 
 def _ends_open_sentence(text: str, previous: str) -> bool:
-    """``text`` holds only the closing marks of the sentence the line before leaves open."""
-    return bool(previous) and previous[-1] not in _SENTENCE_ENDS and bool(
-        _SENTENCE_TAIL.fullmatch(text))
+    """``text`` (a line of up to three closing marks) closes what ``previous``, the line just
+    before it, leaves open: a sentence end after a line that has none, a bracket or quote
+    that the line opened (not a breadcrumb's 》 or a closed title's ）), a percent sign after a
+    number."""
+    if not previous or previous[-1] in _SENTENCE_ENDS or not _SENTENCE_TAIL.fullmatch(text):
+        return False
+    first = text[0]
+    if first in "%％":
+        return previous[-1].isdigit()
+    if first in _OPENER_OF:
+        return previous.count(_OPENER_OF[first]) > previous.count(first)
+    return previous[-1] not in _OPENER_OF  # 。 after a closed bracket: the line was complete
 
 
 def _own_contact_line(text: str, previous: str) -> bool:
@@ -392,6 +403,7 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
     for reason in header_lines.values():
         drop(reason)
     footer_from = int(len(lines) * 0.6)
+    kept_index = -2  # the index in ``lines`` of the last line kept
     for index, line in enumerate(lines):
         if index in header_lines:
             continue
@@ -410,7 +422,8 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
             kept_indents.append(indents[index])
             break
         reason = _is_boilerplate(text)
-        if reason == "punctuation" and _ends_open_sentence(text, kept[-1].text if kept else ""):
+        if reason == "punctuation" and kept_index == index - 1 and _ends_open_sentence(
+                text, kept[-1].text):
             reason = None
         if reason == "footer" and (_own_contact_line(text, kept[-1].text if kept else "") or (
             kept and _continues(kept[-1].text, text)
@@ -421,6 +434,7 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
             continue
         kept.append(line)
         kept_indents.append(indents[index])
+        kept_index = index
 
     title = meta.get("title")
     issuer = _ISSUER_PREFIX.match(title or "")

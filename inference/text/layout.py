@@ -19,6 +19,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 
 from inference.text.clean import SENTENCE_TAIL_MARKS, MappedText
 from inference.text.segment import marker_at
@@ -52,7 +53,7 @@ _PAGE_MIN_LINES = 8
 # (…限值为, but not 行为, 作为, 认为).
 _DANGLING_END = re.compile(r"(?:[的和与及或]|(?<![行作认所有无成因])为)$")
 # what may close a sentence on a line of its own (cleaning keeps such a line after an open one)
-_SENTENCE_CLOSERS = frozenset(SENTENCE_TAIL_MARKS)
+_SENTENCE_TAIL = frozenset(SENTENCE_TAIL_MARKS)
 _SENTENCE_END_MARKS = frozenset("。！？；!?;")
 # A note label opening a line (注:, 说明：): a new clause, not the rest of the last one.
 _LABEL_START = re.compile(r"[\u4e00-\u9fff]{1,4}[:：]")
@@ -64,6 +65,10 @@ _SHORT_PARAGRAPHS_SHARE = 0.25
 # A full line may fall this much short of the wrap width (indent, justification, a wide
 # character pushed to the next line).
 _SLACK = 3.5
+# A paragraph's first line that holds a comma counts as full this many cells sooner.
+_FIRST_LINE_SHORT = 2
+# A running header or footer is at most this share of the wrap width.
+_HEADER_SHARE = 0.8
 
 
 @dataclass
@@ -123,34 +128,44 @@ def _bare_page_numbers(lines: list[str]) -> set[int]:
 
 def _block_width(widths: list[float]) -> tuple[float | None, int]:
     """The width most lines of a block sit at, and how many lines sit near it (within -3/+1:
-    a paragraph's first line is two cells short for its indent, and one more where cleaning
-    took out the full-width space after 第一条). Candidates are ranked by the lines near them
-    plus the lines at them, so the peak of full lines wins over a width that only takes in
-    more first lines."""
+    a paragraph's first line is two cells short for its indent, or more where a PDF squeezed
+    its brackets). Candidates are ranked by the lines near them plus the lines exactly at
+    them, so the peak of full lines wins over a width that only takes in more first lines;
+    on a tie the wider one."""
     counts = Counter(round(w) for w in widths if _MIN_WIDTH <= w <= _MAX_WIDTH + 1)
     best, best_near, best_score = None, 0, 0
     for candidate in sorted(counts):
         near = sum(n for w, n in counts.items() if candidate - 3 <= w <= candidate + 1)
-        score = near + sum(n for w, n in counts.items() if candidate <= w <= candidate + 1)
+        score = near + counts[candidate]
         if score >= best_score:
             best, best_near, best_score = candidate, near, score
     return (float(best) if best is not None else None), best_near
 
 
-def wrap_widths(lines: list[str]) -> list[float] | None:
+def wrap_widths(lines: list[str], removed: list[int] | None = None) -> list[float] | None:
     """The width each line is wrapped at, or None when the text is not hard-wrapped.
 
     Hard-wrapped text has most of its lines at one width (the paragraph's last line and the
     headings are shorter, an indented first line two less), and most of those full lines end
     in the middle of a sentence. The width is read per block of lines, because one PDF can
-    change page format (a wide annex after a narrow body).
+    change page format (a wide annex after a narrow body). ``removed[i]``: the characters
+    cleaning took out of line i one at a time (the full-width space after 第一条, the spaces
+    of 成 员 名 单), which took up the line's width as the page set it.
     """
-    found = _wrap_widths(lines, [width(line) for line in lines])
+    extra = removed or [0] * len(lines)
+    found = _wrap_widths(lines, [width(line) + n for line, n in zip(lines, extra, strict=True)])
     if found is None:
         # Text wrapped at N characters rather than at a display width: lines with many digits
         # or Latin letters look short by display width but hold as many characters.
-        found = _wrap_widths(lines, [float(len(line)) for line in lines])
+        found = _wrap_widths(lines, [float(len(line) + n)
+                                     for line, n in zip(lines, extra, strict=True)])
     return found
+
+
+def removed_inside(line: MappedText) -> int:
+    """How many single characters cleaning took out between the line's characters: one
+    offset skipped, not a table's wide gaps between cells or a comment taken out."""
+    return sum(1 for a, b in pairwise(line.offsets) if b - a == 2)
 
 
 def _wrap_widths(lines: list[str], widths: list[float]) -> list[float] | None:
@@ -263,7 +278,7 @@ def _left_open(line: str, following: str) -> bool:
     ``-50dBm/MHz，…``), or the next line is only the sentence's end mark (``政府工作报告`` /
     ``。``: link text that a crawl put on a line of its own). A line that starts with a stray
     mark and goes on (``：本次抽检…``) is a clause of its own, its mark dropped."""
-    if following and all(ch in _SENTENCE_CLOSERS for ch in following):
+    if following and all(ch in _SENTENCE_TAIL for ch in following):
         return True
     if len(line) < 6 or not _DANGLING_END.search(line) or not following:
         return False
@@ -342,7 +357,8 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         result = _join(kept, glue) if any(glue) else MappedText.join_lines(kept)
         return LayoutResult(result.text, result.offsets, "flat", removed)
 
-    widths = wrap_widths(texts[:_PROFILE_LINES])
+    widths = wrap_widths(texts[:_PROFILE_LINES],
+                         [removed_inside(line) for line in kept[:_PROFILE_LINES]])
     if widths is None:
         page_lines = _bare_page_numbers(texts)
         if page_lines:
@@ -367,7 +383,9 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         if _BARE_NUMBER.match(line.text):
             drop("page_number")
             continue
-        if counts[line.text] >= 3 and width(line.text) < full_width - 2 and (
+        # a header is clearly short: a repeated sentence of a standard's sections, wrapped the
+        # same way each time (…在石化行业的实施指 / 南或…), sits near the wrap width
+        if counts[line.text] >= 3 and width(line.text) < _HEADER_SHARE * full_width and (
             line.text[-1] not in _TERMINATORS and marker_at(line.text) is None
         ):
             drop("running_header")
@@ -379,21 +397,28 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
     glue = []
     for index in range(len(filtered) - 1):
         current, following = filtered[index].text, filtered[index + 1].text
-        # Full by display width (a real PDF), by characters (text wrapped at N characters), or
-        # by the raw characters it spans (spaces that cleaning took out: 成 员 企 业 名 单).
-        offsets = filtered[index].offsets
-        raw_chars = offsets[-1] - offsets[0] + 1 if offsets else 0
-        # A paragraph's first line is two cells short for its indent, whether or not the
-        # indent survived extraction; a heading's (a marker and no inner punctuation:
-        # （1）元数据与数据字典标准（CICCA）) is not, or it would run into the paragraph below.
-        first_line = (index == 0 or not glue[index - 1]) and (
-            marker_at(current) is None or any(ch in current for ch in "，,、；;：:"))
-        is_full = max(width(current), len(current), raw_chars) >= (
-            filtered_width[index] - _SLACK - (2 if first_line else 0))
+        # Full by display width (a real PDF) or by characters (text wrapped at N characters),
+        # counting the characters cleaning took out of it (the full-width space after 第一条:
+        # a paragraph's first line, two cells short for its indent, is three short without it)
+        taken_out = removed_inside(filtered[index])
+        # A paragraph's first line is short by its indent, and in real PDFs by squeezed
+        # brackets too (（三）放大生态优势，…协同推进降: four cells), whether or not the indent
+        # survived extraction. That allowance is given only to a line that is plainly a
+        # sentence (a comma after its marker), not to a heading (（1）元数据与数据字典标准,
+        # 附件：…填报格式说明, 一、…), which would run into the paragraph below.
+        marker = marker_at(current)
+        first_line = (index == 0 or not glue[index - 1]) and any(
+            ch in current[len(marker[1]) if marker else 0:] for ch in "，,；;")
+        is_full = max(width(current), len(current)) + taken_out >= (
+            filtered_width[index] - _SLACK - (_FIRST_LINE_SHORT if first_line else 0))
         if following and following[0] in _CLOSING:
             glue.append(True)
         elif current[-1] in _TERMINATORS:
             glue.append(False)
+        elif not is_full and current[-1] in "，,、" and len(current) >= _MIN_WIDTH:
+            # a long line that stops on a comma or 、 (…集成互联、 / 人机协作…) ends no
+            # paragraph, whatever its width: a new item or paragraph would have to start next
+            glue.append(not _starts_paragraph(following, filtered_indent[index + 1], uses_indent))
         elif not is_full:
             # a short line is a paragraph's end, unless the sentence plainly runs on (a break
             # inside a sentence that the PDF kept as a paragraph of its own)
