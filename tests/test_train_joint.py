@@ -53,6 +53,22 @@ def test_context_tokens_are_never_tagged_and_windows_share_stride() -> None:
     assert covered == set(range(len(TEXT)))
 
 
+def test_section_title_context_keeps_the_heading_path_when_the_budget_cuts() -> None:
+    from inference.scoring.encoding import format_context
+
+    section, title = "二、支持政策", "关于印发某某市促进科技成果转化若干措施的通知"
+    assert format_context(section, title, "both") == f"{title} > {section}"
+    assert format_context(section, title, "section_title") == f"{section} > {title}"
+    assert format_context("", title, "section_title") == title
+    # a 6-token context budget keeps the heading path, where "both" would keep the title
+    tokenizer = char_tokenizer([TEXT, section, title, ">"])
+    for mode, kept in (("section_title", "二、支持政策"), ("both", "关于印发某某")):
+        encoded = encode_joint(tokenizer, [TEXT], [format_context(section, title, mode)],
+                               max_length=40, stride=4, max_context_tokens=6)
+        tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
+        assert "".join(tokens[-7:-1]) == kept
+
+
 def test_saved_parts_share_the_encoder_and_open_in_pipeline(trained) -> None:
     from transformers import pipeline
 

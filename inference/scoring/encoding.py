@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-CONTEXT_MODES = ("none", "section", "title", "both")
+CONTEXT_MODES = ("none", "section", "title", "both", "section_title")
+# the modes whose context holds the document title
+TITLE_MODES = ("title", "both", "section_title")
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int, *,
@@ -42,9 +44,13 @@ def _round_up(value: int, step: int) -> int:
 
 
 def format_context(section: str, title: str, mode: str) -> str:
-    """The second text of the classifier's input pair: heading path and/or title ("" if none)."""
+    """The second text of the classifier's input pair: heading path and/or title ("" if none).
+    ``both`` puts the title first, ``section_title`` the heading path first (the context is
+    cut from its end when the pair is too long, so what comes first is what survives)."""
     if mode not in CONTEXT_MODES:
         raise ValueError(f"context mode {mode!r}; expected one of {CONTEXT_MODES}")
+    if mode == "section_title":
+        return " > ".join(part for part in (section, title) if part)
     parts: list[str] = []
     if mode in ("title", "both") and title:
         parts.append(title)

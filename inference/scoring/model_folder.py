@@ -89,7 +89,7 @@ class SharedEncoderMeta(_Strict):
     (``inference.scoring.encoding.encode_joint``) with these settings."""
 
     encoder_sha256: str
-    context: Literal["none", "section", "title", "both"]
+    context: Literal["none", "section", "title", "both", "section_title"]
     max_context_tokens: int = Field(ge=0)
     max_length: int = Field(gt=0)
     stride: int = Field(ge=0)
@@ -111,7 +111,7 @@ class _PartMeta(_Strict):
 
 class ClassifierMeta(_PartMeta):
     kind: Literal["classifier"]
-    context: Literal["none", "section", "title", "both"]
+    context: Literal["none", "section", "title", "both", "section_title"]
     thresholds: dict[str, float]
     threshold_source: str
     pooler_init: str

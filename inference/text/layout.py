@@ -165,7 +165,10 @@ def wrap_widths(lines: list[str], removed: list[int] | None = None) -> list[floa
 def removed_inside(line: MappedText) -> int:
     """How many single characters cleaning took out between the line's characters: one
     offset skipped, not a table's wide gaps between cells or a comment taken out."""
-    return sum(1 for a, b in pairwise(line.offsets) if b - a == 2)
+    offsets = line.offsets
+    if not offsets or offsets[-1] - offsets[0] + 1 == len(offsets):
+        return 0  # nothing taken out (most lines): no need to walk the characters
+    return sum(1 for a, b in pairwise(offsets) if b - a == 2)
 
 
 def _wrap_widths(lines: list[str], widths: list[float]) -> list[float] | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from inference.schema import default_schema
 from inference.scoring.components import ClauseInput
-from inference.scoring.encoding import encode_for_classifier, format_context
+from inference.scoring.encoding import TITLE_MODES, encode_for_classifier, format_context
 from training.eval.metrics import LabelMetrics, label_metrics
 from training.eval.thresholds import tune_thresholds
 from training.fit.checkpoints import finish_checkpoints
@@ -160,7 +160,7 @@ def train_classifier(config: ClassifierConfig, *, resume: bool = False,
     configure_threads(config.train)
     schema = default_schema()
     labels = schema.label_names
-    needs_title = config.model.context in ("title", "both")
+    needs_title = config.model.context in TITLE_MODES
     training: TrainingData = load_training_data(config.data, with_titles=needs_title)
     train_split, dev_split = training.dataset["train"], training.dataset["dev"]
     train_inputs = clause_inputs_of(train_split)

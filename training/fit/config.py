@@ -64,7 +64,7 @@ class ModelSection(_Section):
 
 
 class ClassifierModelSection(ModelSection):
-    context: Literal["none", "section", "title", "both"] = Field(
+    context: Literal["none", "section", "title", "both", "section_title"] = Field(
         "section",
         description=f"Context paired with the clause text: one of {list(CONTEXT_MODES)} "
         "(section = heading path, title = document title).")

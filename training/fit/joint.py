@@ -23,7 +23,7 @@ from typing import Any
 from inference.records import Entity
 from inference.schema import default_schema
 from inference.scoring.align import IGNORE, pad_windows, token_tags
-from inference.scoring.encoding import encode_joint, format_context
+from inference.scoring.encoding import TITLE_MODES, encode_joint, format_context
 from inference.scoring.model_folder import SharedEncoderMeta
 from training.eval.metrics import EntityMetrics, LabelMetrics, entity_metrics, label_metrics
 from training.eval.thresholds import ThresholdChoice
@@ -155,7 +155,7 @@ def train_joint(config: JointConfig, *, resume: bool = False,
     schema = default_schema()
     labels, tags = schema.label_names, schema.bio_tags
     mode = config.model.context
-    training = load_training_data(config.data, with_titles=mode in ("title", "both"))
+    training = load_training_data(config.data, with_titles=mode in TITLE_MODES)
     train_split, dev_split = training.dataset["train"], training.dataset["dev"]
     train_inputs, dev_inputs = clause_inputs_of(train_split), clause_inputs_of(dev_split)
     tokenizer, module, tagger_config, pooler = build_module(config)
@@ -282,7 +282,7 @@ def record_threshold_choice(model_dir: Path, config: JointConfig) -> ThresholdCh
 
     labels = default_schema().label_names
     training = load_training_data(config.data,
-                                  with_titles=config.model.context in ("title", "both"))
+                                  with_titles=config.model.context in TITLE_MODES)
     dev = training.dataset["dev"]
     scorer = load_scorer(model_dir)
     inputs: list[ClauseInput] = clause_inputs_of(dev)
