@@ -428,3 +428,48 @@ def test_a_first_line_four_cells_short_runs_on_when_it_holds_a_comma() -> None:
     assert len(first) == 26 and len(rest[0]) == 29
     raw = "\n".join([_typeset(ARTICLES[:4], 30), first, *rest, _typeset(ARTICLES[4:], 30)])
     assert "协同推进降碳、减污、扩绿，生态环境质量保持华北领先。" in _clauses(raw)
+
+
+def test_a_long_running_title_at_page_breaks_goes_and_a_repeated_sentence_stays() -> None:
+    # a 25-character running title every 7 lines cuts into sentences: it goes
+    header = "某某市人民政府办公室关于印发科技创新实施方案的通知"
+    lines = _typeset(ARTICLES, 30).split("\n")
+    paged = [line for index, line in enumerate(lines)
+             for line in ([line, header] if index % 7 == 6 else [line])]
+    text, layout, _ = laid_out("\n".join(paged))
+    assert layout == "wrapped" and header not in text and text.split("\n") == ARTICLES
+    # a sentence repeated under three headings, wrapped the same way each time, stays
+    repeated = ["主要包括国家相关基础通用标准在石化行业的实施指", "南或具体应用的技术要求标准。"]
+    raw = [_typeset(ARTICLES[:3], 26)]
+    for heading in ("（4）边缘计算标准", "（5）工业云标准", "（6）数据标准"):
+        raw += [heading, *repeated, _typeset(ARTICLES[3:5], 26)]
+    clauses = _clauses("\n".join(raw))
+    assert clauses.count("主要包括国家相关基础通用标准在石化行业的实施指南或具体应用的技术要求标准。") == 3
+
+
+def test_a_letter_spaced_heading_is_no_fuller_for_its_spaces() -> None:
+    heading = " ".join("保障措施与监督管理工作具体要求")
+    raw = "\n".join([_typeset(ARTICLES[:4], 30), heading, "县级以上人民政府应当加强监督管理工作。",
+                     _typeset(ARTICLES[4:], 30)])
+    clauses = _clauses(raw)
+    assert "保障措施与监督管理工作具体要求" in clauses
+    assert "县级以上人民政府应当加强监督管理工作。" in clauses
+
+
+def test_a_kept_closing_mark_does_not_hide_a_contact_heading() -> None:
+    raw = ("二、申报时间\n2023年5月1日至5月31日。\n三、联系方式\n：\n联系电话：0371-12345678\n"
+           "电子邮箱：abc@163.com\n")
+    assert clean_text(raw).text.split("\n")[-2:] == ["联系电话：0371-12345678",
+                                                     "电子邮箱：abc@163.com"]
+
+
+def test_a_percent_sign_wrapped_onto_its_own_line_stays_in_wrapped_text() -> None:
+    raw = "\n".join([_typeset(ARTICLES[:4], 30), "全年地区生产总值增长12", "%", "。",
+                     _typeset(ARTICLES[4:], 30)])
+    assert "全年地区生产总值增长12%。" in _clauses(raw)
+
+
+def test_a_line_stopping_on_a_comma_does_not_run_into_a_heading() -> None:
+    raw = "\n".join([_typeset(ARTICLES[:4], 34), "各地区、各部门要高度重视，加强组织领导，", "保障措施",
+                     "县级以上人民政府应当加强监督管理工作。", _typeset(ARTICLES[4:], 34)])
+    assert "保障措施" in _clauses(raw)

@@ -404,6 +404,7 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
         drop(reason)
     footer_from = int(len(lines) * 0.6)
     kept_index = -2  # the index in ``lines`` of the last line kept
+    tail_kept = False  # whether that line is a sentence's closing marks (_ends_open_sentence)
     for index, line in enumerate(lines):
         if index in header_lines:
             continue
@@ -421,12 +422,17 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
             kept.append(line)
             kept_indents.append(indents[index])
             break
+        # the line before as the contact checks read it: a kept closing mark (三、联系方式 / ：)
+        # belongs to the line it closes
+        previous = "".join(k.text for k in kept[-2:]) if tail_kept else (
+            kept[-1].text if kept else "")
         reason = _is_boilerplate(text)
-        if reason == "punctuation" and kept_index == index - 1 and _ends_open_sentence(
-                text, kept[-1].text):
+        is_tail = reason == "punctuation" and kept_index == index - 1 and _ends_open_sentence(
+            text, kept[-1].text)
+        if is_tail:
             reason = None
-        if reason == "footer" and (_own_contact_line(text, kept[-1].text if kept else "") or (
-            kept and _continues(kept[-1].text, text)
+        if reason == "footer" and (_own_contact_line(text, previous) or (
+            kept and _continues(previous, text)
         )):
             reason = None
         if reason:
@@ -435,6 +441,7 @@ def clean_text(raw: str, *, is_html: bool = False, meta: dict[str, Any] | None =
         kept.append(line)
         kept_indents.append(indents[index])
         kept_index = index
+        tail_kept = is_tail
 
     title = meta.get("title")
     issuer = _ISSUER_PREFIX.match(title or "")

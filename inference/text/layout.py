@@ -65,10 +65,13 @@ _SHORT_PARAGRAPHS_SHARE = 0.25
 # A full line may fall this much short of the wrap width (indent, justification, a wide
 # character pushed to the next line).
 _SLACK = 3.5
+# A repeated line under this share of the wrap width is a running header or footer; a longer
+# one only where it cuts into a sentence.
+_HEADER_SHARE = 0.8
+# A line with a character taken out for every this many characters is letter-spaced.
+_LETTER_SPACED = 3
 # A paragraph's first line that holds a comma counts as full this many cells sooner.
 _FIRST_LINE_SHORT = 2
-# A running header or footer is at most this share of the wrap width.
-_HEADER_SHARE = 0.8
 
 
 @dataclass
@@ -168,7 +171,10 @@ def removed_inside(line: MappedText) -> int:
     offsets = line.offsets
     if not offsets or offsets[-1] - offsets[0] + 1 == len(offsets):
         return 0  # nothing taken out (most lines): no need to walk the characters
-    return sum(1 for a, b in pairwise(offsets) if b - a == 2)
+    taken_out = sum(1 for a, b in pairwise(offsets) if b - a == 2)
+    # a letter-spaced heading (保 障 措 施 …: a space after most characters) is no fuller
+    # for its spaces
+    return 0 if taken_out * _LETTER_SPACED > len(offsets) else taken_out
 
 
 def _wrap_widths(lines: list[str], widths: list[float]) -> list[float] | None:
@@ -208,6 +214,11 @@ def _joiner(left: str, right: str) -> str:
     ):
         return " "
     return ""
+
+
+def _heading_line(line: str) -> bool:
+    """A short line with no punctuation and no marker: an unnumbered heading (保障措施)."""
+    return len(line) <= 12 and _title_part(line)
 
 
 def _starts_paragraph(line: str, indented: bool, uses_indent: bool) -> bool:
@@ -379,6 +390,16 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
     # back three times or more), then join each full line to the next.
     widths += [widths[-1]] * (len(texts) - len(widths))
     counts = Counter(texts)
+    # A repeated line near the wrap width is a running header only where it cuts into a
+    # sentence that runs on across the page break; a sentence that a standard repeats in
+    # several sections, wrapped the same way each time (…在石化行业的实施指 / 南或具体应用…),
+    # opens its paragraph and cuts into nothing. Shorter repeated lines go as before.
+    interrupts: set[str] = set()
+    for index, text in enumerate(texts[1:], 1):
+        before = texts[index - 1]
+        if counts[text] >= 3 and before[-1] not in _TERMINATORS and (
+                width(before) >= widths[index - 1] - 2):
+            interrupts.add(text)
     filtered: list[MappedText] = []
     filtered_indent: list[bool] = []
     filtered_width: list[float] = []
@@ -386,10 +407,10 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         if _BARE_NUMBER.match(line.text):
             drop("page_number")
             continue
-        # a header is clearly short: a repeated sentence of a standard's sections, wrapped the
-        # same way each time (…在石化行业的实施指 / 南或…), sits near the wrap width
-        if counts[line.text] >= 3 and width(line.text) < _HEADER_SHARE * full_width and (
+        line_width = width(line.text)
+        if counts[line.text] >= 3 and line_width < full_width - 2 and (
             line.text[-1] not in _TERMINATORS and marker_at(line.text) is None
+            and (line_width < _HEADER_SHARE * full_width or line.text in interrupts)
         ):
             drop("running_header")
             continue
@@ -414,14 +435,17 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
             ch in current[len(marker[1]) if marker else 0:] for ch in "，,；;")
         is_full = max(width(current), len(current)) + taken_out >= (
             filtered_width[index] - _SLACK - (_FIRST_LINE_SHORT if first_line else 0))
-        if following and following[0] in _CLOSING:
+        if following and (following[0] in _CLOSING or all(ch in _SENTENCE_TAIL
+                                                          for ch in following)):
             glue.append(True)
         elif current[-1] in _TERMINATORS:
             glue.append(False)
         elif not is_full and current[-1] in "，,、" and len(current) >= _MIN_WIDTH:
             # a long line that stops on a comma or 、 (…集成互联、 / 人机协作…) ends no
-            # paragraph, whatever its width: a new item or paragraph would have to start next
-            glue.append(not _starts_paragraph(following, filtered_indent[index + 1], uses_indent))
+            # paragraph, whatever its width: a new item, paragraph or heading (保障措施) would
+            # have to start next
+            glue.append(not _starts_paragraph(following, filtered_indent[index + 1], uses_indent)
+                        and not _heading_line(following))
         elif not is_full:
             # a short line is a paragraph's end, unless the sentence plainly runs on (a break
             # inside a sentence that the PDF kept as a paragraph of its own)
