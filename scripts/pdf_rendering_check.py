@@ -34,11 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from training.eval.segment_eval import (  # noqa: E402
-    _totals,
-    _without_page_numbers,
     compare,
+    micro_totals,
     parse_reference,
     segment_like_pipeline,
+    without_page_numbers,
 )
 
 LABELS = ROOT / "labels"
@@ -128,7 +128,7 @@ def main() -> None:
         spans, layout = segment_like_pipeline(text)
         if layout != "lines":
             continue
-        rendered = render(_without_page_numbers(text), random.Random(doc))
+        rendered = render(without_page_numbers(text), random.Random(doc))
         try:
             reference = parse_reference([f"{s.kind}\t{text[s.start:s.end]}" for s in spans],
                                         rendered, Path(doc))
@@ -148,7 +148,7 @@ def main() -> None:
                     print("  segmenter", rendered[start:end][:100].replace("\n", "⏎"))
     if not per_doc:
         raise SystemExit("no document rendered")
-    totals = _totals(per_doc)
+    totals = micro_totals(per_doc)
     print(f"{args.source}: {totals['documents']} documents, {totals['clauses']} clauses; "
           f"clause F1 {totals['clause']['f1']:.4f}, boundary F1 {totals['boundary']['f1']:.4f} "
           f"(P {totals['boundary']['precision']:.4f} / R {totals['boundary']['recall']:.4f}), "

@@ -4,9 +4,12 @@ model always sees at serve time exactly what it saw in training."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
-CONTEXT_MODES = ("none", "section", "title", "both", "section_title")
+# What rides along with a clause as the second text of its input pair (format_context); the
+# one list that training's config, the model folder's metadata and the scorers read.
+ContextMode = Literal["none", "section", "title", "both", "section_title"]
+CONTEXT_MODES: tuple[str, ...] = get_args(ContextMode)
 # the modes whose context holds the document title
 TITLE_MODES = ("title", "both", "section_title")
 

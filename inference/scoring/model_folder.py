@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from inference.errors import UserError
 from inference.schema import LabelSchema
+from inference.scoring.encoding import ContextMode
 
 META_FILE = "policy_clauses.json"
 # Version 1: the untyped metadata of policy-clauses 0.1 (read with defaults). Version 2: this
@@ -89,7 +90,7 @@ class SharedEncoderMeta(_Strict):
     (``inference.scoring.encoding.encode_joint``) with these settings."""
 
     encoder_sha256: str
-    context: Literal["none", "section", "title", "both", "section_title"]
+    context: ContextMode
     max_context_tokens: int = Field(ge=0)
     max_length: int = Field(gt=0)
     stride: int = Field(ge=0)
@@ -111,7 +112,7 @@ class _PartMeta(_Strict):
 
 class ClassifierMeta(_PartMeta):
     kind: Literal["classifier"]
-    context: Literal["none", "section", "title", "both", "section_title"]
+    context: ContextMode
     thresholds: dict[str, float]
     threshold_source: str
     pooler_init: str

@@ -371,8 +371,9 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         result = _join(kept, glue) if any(glue) else MappedText.join_lines(kept)
         return LayoutResult(result.text, result.offsets, "flat", removed)
 
-    widths = wrap_widths(texts[:_PROFILE_LINES],
-                         [removed_inside(line) for line in kept[:_PROFILE_LINES]])
+    # what cleaning took out of each line: read once, by the profile and by the joins below
+    taken_out = [removed_inside(line) for line in kept]
+    widths = wrap_widths(texts[:_PROFILE_LINES], taken_out[:_PROFILE_LINES])
     if widths is None:
         page_lines = _bare_page_numbers(texts)
         if page_lines:
@@ -403,7 +404,9 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
     filtered: list[MappedText] = []
     filtered_indent: list[bool] = []
     filtered_width: list[float] = []
-    for line, indented, full_width in zip(kept, kept_indent, widths, strict=True):
+    filtered_taken_out: list[int] = []
+    for line, indented, full_width, line_taken_out in zip(kept, kept_indent, widths, taken_out,
+                                                          strict=True):
         if _BARE_NUMBER.match(line.text):
             drop("page_number")
             continue
@@ -417,6 +420,7 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         filtered.append(line)
         filtered_indent.append(indented)
         filtered_width.append(full_width)
+        filtered_taken_out.append(line_taken_out)
     uses_indent = sum(filtered_indent) >= 2
     glue = []
     for index in range(len(filtered) - 1):
@@ -424,7 +428,6 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         # Full by display width (a real PDF) or by characters (text wrapped at N characters),
         # counting the characters cleaning took out of it (the full-width space after 第一条:
         # a paragraph's first line, two cells short for its indent, is three short without it)
-        taken_out = removed_inside(filtered[index])
         # A paragraph's first line is short by its indent, and in real PDFs by squeezed
         # brackets too (（三）放大生态优势，…协同推进降: four cells), whether or not the indent
         # survived extraction. That allowance is given only to a line that is plainly a
@@ -433,7 +436,7 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         marker = marker_at(current)
         first_line = (index == 0 or not glue[index - 1]) and any(
             ch in current[len(marker[1]) if marker else 0:] for ch in "，,；;")
-        is_full = max(width(current), len(current)) + taken_out >= (
+        is_full = max(width(current), len(current)) + filtered_taken_out[index] >= (
             filtered_width[index] - _SLACK - (_FIRST_LINE_SHORT if first_line else 0))
         if following and (following[0] in _CLOSING or all(ch in _SENTENCE_TAIL
                                                           for ch in following)):

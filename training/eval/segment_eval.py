@@ -145,7 +145,7 @@ def render_pdf(text: str, width: int = SYNTHETIC_WIDTH,
     return "\n".join(out)
 
 
-def _without_page_numbers(text: str) -> str:
+def without_page_numbers(text: str) -> str:
     """``text`` less its page-number lines (a rendering starts from the document's words)."""
     from inference.text.layout import is_page_number
 
@@ -205,7 +205,9 @@ def compare(gold: list[Span], predicted: list[Span]) -> dict[str, Any]:
             "kind_correct": sum(g == p for g, p in matched)}
 
 
-def _totals(per_doc: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def micro_totals(per_doc: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Boundary and clause P/R/F1 and kind accuracy over ``compare``'s per-document counts,
+    micro-averaged (summed counts)."""
     total = {key: sum(doc[key] for doc in per_doc.values())
              for key in next(iter(per_doc.values()))}
     return {
@@ -239,7 +241,7 @@ def score_directory(folder: Path = SEGMENTATION_DIR, synthetic: bool = True) -> 
         if per_doc[doc]["layout"] != "wrapped":
             renderings.insert(0, ("wrapped (synthetic)", render_pdf))
         for name, render in renderings:
-            rendered = render(_without_page_numbers(text))
+            rendered = render(without_page_numbers(text))
             reference = parse_reference(lines, rendered, gold_file)
             groups.setdefault(name, {})[doc] = compare(reference, predicted_spans(rendered))
     if not per_doc:
@@ -254,8 +256,8 @@ def score_directory(folder: Path = SEGMENTATION_DIR, synthetic: bool = True) -> 
     for group in groups.values():
         for counts in group.values():
             counts.pop("layout", None)
-    result = _totals(per_doc)
-    result["by_layout"] = {name: _totals(group) for name, group in sorted(groups.items())}
+    result = micro_totals(per_doc)
+    result["by_layout"] = {name: micro_totals(group) for name, group in sorted(groups.items())}
     result["per_document"] = {doc: {
         "layout": groups_of(groups, doc),
         "boundary_f1": _prf(c["boundary_tp"], c["predicted_boundaries"],

@@ -33,7 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inference.errors import UserError
-from inference.scoring.encoding import CONTEXT_MODES
+from inference.scoring.encoding import CONTEXT_MODES, ContextMode
 from training.paths import PROJECT_ROOT, for_record, from_cwd, from_root
 
 
@@ -64,7 +64,7 @@ class ModelSection(_Section):
 
 
 class ClassifierModelSection(ModelSection):
-    context: Literal["none", "section", "title", "both", "section_title"] = Field(
+    context: ContextMode = Field(
         "section",
         description=f"Context paired with the clause text: one of {list(CONTEXT_MODES)} "
         "(section = heading path, title = document title).")

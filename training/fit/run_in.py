@@ -32,10 +32,10 @@ from inference.text.segment import heading_phrase_start, marker_at, run_in_headi
 from training.data.gold import DOCUMENTS_PATH, GOLD_PATH, document_texts, load_splits
 from training.eval.segment_eval import (
     Span,
-    _without_page_numbers,
     parse_reference,
     render_flat,
     segment_like_pipeline,
+    without_page_numbers,
 )
 
 _TERMINATORS = "。；;！？!?：:，,"
@@ -62,7 +62,7 @@ def _flat_reference(text: str, doc: str) -> tuple[str, list[Span]] | None:
     if layout != "lines":
         return None
     lines = [f"{s.kind}\t{text[s.start:s.end]}" for s in spans]
-    flat = render_flat(_without_page_numbers(text))
+    flat = render_flat(without_page_numbers(text))
     try:
         return flat, parse_reference(lines, flat, Path(doc))
     except ValueError:
