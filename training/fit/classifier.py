@@ -93,11 +93,13 @@ def label_loss_fn(kind: str, pos_weight: list[float], gamma: float, device: Any)
     bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device),
                                      reduction="none")
     if kind == "bce":
-        return bce
+        # float32 whatever the step's precision: a bf16 sigmoid keeps 3 significant digits.
+        return lambda logits, targets: bce(logits.float(), targets)
     if kind != "focal":
         raise ValueError(f"unknown label loss {kind!r} (bce or focal)")
 
     def focal(logits: Any, targets: Any) -> Any:
+        logits = logits.float()
         p = torch.sigmoid(logits)
         p_true = targets * p + (1 - targets) * (1 - p)
         return bce(logits, targets) * (1 - p_true).pow(gamma)

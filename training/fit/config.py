@@ -157,6 +157,12 @@ class TrainSection(_Section):
     threads: int | None = Field(
         None, ge=1, description="torch CPU threads (null: torch's default).")
     device: str = Field("cpu", description="torch device, e.g. cpu or cuda.")
+    precision: Literal["float32", "bf16", "auto"] = Field(
+        "float32",
+        description="Arithmetic of the training steps: float32, or bf16 autocast (matrix "
+        "products in bf16, weights, optimizer and losses in float32); auto: bf16 where the "
+        "device computes it natively (a CPU with AMX or AVX-512 BF16, a CUDA GPU that "
+        "supports it), else float32. Dev scoring always runs in float32.")
 
 
 class ClassifierTrainSection(TrainSection):

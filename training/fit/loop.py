@@ -25,6 +25,7 @@ from training.fit.checkpoints import (
     save_checkpoint,
 )
 from training.fit.config import AnyConfig, TrainSection, checkpoint_dir
+from training.fit.setup import step_precision
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": 0, "score": None, "metrics": {}}
     first_epoch = 1
+    precision = step_precision(train)
 
     if resume:
         state = load_checkpoint(ckpt_dir)
@@ -154,7 +156,8 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
         total, steps = 0.0, 0
         for batch in epoch_batches(lengths, train.batch_size, train.seed, epoch,
                                    train.group_by_length):
-            loss = loss_for_batch(model, batch)
+            with precision:
+                loss = loss_for_batch(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.max_grad_norm)
             optimizer.step()

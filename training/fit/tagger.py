@@ -119,7 +119,7 @@ def alignment_report(tokenizer: Any, texts: Sequence[str], entities: Sequence[Se
 def weighted_token_loss(loss_fn: Any, logits: Any, tag_ids: Any, weights: Any) -> Any:
     """Token cross-entropy (``loss_fn`` with ``reduction="none"``) averaged over real tokens,
     each weighted by its window's example weight; ``IGNORE`` tags count for nothing."""
-    per_token = loss_fn(logits.reshape(-1, logits.shape[-1]), tag_ids.reshape(-1))
+    per_token = loss_fn(logits.float().reshape(-1, logits.shape[-1]), tag_ids.reshape(-1))
     w = weights[:, None].expand_as(tag_ids).reshape(-1) * (tag_ids.reshape(-1) != IGNORE)
     return (per_token * w).sum() / w.sum().clamp(min=1e-8)
 
