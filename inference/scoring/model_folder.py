@@ -81,6 +81,9 @@ class TrainingSummary(_Strict):
     epochs: int
     seconds: float
     history: list[EpochRow]
+    # the arithmetic of the training steps (train.precision resolved); folders written before
+    # it was recorded trained in float32
+    precision: Literal["float32", "bf16"] = "float32"
 
 
 class SharedEncoderMeta(_Strict):

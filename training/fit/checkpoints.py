@@ -9,23 +9,31 @@ from pathlib import Path
 from typing import Any
 
 from training.fit.config import AnyConfig, checkpoint_dir, config_to_dict
+from training.fit.setup import resolve_precision
 
 CHECKPOINT_FILE = "last.pt"
 BEST_FILE = "best.pt"
 
 
 def fingerprint(config: AnyConfig) -> dict[str, Any]:
-    """The parts of a config a checkpoint must agree with to be resumed (not the output)."""
+    """The parts of a config a checkpoint must agree with to be resumed (not the output).
+    ``train.precision`` is recorded resolved, so a run started in bf16 is not resumed in
+    float32 on a CPU where ``auto`` decides otherwise."""
     resolved = config_to_dict(config)
+    resolved["train"]["precision"] = resolve_precision(config.train)
     return {k: v for k, v in resolved.items() if k != "output"}
 
 
 def check_fingerprint(state: dict[str, Any], config: AnyConfig, folder: Path) -> None:
     """A checkpoint made with another config cannot be resumed: say which sections differ."""
     expected = fingerprint(config)
-    if state["config"] != expected:
-        changed = sorted(k for k in set(state["config"]) | set(expected)
-                         if state["config"].get(k) != expected.get(k))
+    stored = dict(state["config"])
+    if "train" in stored and "precision" not in stored["train"]:
+        # checkpoints from before train.precision existed trained in float32
+        stored["train"] = {**stored["train"], "precision": "float32"}
+    if stored != expected:
+        changed = sorted(k for k in set(stored) | set(expected)
+                         if stored.get(k) != expected.get(k))
         raise ValueError(
             f"the checkpoint in {folder} was made with a different config (sections "
             f"{changed} differ); resume with the same config or start without --resume")

@@ -25,7 +25,7 @@ from training.fit.checkpoints import (
     save_checkpoint,
 )
 from training.fit.config import AnyConfig, TrainSection, checkpoint_dir
-from training.fit.setup import step_precision
+from training.fit.setup import resolve_precision, step_precision
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ class FitResult:
     best_metrics: dict[str, Any]
     history: list[dict[str, Any]]
     seconds: float
+    precision: str = "float32"  # the arithmetic the steps ran in (train.precision resolved)
 
 
 class DevMetrics(Protocol):
@@ -130,7 +131,9 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": 0, "score": None, "metrics": {}}
     first_epoch = 1
-    precision = step_precision(train)
+    precision = resolve_precision(train)
+    log.info("training steps in %s (train.precision: %s)", precision, train.precision)
+    step_context = step_precision(precision, train.device)
 
     if resume:
         state = load_checkpoint(ckpt_dir)
@@ -156,7 +159,7 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
         total, steps = 0.0, 0
         for batch in epoch_batches(lengths, train.batch_size, train.seed, epoch,
                                    train.group_by_length):
-            with precision:
+            with step_context:
                 loss = loss_for_batch(model, batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.max_grad_norm)
@@ -187,9 +190,9 @@ def fit(model: Any, *, config: AnyConfig, lengths: Sequence[int], loss_for_batch
         })
         if stop_after_epoch is not None and epoch >= stop_after_epoch and epoch < train.epochs:
             return FitResult(False, epoch, best["epoch"], best["score"], best["metrics"],
-                             history, time.monotonic() - started)
+                             history, time.monotonic() - started, precision)
 
     restore_best(ckpt_dir, model)
     model.eval()
     return FitResult(True, train.epochs, best["epoch"], best["score"], best["metrics"], history,
-                     time.monotonic() - started)
+                     time.monotonic() - started, precision)

@@ -129,7 +129,8 @@ def render_card(meta: dict[str, Any]) -> str:
         + (f" (weight {config.get('data', {}).get('weak_weight')})"
            if data.get("weak_clauses") else ""),
         f"- training: {training.get('epochs')} epochs, best epoch {training.get('best_epoch')}, "
-        f"{training.get('seconds')} s; seed {config.get('train', {}).get('seed')}",
+        f"{training.get('seconds')} s, {training.get('precision', 'float32')} steps; "
+        f"seed {config.get('train', {}).get('seed')}",
         "",
         "## Metrics (dev split)",
         "",

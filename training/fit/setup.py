@@ -3,13 +3,10 @@ of its steps, and the backbone's config with the task's label fields."""
 
 from __future__ import annotations
 
-import logging
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from training.fit.config import TrainSection
-
-log = logging.getLogger(__name__)
 
 
 def set_seed(seed: int) -> None:
@@ -38,25 +35,24 @@ def resolve_precision(train: TrainSection) -> str:
     if train.device.startswith("cuda"):
         import torch
 
-        return "bf16" if torch.cuda.is_bf16_supported() else "float32"
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+        return "bf16" if native else "float32"
     from inference.scoring.runtime import cpu_has_bf16_units
 
     return "bf16" if train.device == "cpu" and cpu_has_bf16_units() else "float32"
 
 
-def step_precision(train: TrainSection) -> AbstractContextManager[Any]:
-    """The context a training step's forward pass and loss run in: bf16 autocast on the
-    device for ``bf16`` (the weights, their gradients and AdamW stay float32), nothing for
-    float32. On the 2-core AMD EPYC with AVX-512 BF16 a step of the 6-layer encoder takes
-    0.57-0.72x the float32 time (benchmarks/bench_train_step.py; models/default/README.md,
-    round 10)."""
-    precision = resolve_precision(train)
-    log.info("training steps in %s (train.precision: %s)", precision, train.precision)
+def step_precision(precision: str, device: str) -> AbstractContextManager[Any]:
+    """The context a training step's forward pass and loss run in, for a resolved
+    ``precision``: bf16 autocast on ``device`` for ``bf16`` (the weights, their gradients and
+    AdamW stay float32), nothing for float32. On the 2-core AMD EPYC with AVX-512 BF16 a step
+    of the 6-layer encoder takes 0.57-0.72x the float32 time (benchmarks/bench_train_step.py;
+    models/default/README.md, round 10)."""
     if precision == "float32":
         return nullcontext()
     import torch
 
-    return torch.autocast(train.device.split(":")[0], dtype=torch.bfloat16)
+    return torch.autocast(device.split(":")[0], dtype=torch.bfloat16)
 
 
 def load_backbone_config(backbone: str, dropout: float | None, **kwargs: Any) -> Any:

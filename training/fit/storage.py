@@ -90,6 +90,7 @@ def base_meta(config: AnyConfig, kind: str, training: TrainingData,
             "best_epoch": result.best_epoch,
             "epochs": result.epochs_done,
             "seconds": round(result.seconds, 1),
+            "precision": result.precision,
             "history": [{k: v for k, v in row.items() if k != "dev"} for row in result.history],
         },
     }
