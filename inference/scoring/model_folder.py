@@ -76,14 +76,17 @@ class EpochRow(_Strict):
     dev_score: float | None
 
 
+# the arithmetic a model's training steps ran in (train.precision, with auto decided)
+StepPrecision = Literal["float32", "bf16"]
+
+
 class TrainingSummary(_Strict):
     best_epoch: int
     epochs: int
     seconds: float
     history: list[EpochRow]
-    # the arithmetic of the training steps (train.precision resolved); folders written before
-    # it was recorded trained in float32
-    precision: Literal["float32", "bf16"] = "float32"
+    # folders written before it was recorded trained in float32
+    precision: StepPrecision = "float32"
 
 
 class SharedEncoderMeta(_Strict):

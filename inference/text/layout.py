@@ -425,9 +425,6 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
     glue = []
     for index in range(len(filtered) - 1):
         current, following = filtered[index].text, filtered[index + 1].text
-        # Full by display width (a real PDF) or by characters (text wrapped at N characters),
-        # counting the characters cleaning took out of it (the full-width space after 第一条:
-        # a paragraph's first line, two cells short for its indent, is three short without it)
         # A paragraph's first line is short by its indent, and in real PDFs by squeezed
         # brackets too (（三）放大生态优势，…协同推进降: four cells), whether or not the indent
         # survived extraction. That allowance is given only to a line that is plainly a
@@ -436,6 +433,9 @@ def apply_layout(text: str, offsets: list[int], indents: list[bool] | None = Non
         marker = marker_at(current)
         first_line = (index == 0 or not glue[index - 1]) and any(
             ch in current[len(marker[1]) if marker else 0:] for ch in "，,；;")
+        # Full by display width (a real PDF) or by characters (text wrapped at N characters),
+        # counting the characters cleaning took out of it (without the full-width space after
+        # 第一条, a paragraph's first line, two cells short for its indent, is three short).
         is_full = max(width(current), len(current)) + filtered_taken_out[index] >= (
             filtered_width[index] - _SLACK - (_FIRST_LINE_SHORT if first_line else 0))
         if following and (following[0] in _CLOSING or all(ch in _SENTENCE_TAIL

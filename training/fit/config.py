@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inference.errors import UserError
 from inference.scoring.encoding import CONTEXT_MODES, ContextMode
+from inference.scoring.model_folder import StepPrecision
 from training.paths import PROJECT_ROOT, for_record, from_cwd, from_root
 
 
@@ -157,12 +158,12 @@ class TrainSection(_Section):
     threads: int | None = Field(
         None, ge=1, description="torch CPU threads (null: torch's default).")
     device: str = Field("cpu", description="torch device, e.g. cpu or cuda.")
-    precision: Literal["float32", "bf16", "auto"] = Field(
+    precision: Literal[StepPrecision, "auto"] = Field(
         "float32",
         description="Arithmetic of the training steps: float32, or bf16 autocast (matrix "
         "products in bf16, weights, optimizer and losses in float32); auto: bf16 where the "
-        "device computes it natively (a CPU with AMX or AVX-512 BF16, a CUDA GPU that "
-        "supports it), else float32. Dev scoring always runs in float32.")
+        "device computes it natively (a CPU with AMX or AVX-512 BF16, a CUDA GPU with "
+        "native bf16), else float32. Dev scoring always runs in float32.")
 
 
 class ClassifierTrainSection(TrainSection):

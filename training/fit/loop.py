@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from inference.scoring.model_folder import StepPrecision
 from training.fit.checkpoints import (
     check_fingerprint,
     clear_checkpoints,
@@ -93,7 +94,7 @@ class FitResult:
     best_metrics: dict[str, Any]
     history: list[dict[str, Any]]
     seconds: float
-    precision: str = "float32"  # the arithmetic the steps ran in (train.precision resolved)
+    precision: StepPrecision = "float32"  # what the steps ran in (train.precision resolved)
 
 
 class DevMetrics(Protocol):

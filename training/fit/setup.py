@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from inference.scoring.model_folder import StepPrecision
 from training.fit.config import TrainSection
 
 
@@ -27,7 +28,7 @@ def configure_threads(train: TrainSection) -> None:
         torch.set_num_threads(train.threads)
 
 
-def resolve_precision(train: TrainSection) -> str:
+def resolve_precision(train: TrainSection) -> StepPrecision:
     """``train.precision`` with ``auto`` decided: bf16 where ``train.device`` computes it
     natively, float32 elsewhere (emulated bf16 is slower than float32)."""
     if train.precision != "auto":
@@ -42,7 +43,7 @@ def resolve_precision(train: TrainSection) -> str:
     return "bf16" if train.device == "cpu" and cpu_has_bf16_units() else "float32"
 
 
-def step_precision(precision: str, device: str) -> AbstractContextManager[Any]:
+def step_precision(precision: StepPrecision, device: str) -> AbstractContextManager[Any]:
     """The context a training step's forward pass and loss run in, for a resolved
     ``precision``: bf16 autocast on ``device`` for ``bf16`` (the weights, their gradients and
     AdamW stay float32), nothing for float32. On the 2-core AMD EPYC with AVX-512 BF16 a step
