@@ -66,3 +66,8 @@ def test_inline_numbers_of_the_govcn_corpus_are_found() -> None:
                 near_start += 1
                 found += find_doc_number(text) is not None
     assert near_start >= 70 and found / near_start >= 0.95
+
+
+def test_doc_number_after_a_masthead_leaves_the_masthead_out():
+    assert find_doc_number("生态环境部办公厅商务部办公厅文件环办环评〔2022〕2号关于印发《指南》的通知") == (
+        "环办环评〔2022〕2号")

@@ -351,3 +351,75 @@ def test_first_article_after_run_together_enactment_lines():
     assert texts("北京市专业技术人员继续教育规定（1995年6月8日北京市第十届人民代表大会常务委员会"
                  "第十七次会议通过）第一条 为促进本市继续教育发展，制定本规定。")[-1] == (
         "第一条 为促进本市继续教育发展，制定本规定。")
+
+
+def test_r3_a_masthead_of_two_issuers_then_number_title_and_addressee():
+    text = ("生态环境部办公厅商务部办公厅文件环办环评〔2022〕2号关于印发《对外投资合作建设项目生态环境保护"
+            "指南》的通知各省、自治区、直辖市、计划单列市及新疆生产建设兵团生态环境部门、商务主管部门，"
+            "有关中央企业：为深入贯彻习近平生态文明思想，制定本指南。")
+    assert kinds(text) == [
+        ("head", "生态环境部办公厅"), ("head", "商务部办公厅文件"), ("head", "环办环评〔2022〕2号"),
+        ("head", "关于印发《对外投资合作建设项目生态环境保护指南》的通知"),
+        ("head", "各省、自治区、直辖市、计划单列市及新疆生产建设兵团生态环境部门、商务主管部门，有关中央企业："),
+        ("body", "为深入贯彻习近平生态文明思想，制定本指南。")]
+
+
+def test_r3_a_long_masthead_stays_one_clause_and_a_letter_masthead_ends_in_han():
+    issuers = "生态环境部国家发展和改革委员会中国人民银行中国银行保险监督管理委员会中国证券监督管理委员会"
+    text = f"{issuers}文件环气候〔2020〕57号关于促进应对气候变化投融资的指导意见各省、自治区、直辖市生态环境厅：为全面贯彻落实党中央决策部署，提出如下意见。"
+    assert kinds(text)[:3] == [("head", f"{issuers}文件"), ("head", "环气候〔2020〕57号"),
+                               ("head", "关于促进应对气候变化投融资的指导意见")]
+    text = "生态环境部办公厅中央文明办秘书局函关于开展宣传活动的通知各省、自治区、直辖市生态环境厅：为做好宣传工作，现通知如下。"
+    assert [c for _, c in kinds(text)][:3] == ["生态环境部办公厅", "中央文明办秘书局函", "关于开展宣传活动的通知"]
+
+
+def test_r3_an_addressee_list_grouped_by_semicolons_is_one_clause():
+    text = ("关于举办新媒体培训研讨班的通知山西省、吉林省生态环境厅；内蒙古自治区满洲里市，吉林省辽源市、"
+            "延边州生态环境局：为提升政务新媒体工作水平，拟举办培训研讨班。")
+    assert kinds(text) == [
+        ("head", "关于举办新媒体培训研讨班的通知"),
+        ("head", "山西省、吉林省生态环境厅；内蒙古自治区满洲里市，吉林省辽源市、延边州生态环境局："),
+        ("body", "为提升政务新媒体工作水平，拟举办培训研讨班。")]
+
+
+def test_r3_r4_an_order_its_signature_and_the_statute_it_publishes():
+    text = ("环境监管重点单位名录管理办法《环境监管重点单位名录管理办法》已于2022年8月15日由生态环境部部务会议"
+            "审议通过，现予公布，自2023年1月1日起施行。部长黄润秋2022年11月28日环境监管重点单位名录管理办法"
+            "第一条为了加强对环境监管重点单位的监督管理，制定本办法。")
+    assert kinds(text) == [
+        ("head", "环境监管重点单位名录管理办法"),
+        ("body", "《环境监管重点单位名录管理办法》已于2022年8月15日由生态环境部部务会议审议通过，现予公布，"
+                 "自2023年1月1日起施行。"),
+        ("tail", "部长黄润秋"), ("tail", "2022年11月28日"), ("head", "环境监管重点单位名录管理办法"),
+        ("body", "第一条为了加强对环境监管重点单位的监督管理，制定本办法。")]
+
+
+def test_r4_the_title_of_a_published_text_after_the_tail_is_cut_from_its_first_article():
+    text = ("我部制定了《执法人员着装管理规定》。现印发给你们，请遵照执行。生态环境部2021年2月21日（此件社会公开）"
+            "执法人员着装管理规定第一条为规范执法人员着装，制定本规定。")
+    assert kinds(text)[-2:] == [("head", "执法人员着装管理规定"),
+                                ("body", "第一条为规范执法人员着装，制定本规定。")]
+    # the title cited in a sentence, not standing before the article, is not cut
+    text = "根据《执法人员着装管理规定》第一条的要求，做好着装管理。"
+    assert texts(text) == [text]
+
+
+@pytest.mark.parametrize("text", [
+    "四、项目的性质、规模、地点或者采取的环境保护措施若发生重大变动，应当重新报批项目环境影响报告书。",
+    "六、你所应在收到本批复后20个工作日内，按要求将修订后的《报告书》报送监督站。",
+    "（一）位于噪声敏感建筑物集中区域或者厂界外200米范围内存在噪声敏感建筑物集中区域，且造成噪声污染的；",
+])
+def test_r2_a_marked_sentence_is_not_cut_inside_a_word_a_range_or_after_a_pronoun(text):
+    # 目的 inside 项目的, 范围|内, 你所|应: none ends a heading phrase
+    assert texts("请按以下要求执行。" + text)[1:] == [text]
+
+
+def test_r4_a_department_signs_after_an_attachment_and_a_table_header_follows_its_title():
+    text = ("请各试点地区报送联系人信息。附件：遥感监测试点工作联系人信息表生态环境部生态环境监测司"
+            "2019年11月28日")
+    assert texts(text)[1:] == ["附件：遥感监测试点工作联系人信息表", "生态环境部生态环境监测司",
+                               "2019年11月28日"]
+    rows = "".join(f"{n}海洋作品宣传片" for n in range(1, 6))
+    text = f"附件：2021年度优秀生态环境宣传产品名单序号作品名作品类型{rows}"
+    assert [clause for _, clause in kinds(text)][:3] == [
+        "附件：2021年度优秀生态环境宣传产品名单", "序号作品名作品类型", "1海洋作品宣传片"]

@@ -155,8 +155,10 @@ HELD_OUT_2_FLOORS = {"(real)": (0.98, 0.97), "wrapped (synthetic)": (0.95, 0.97)
 # Round 8 (read once, nothing tuned on it): real 0.925 / 0.986, the three real flat documents
 # 0.716, synthetic wrapped 0.820 / 0.993, synthetic flat 0.740 / 0.997.
 # Round 9 (read once more, nothing tuned on it): unchanged but synthetic flat 0.740 → 0.745.
-HELD_OUT_3_FLOORS = {"(real)": (0.92, 0.98), "wrapped (synthetic)": (0.81, 0.98),
-                     "flat (synthetic)": (0.73, 0.99)}
+# Round 11 read its three flat documents' differences and wrote rules from them, so it is a
+# tuning set since: flat 0.716 → 0.760, real 0.936 / 0.987, synthetic wrapped 0.841 / 0.994.
+HELD_OUT_3_FLOORS = {"(real)": (0.93, 0.98), "wrapped (synthetic)": (0.83, 0.98),
+                     "flat (synthetic)": (0.74, 0.99), "flat": (0.75, 0.98)}
 
 
 # labels/segmentation_heldout4: 12 flat documents (577 clauses) cut by reading. First read,
@@ -176,9 +178,16 @@ HELD_OUT_5_FLOORS = {"(real)": (0.91, 0.98), "wrapped (synthetic)": (0.90, 0.98)
 # labels/segmentation_heldout6: 12 flat documents (707 clauses) cut by reading after round 9's
 # rules were final; held out, its differences never read. Round-8 code 0.772 / 0.983, round 9
 # 0.783 / 0.983 (PDF renderings 0.748 → 0.759), and 0.899 / 0.987 (renderings 0.879) after the
-# rule for tables whose rows open with a bare number, written from other documents. Floors just
-# under: a guard, far from the 0.95 target.
-HELD_OUT_6_FLOORS = {"(real)": (0.89, 0.98), "wrapped (synthetic)": (0.87, 0.98)}
+# rule for tables whose rows open with a bare number, written from other documents. Round 11
+# read its differences and wrote rules from them, so it is a tuning set since: 0.901 → 0.940 /
+# 0.986 (renderings 0.883 → 0.919). Floors just under: a guard, short of the 0.95 target.
+HELD_OUT_6_FLOORS = {"(real)": (0.93, 0.98), "wrapped (synthetic)": (0.91, 0.98)}
+
+
+# labels/segmentation_heldout7: 12 flat documents (514 clauses) cut by reading at the start of
+# round 11; held out, its differences never read. Round-10 code 0.934 / 0.992, round 11 0.938 /
+# 0.992 (PDF renderings 0.933 / 0.990). Floors just under: a guard, short of the 0.95 target.
+HELD_OUT_7_FLOORS = {"(real)": (0.93, 0.98), "wrapped (synthetic)": (0.92, 0.98)}
 
 
 # (folder, documents, clauses or None, floors): every held-out reference, each held to its own
@@ -188,7 +197,8 @@ HELD_OUT_SETS = [("segmentation_heldout", 6, None, HELD_OUT_FLOORS),
                  ("segmentation_heldout3", 8, 932, HELD_OUT_3_FLOORS),
                  ("segmentation_heldout4", 12, 577, HELD_OUT_4_FLOORS),
                  ("segmentation_heldout5", 12, 547, HELD_OUT_5_FLOORS),
-                 ("segmentation_heldout6", 12, 707, HELD_OUT_6_FLOORS)]
+                 ("segmentation_heldout6", 12, 707, HELD_OUT_6_FLOORS),
+                 ("segmentation_heldout7", 12, 514, HELD_OUT_7_FLOORS)]
 
 
 @pytest.mark.parametrize(("folder", "documents", "clauses", "floors"), HELD_OUT_SETS,

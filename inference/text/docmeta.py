@@ -113,11 +113,12 @@ def find_doc_number(text: str) -> str | None:
         return None
     match = min(matches, key=lambda m: m.start())
     number = re.sub(r"\s+", "", match.group(0))
-    # A run-together head puts the title right before the number ("…的通知国发〔2011〕12号"):
-    # the issuer's code starts after the last word that ends a title.
+    # A run-together head puts the title right before the number ("…的通知国发〔2011〕12号"),
+    # or a masthead ("…商务部办公厅文件环办环评〔2022〕2号"): the issuer's code starts after the
+    # last word that ends a title or a masthead.
     bracket = re.search(f"[{_OPEN}]", number)
     code = number[: bracket.start()] if bracket else ""
-    ends = [m.end() for m in re.finditer(f"(?:{_TITLE_END})", code) if m.end() < len(code)]
+    ends = [m.end() for m in re.finditer(f"(?:{_TITLE_END}|文件)", code) if m.end() < len(code)]
     if ends:
         number = number[ends[-1]:]
     return number

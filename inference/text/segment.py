@@ -110,6 +110,7 @@ _ATTACHMENT_WORD = rf"附件(?![ \u3000]*{_ATTACHMENT_NUMBER}?{_WORD_AFTER_ATTAC
 _TAIL_CLAUSE = re.compile(
     rf"(?:{_ISSUER}\s*)?{_DATE}(?:\s*印发)?|[{_CJK}]{{2,40}}印发|[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]"
     rf"|(?:部内)?抄送[:：].*|抄报[:：].*|{_ISSUER}|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)]"
+
 )
 _DATE_ONLY = re.compile(rf"{_DATE}")
 # Where a tail piece starts inside run-together text: a signature (issuer and date, or a date)
@@ -136,6 +137,9 @@ _ISSUER_PIECE = re.compile(
         "银行", "公司"))
     + ")"
 )
+# The same, read back from a signature run into the item before it: a ministry's department
+# signs too (…联系人信息表|生态环境部生态环境监测司), though it never opens a run of issuers.
+_SIGNING_PIECE = re.compile(_ISSUER_PIECE.pattern[:-1] + "|" + _SPACED.join("司") + ")")
 _NOT_ISSUER_START = frozenset("员会办政民府厅局部委院署处科室")
 # How the name of a central organ, a ministry or a province's organ starts: where a signature
 # issuer can begin when the text before it runs into it.
@@ -147,7 +151,7 @@ _PROVINCES = (
 _ORGAN_PREFIX = re.compile(rf"国家|中华人民共和国|(?:{_PROVINCES})(?:省|市|自治区)")
 # What ends an attachment's title, the last text before a signature that runs into it.
 _ITEM_END = re.compile(
-    r"(?:名单|说明|格式|情况|表|清单|目录|大纲|指南|方案|办法|通知|意见|规定|细则|要求|报告|材料|回执|模板|"
+    r"(?:名单|说明|格式|情况|表|清单|目录|大纲|指南|方案|办法|通知|意见|规定|细则|要求|报告|材料|回执|模板|结果|"
     r"[）)》”])$"
 )
 _ORGAN_START = re.compile(
@@ -166,6 +170,22 @@ _ADDRESSEE = re.compile(
     rf"大学|学校|医院|集团))"
     rf"[{_CJK}（）()、，, ]{{0,400}}?[：:]"
 )
+_ADDRESSEE_GROUPED = re.compile(_ADDRESSEE.pattern.replace("{0,80}", "{0,200}").replace(
+    "{0,400}", "{0,800}").replace("、，, ]", "、，,；; ]"))
+# An order signed by an official's title and name, and then its date (部长黄润秋2022年11月28日)
+_OFFICIAL = rf"(?:部长|署长|局长|主任|总理|省长|市长|县长|区长|主席)[{_CJK}]{{2,3}}"
+_SIGNED_BY_NAME = re.compile(rf"(?:(?<=[。；！？）)])|^)(?P<name>{_OFFICIAL})(?={_DATE})")
+# The header row of a flattened table right after the table's title
+_TABLE_HEADER = re.compile(rf"(?:(?<=名单|结果|清单)|(?<=览表|总表|息表|况表))序号(?=[{_CJK}])")
+# A title named in 《》 (…制定了《…着装管理规定》), and the first article or chapter of a text
+_QUOTED_TITLE = re.compile(rf"《([^《》]{{4,60}}(?:{_DOC_TYPE})(?:[（(][^）)]{{1,10}}[）)])?)》")
+_QUOTED_TITLE_MIN, _QUOTED_TITLE_MAX = 5, 76  # the lengths that pattern lets through
+_FIRST_PART = re.compile(r"第[一1][条章]|总则")
+# A masthead before the number or the title: issuers, the last with 文件 or 函
+# (生态环境部办公厅|商务部办公厅文件|环办环评〔2022〕2号, …自然资源部办公厅函|关于…).
+_MASTHEAD_END = re.compile(r"(?:文件|函)$")
+_MASTHEAD_ISSUERS_CUT = 3
+_MASTHEAD_LINE = re.compile(rf"[{_CJK}（）()]{{2,200}}?(?:{_ORG_SUFFIX})(?:文件|函)")
 # Contact lines and the attachment list run together in flat text: each is a clause.
 _FIELD_START = re.compile(
     # not inside a longer label: 联系电话, 办公电话, 通讯地址, 电子邮箱 (a field that a comma
@@ -173,7 +193,7 @@ _FIELD_START = re.compile(
     r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?<!相关)(?=(?:联系单位|通讯地址|通信地址|联系地址|邮寄地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
     r"电子邮箱|电子邮件|附件|解读"
     # the fields of a notice's or report's form: 报到地址：, 检查单位：, 受检单位：, 会议时间：
-    r"|(?:检查|受检|报到|报名|申报|截止|会议|培训|活动)(?:单位|日期|时间|地点|地址))\s*[:：])"
+    r"|(?:检查|受检|报到|报名|申报|截止|会议|培训|活动)(?:单位(?:名称)?|日期|时间|地点|地址))\s*[:：])"
     # labels that also end longer ones (邮寄地址, 电子邮箱): only after a value that is not Chinese
     r"|(?<=[^\s、，,（(“《：:\u4e00-\u9fff])(?=(?:邮箱|地址|网址|手机)\s*[:：])"
 )
@@ -275,6 +295,11 @@ _TAKES_AGENT = frozenset(("支持", "鼓励", "指导", "要求", "督促", "推
                           "推进", "促进", "激励", "带动", "通知"))
 # A notice's short topics whose value follows them: 培训时间, 报到地点, 截止日期
 _TOPIC_END = frozenset(("时间", "地点", "日期"))
+# 的 after a noun that ends in 目 is a particle, not the word 目的 (purpose): 项目的性质
+_NOT_A_PHRASE_END = re.compile(r"[项节题科栏条数]目的")
+# A range or an area that its 内/外 continues: …200米范围内…, …区域内…
+_PLACE_RUNS_ON = tuple(f"{word}{side}" for word in ("范围", "区域", "期限", "辖区")
+                       for side in "内外")
 # A body that opens on a full date (the report of an event), and what no title ends in before
 # one: 到/至/于/自/从/截至/为…2025年 runs on (力争到2025年…, 提交时间为2020年…)
 _DATED_BODY = re.compile(r"\d{4}年\d{1,2}月")
@@ -392,6 +417,12 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         topic = line[end - 2:end] in _TOPIC_END and end - phrase_start <= 8 and (
             line[end] not in "和与及或并、等的为是于")
         if (line[end] in FUNCTION_CHARS and not (modal or topic)) or line[end - 1] == "、":
+            continue
+        if _NOT_A_PHRASE_END.match(line, end - 3) or line.startswith(_PLACE_RUNS_ON, end - 2) or (
+            line[phrase_start] in "你您" and end - phrase_start <= 4
+        ):
+            # 四、项目的|性质… (目的 inside 项目的), …200米范围|内存在…, 六、你所|应在…: a
+            # particle, a place's range or a pronoun subject, not a heading's last word
             continue
         if line.startswith(NAME_CONTINUATION, end) or (
             _ORGAN_NAME_REST.match(line, end)
@@ -518,9 +549,11 @@ def _common_prefix(phrase: str, line: str, pos: int) -> int:
     return count
 
 
-def addressee_end(line: str, pos: int = 0) -> int | None:
-    """End (after the colon) of an addressee line starting at ``pos``, or None."""
-    match = _ADDRESSEE.match(line, pos)
+def addressee_end(line: str, pos: int = 0, *, semicolons: bool = False) -> int | None:
+    """End (after the colon) of an addressee line starting at ``pos``, or None; with
+    ``semicolons``, also one whose list is grouped by ；
+    (…生态环境厅；内蒙古自治区满洲里市，…：)."""
+    match = (_ADDRESSEE_GROUPED if semicolons else _ADDRESSEE).match(line, pos)
     if match is None or _NOT_ADDRESSEE.search(match.group(0)):
         return None
     if not (match.group(0).startswith("各") or _ADDRESSEE_END.search(match.group(0))):
@@ -529,21 +562,33 @@ def addressee_end(line: str, pos: int = 0) -> int | None:
 
 
 def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
-    """Cuts in a run-together head: title | 国发〔2011〕12号 | 各省…： | body."""
+    """Cuts in a run-together head: masthead | title | 国发〔2011〕12号 | 各省…： | body."""
     cuts: set[int] = set()
     window = line[:_HEAD_WINDOW]
-    head_end = 0
-    number = find_doc_number(window)
-    number_at = window.find(number) if number else -1
-    if number and 0 <= number_at <= 120 and not protected[number_at] and (
-        number_at == 0 or _TITLE_END_HERE.search(window, 0, number_at)
-    ) and not re.search("[。，,；]", window[:number_at]):
+    masthead = _masthead(window)
+    cuts.update(masthead)
+    start = max(masthead, default=0)
+    number = find_doc_number(window[start:])
+    number_at = window.find(number, start) if number else -1
+    if number and start <= number_at <= start + 120 and not protected[number_at] and (
+        number_at == start or _TITLE_END_HERE.search(window, start, number_at)
+    ) and not re.search("[。，,；]", window[start:number_at]):
         cuts.update((number_at, number_at + len(number)))
         head_end = number_at + len(number)
+        if number_at == start and (
+            title_end := _title_before_addressee(line, head_end, semicolons=True)
+        ):
+            cuts.add(title_end)  # …文件|环办环评〔2022〕2号|关于印发…的通知|各省…：
+            head_end = title_end
     else:
-        head_end = _title_before_addressee(line, 0) or _title_before_body(line) or 0
+        head_end = (_title_before_addressee(line, start, semicolons=True)
+                    or _title_before_body(line, start) or start)
         cuts.add(head_end)
     end = addressee_end(line, head_end)
+    if end is None and (end := addressee_end(line, head_end, semicolons=True)) is not None:
+        # A long addressee list grouped by ；: one clause, so its ； must not end a sentence.
+        for index in range(head_end + 1, end):
+            protected[index] = True
     if end is not None and end < len(line):
         cuts.add(end)
     article = _FIRST_ARTICLE.search(line, 0, 2 * _HEAD_WINDOW)
@@ -559,32 +604,58 @@ def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
     return {cut for cut in cuts if 0 < cut < len(line) and not protected[cut]}
 
 
-def _title_before_addressee(line: str, pos: int) -> int | None:
-    """End of a title (关于…的报告) starting at ``pos`` that an addressee line follows."""
+def _masthead(window: str) -> list[int]:
+    """Cuts after each issuer of a masthead that opens ``window`` and after the masthead, or
+    none: it ends in 文件 or 函 right before the document number or a 关于 title."""
+    number = find_doc_number(window)
+    ends = [at for at in (window.find(number) if number else -1, window.find("关于")) if at > 0]
+    if not ends:
+        return []
+    end = min(ends)
+    suffix = _MASTHEAD_END.search(window, 0, end)
+    if suffix is None:
+        return []
+    names = window[:suffix.start()]
+    starts = _issuer_run(names) or ([0] if _ISSUER_PIECE.fullmatch(names) else None)
+    if not starts:
+        return []
+    # Two or three issuers are a clause each (生态环境部办公厅|商务部办公厅文件); a longer list
+    # is one masthead line, where a wrong parse would cut a name (中国银行|保险监督管理委员会).
+    return [*starts[1:], end] if len(starts) <= _MASTHEAD_ISSUERS_CUT else [end]
+
+
+def _title_before_addressee(line: str, pos: int, *, semicolons: bool = False) -> int | None:
+    """End of a title (关于…的报告) starting at ``pos`` that an addressee line follows (with
+    ``semicolons``, also one grouped by ；)."""
     if line.startswith("各", pos):
         return None  # 各省、自治区、直辖市及计划单列市…: an addressee line, not a title
     found = None
     for title_end in _TITLE_END.finditer(line, pos, pos + 100):
         if re.search("[。，,；：:]", line[pos:title_end.end()]) or title_end.end() - pos < 6 or (
             line.startswith("书", title_end.end())  # 行政处罚决定书（…案）: the title goes on
+            or line.startswith("单列", title_end.end())  # …直辖市、计划单列市…: an addressee
         ):
             continue
-        if addressee_end(line, title_end.end()):
+        if addressee_end(line, title_end.end(), semicolons=semicolons):
             found = title_end.end()  # the last one: …环境影响报告书的批复 成都原水投资有限公司：
     return found
 
 
-def _title_before_body(line: str) -> int | None:
-    """End of a title that opens ``line`` and runs straight into the first sentence or the
-    first section (no number, no addressee line between them), or None. The title ends in a
-    document type and holds no sentence punctuation: ``关于…意见的函`` | ``为进一步发挥…``."""
-    if marker_at(line, 0) is not None or line.startswith("各"):
+def _title_before_body(line: str, pos: int = 0) -> int | None:
+    """End of a title that opens ``line`` at ``pos`` and runs straight into the first sentence
+    or the first section (no number, no addressee line between them), or None. The title ends
+    in a document type and holds no sentence punctuation: ``关于…意见的函`` | ``为进一步发挥…``,
+    ``…管理办法`` | ``《…管理办法》已于…`` (an order that names what it publishes)."""
+    if marker_at(line, pos) is not None or line.startswith("各", pos):
         return None
-    for title_end in _TITLE_END.finditer(line, 0, 120):
+    for title_end in _TITLE_END.finditer(line, pos, pos + 120):
         end = title_end.end()
-        if re.search("[。，,；;：:！？!?]", line[:end]) or end < 8 or line.startswith("书", end):
+        title = line[pos:end]
+        if re.search("[。，,；;：:！？!?]", title) or end - pos < 8 or line.startswith("书", end):
             continue
-        if not ("关于" in line[:end] or marker_at(line, end) is not None):
+        if line.startswith(f"《{title}》", end):
+            return end
+        if not ("关于" in title or marker_at(line, end) is not None):
             continue  # a title names its subject with 关于, or a numbered section follows
         marker = marker_at(line, end)
         if _BODY_AFTER_TITLE.match(line, end) or (
@@ -606,7 +677,7 @@ def _signature_issuers(zone: str) -> list[int]:
     while end > 0:
         found = None
         for start in reversed(organ_starts):
-            if start < end and _ISSUER_PIECE.fullmatch(zone, start, end):
+            if start < end and _SIGNING_PIECE.fullmatch(zone, start, end):
                 found = start
                 break
         if found is None:
@@ -614,7 +685,7 @@ def _signature_issuers(zone: str) -> list[int]:
         for start in organ_starts:
             # a prefix that is not a name of its own: 国家|发展改革委办公厅, 山东省|科学技术厅
             if found - 8 <= start < found and _ORGAN_PREFIX.match(zone, start) and (
-                _ISSUER_PIECE.fullmatch(zone, start, end)
+                _SIGNING_PIECE.fullmatch(zone, start, end)
             ):
                 found = start
                 break
@@ -832,6 +903,28 @@ def _bare_numbered_rows(line: str) -> set[int]:
     return starts
 
 
+def _attached_titles(line: str, protected: list[bool]) -> set[int]:
+    """Cuts around the title of a statute or guide that a notice publishes, where its text runs
+    on after the notice (…2021年2月21日（此件社会公开）…着装管理规定|第一条为规范…): the title
+    is one the text names in 《》, and its first article or chapter follows it."""
+    names = {match.group(1) for match in _QUOTED_TITLE.finditer(line)}
+    cuts: set[int] = set()
+    for first in _FIRST_PART.finditer(line):
+        at = first.start()
+        if protected[at]:
+            continue
+        # look back from the article by length, not over every name: a long line may quote
+        # thousands of titles
+        for length in range(_QUOTED_TITLE_MIN, min(at, _QUOTED_TITLE_MAX) + 1):
+            title_start = at - length
+            if line[title_start:at] in names and (
+                title_start == 0 or line[title_start - 1] not in "《〈<"
+            ):
+                cuts.update((title_start, at))
+                break
+    return {cut for cut in cuts if 0 < cut < len(line) and not protected[cut]}
+
+
 def _attachment_items(line: str, protected: list[bool]) -> set[int]:
     """Starts of the numbered items of an attachment list run together (附件：1.…2.…3.…),
     found in order, each number the last plus one. An item's text may itself start with a
@@ -873,6 +966,8 @@ def _split(line: str, head: bool, run_together: bool = False
     if "附件" in line:
         boundaries |= _attachment_items(line, protected)
         boundaries |= {cut for m in _ATTACHMENT_LABEL.finditer(line) for cut in m.span()}
+    if "第一" in line and "《" in line:
+        boundaries |= _attached_titles(line, protected)
     if "部内征求" in line:
         boundaries |= {m.start() for m in _INTERNAL_CONSULTATION.finditer(line)
                        if not protected[m.start()]}
@@ -890,6 +985,13 @@ def _split(line: str, head: bool, run_together: bool = False
         if "附件" in line:
             boundaries |= {label.end() for cut in tail_cuts
                            if (label := _SIGNED_ATTACHMENT_LABEL.match(line, cut))}
+    if "长" in line or "总理" in line or "主任" in line or "主席" in line:
+        # an order signed by name, then its date: 部长黄润秋|2022年11月28日
+        boundaries |= {cut for m in _SIGNED_BY_NAME.finditer(line) for cut in m.span("name")
+                       if not protected[cut]}
+    if run_together and "序号" in line:
+        # a flattened table's header row after its title: …推选结果|序号省份所在地区…
+        boundaries |= {m.start() for m in _TABLE_HEADER.finditer(line) if not protected[m.start()]}
     if "：" in line or ":" in line:
         boundaries |= {cut for m in _FIELD_START.finditer(line) if not protected[m.start()]
                        and not _MARKER_BEFORE.search(line, max(0, m.start() - 6), m.start())
@@ -1086,16 +1188,21 @@ def _is_title(text: str) -> bool:
 def _head_tail_kinds(clauses: list[Clause]) -> None:
     """Mark the head block (title, document number, addressee line) and the tail pieces
     (signature issuer, date, 此件 note, 抄送, 印发) as kinds ``head`` and ``tail`` (R3, R4)."""
-    for index, clause in enumerate(clauses[:10]):
+    masthead = _masthead_clauses(clauses)
+    for clause in clauses[:masthead]:
+        clause.kind = "head"
+    for index, clause in enumerate(clauses[masthead:10], masthead):
         text = clause.text
         if text.endswith(("。", ".", "；", ";")) and not DOC_NUMBER.fullmatch(text):
             break
-        before_is_number = all(DOC_NUMBER.fullmatch(c.text) for c in clauses[:index])
+        before_is_number = all(DOC_NUMBER.fullmatch(c.text) for c in clauses[masthead:index])
         is_title = before_is_number and len(text) <= 90 and marker_at(text) is None and bool(
             title_suffix(text) or _TITLE_END_HERE.search(text)
             or (len(clauses) > 1 and DOC_NUMBER.fullmatch(clauses[1].text))
         )
-        if is_title or DOC_NUMBER.fullmatch(text) or addressee_end(text) == len(text) or (
+        if is_title or DOC_NUMBER.fullmatch(text) or (
+            addressee_end(text, semicolons=True) == len(text)
+        ) or (
             _ENACTMENT.fullmatch(text)
         ):
             clause.kind = "head"
@@ -1108,16 +1215,37 @@ def _head_tail_kinds(clauses: list[Clause]) -> None:
             title.kind = addressee.kind = "head"
         elif re.match("抄[送报][:：]", title.text):
             addressee.kind = "head"  # the next of several letters sent together opens here
+    for title, article in itertools.pairwise(clauses):
+        # The title of a statute or guide that a notice publishes, before its first article
+        if _FIRST_PART.match(article.text) and title.kind == "body" and _is_title(title.text):
+            title.kind = "head"
     for index, clause in enumerate(clauses):
         # 财　　政　　部, 国 务 院: a signature spaced out to the width of the line
         text = re.sub(r"[ \u3000]", "", clause.text)
         if len(text) > 200 or marker_at(clause.text) is not None:
+            continue
+        if re.fullmatch(_OFFICIAL, text) and index + 1 < len(clauses) and (
+            _DATE_ONLY.fullmatch(clauses[index + 1].text)
+        ):
+            clause.kind = "tail"  # 部长黄润秋 | 2022年11月28日: who signs, by name
             continue
         if not _TAIL_CLAUSE.fullmatch(text):
             continue
         if re.fullmatch(_ISSUER, text) and not _signs(clauses, index):
             continue
         clause.kind = "tail"
+
+
+def _masthead_clauses(clauses: list[Clause]) -> int:
+    """How many clauses at the start are a masthead: issuers, the last ending in 文件 or 函
+    (生态环境部办公厅 | 自然资源部办公厅函), before the number or the title."""
+    for index, clause in enumerate(clauses[:_MASTHEAD_ISSUERS_CUT]):
+        if not (re.fullmatch(rf"{_ISSUER}(?:文件|函)?", clause.text)
+                or _MASTHEAD_LINE.fullmatch(clause.text)):
+            return 0
+        if clause.text.endswith(("文件", "函")):
+            return index + 1
+    return 0
 
 
 def _signs(clauses: list[Clause], index: int) -> bool:
