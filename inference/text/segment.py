@@ -174,7 +174,7 @@ _ADDRESSEE_GROUPED = re.compile(_ADDRESSEE.pattern.replace("{0,80}", "{0,200}").
     "{0,400}", "{0,800}").replace("、，, ]", "、，,；; ]"))
 # An order signed by an official's title and name, and then its date (部长黄润秋2022年11月28日)
 _OFFICIAL = rf"(?:部长|署长|局长|主任|总理|省长|市长|县长|区长|主席)[{_CJK}]{{2,3}}"
-_SIGNED_BY_NAME = re.compile(rf"(?:(?<=[。；！？）)])|^)(?P<name>{_OFFICIAL})(?={_DATE})")
+_SIGNED_BY_NAME = re.compile(rf"(?:(?<=[。；！？）)])|^)(?P<name>{_OFFICIAL})(?P<date>{_DATE})")
 # The header row of a flattened table right after the table's title
 _TABLE_HEADER = re.compile(rf"(?:(?<=名单|结果|清单)|(?<=览表|总表|息表|况表))序号(?=[{_CJK}])")
 # A title named in 《》 (…制定了《…着装管理规定》), and the first article or chapter of a text
@@ -986,9 +986,9 @@ def _split(line: str, head: bool, run_together: bool = False
             boundaries |= {label.end() for cut in tail_cuts
                            if (label := _SIGNED_ATTACHMENT_LABEL.match(line, cut))}
     if "长" in line or "总理" in line or "主任" in line or "主席" in line:
-        # an order signed by name, then its date: 部长黄润秋|2022年11月28日
-        boundaries |= {cut for m in _SIGNED_BY_NAME.finditer(line) for cut in m.span("name")
-                       if not protected[cut]}
+        # an order signed by name, then its date: 部长黄润秋|2022年11月28日|…
+        boundaries |= {cut for m in _SIGNED_BY_NAME.finditer(line)
+                       for cut in (*m.span("name"), m.end("date")) if not protected[cut]}
     if run_together and "序号" in line:
         # a flattened table's header row after its title: …推选结果|序号省份所在地区…
         boundaries |= {m.start() for m in _TABLE_HEADER.finditer(line) if not protected[m.start()]}
