@@ -423,3 +423,58 @@ def test_r4_a_department_signs_after_an_attachment_and_a_table_header_follows_it
     text = f"附件：2021年度优秀生态环境宣传产品名单序号作品名作品类型{rows}"
     assert [clause for _, clause in kinds(text)][:3] == [
         "附件：2021年度优秀生态环境宣传产品名单", "序号作品名作品类型", "1海洋作品宣传片"]
+
+
+def test_r4_an_order_signed_by_name_at_the_end_of_the_text():
+    assert kinds("本办法自公布之日起施行。部长黄润秋2022年11月28日") == [
+        ("body", "本办法自公布之日起施行。"), ("tail", "部长黄润秋"), ("tail", "2022年11月28日")]
+    assert kinds("部长黄润秋2022年11月28日", "lines") == [
+        ("tail", "部长黄润秋"), ("tail", "2022年11月28日")]
+    # the date is cut from the decision the order signs before
+    assert texts("总理温家宝二○○七年九月十八日国务院关于修改《条例》的决定国务院决定对条例做如下修改。") == [
+        "总理温家宝", "二○○七年九月十八日", "国务院关于修改《条例》的决定国务院决定对条例做如下修改。"]
+
+
+@pytest.mark.parametrize("text", [
+    "市长李明2022年6月1日在会上指出，要加强管理。",  # a sentence, not a signature
+    "县长办公会2021年3月5日研究决定，加强管理。",
+    "主任会议2022年6月1日审议通过了该办法。",
+])
+def test_r4_an_official_and_a_date_inside_a_sentence_are_not_a_signature(text):
+    assert kinds("会议召开。" + text)[1:] == [("body", text)]
+
+
+def test_r3_a_published_title_is_the_longest_quoted_one_and_stands_after_a_boundary():
+    text = ("现将《排污许可管理办法》和《重点排污许可管理办法》印发给你们。生态环境部2021年2月21日"
+            "重点排污许可管理办法第一条为了规范管理，制定本办法。")
+    assert kinds(text)[-2:] == [("head", "重点排污许可管理办法"), ("body", "第一条为了规范管理，制定本办法。")]
+    text = "现将《排污许可管理办法》印发。附件二排污许可管理办法第一条为了规范管理，制定本办法。"
+    assert "排污许可管理办法" in texts(text)  # after an attachment's label
+    # an article cited, and a title inside a sentence, are not cut
+    assert texts("依照《大气污染防治条例》实施。大气污染防治条例第一条规定了立法目的。") == [
+        "依照《大气污染防治条例》实施。", "大气污染防治条例第一条规定了立法目的。"]
+    text = "依照《大气污染防治条例》，江西省大气污染防治条例第一条为了防治污染，制定本条例。"
+    assert texts(text) == [text]
+
+
+def test_r3_sentences_separated_by_semicolons_are_not_an_addressee_line():
+    text = "关于开展安全检查的通知各单位按时上报材料；逾期不报将予以通报批评；联系人：张三，电话：12345678。"
+    assert [k for k, _ in kinds(text)] == ["body"] * 3
+    assert texts(text)[-1] == "联系人：张三，电话：12345678。"
+
+
+def test_r3_a_sentence_citing_a_document_is_not_a_masthead():
+    text = "根据市委文件关于加强基层治理的要求，现将有关事项通知如下：一、加强领导。"
+    assert texts(text)[0] == "根据市委文件关于加强基层治理的要求，现将有关事项通知如下："
+
+
+@pytest.mark.parametrize("text", ["请按照推荐名单序号顺序依次上报。", "根据评审结果序号靠前的单位优先入选。"])
+def test_a_table_header_needs_a_first_row_after_it(text):
+    assert [clause for _, clause in kinds(text)] == [text]
+
+
+def test_r4_an_attachment_titled_results_before_its_signature_and_form_fields_named():
+    text = "请做好宣传。附件：首批最美水站推选结果生态环境部办公厅2021年3月1日"
+    assert texts(text)[1:] == ["附件：首批最美水站推选结果", "生态环境部办公厅", "2021年3月1日"]
+    text = "核电厂运行许可证颁发前综合检查报告检查单位名称：国家核安全局受检单位名称：福建福清核电有限公司"
+    assert texts(text)[1:] == ["检查单位名称：国家核安全局", "受检单位名称：福建福清核电有限公司"]

@@ -35,6 +35,17 @@ from inference.text.heading_words import (
     SENTENCE_VERB,
 )
 
+
+def _widened(pattern: str, *edits: tuple[str, str]) -> str:
+    """``pattern`` with each (old, new) replaced once; an edit that finds nothing is an error,
+    so a later change to the pattern cannot silently drop it."""
+    for before, after in edits:
+        if pattern.count(before) != 1:
+            raise AssertionError(f"{before!r} occurs {pattern.count(before)} times in {pattern!r}")
+        pattern = pattern.replace(before, after)
+    return pattern
+
+
 _OPEN_TO_CLOSE = {"（": "）", "(": ")", "《": "》", "“": "”", "‘": "’", "「": "」", "【": "】"}
 _CLOSERS = set(_OPEN_TO_CLOSE.values())
 _BRACKET = re.compile("[" + re.escape("".join(_OPEN_TO_CLOSE) + "".join(_CLOSERS)) + "]")
@@ -139,7 +150,7 @@ _ISSUER_PIECE = re.compile(
 )
 # The same, read back from a signature run into the item before it: a ministry's department
 # signs too (…联系人信息表|生态环境部生态环境监测司), though it never opens a run of issuers.
-_SIGNING_PIECE = re.compile(_ISSUER_PIECE.pattern[:-1] + "|" + _SPACED.join("司") + ")")
+_SIGNING_PIECE = re.compile(_widened(_ISSUER_PIECE.pattern, ("司)", "司|司)")))
 _NOT_ISSUER_START = frozenset("员会办政民府厅局部委院署处科室")
 # How the name of a central organ, a ministry or a province's organ starts: where a signature
 # issuer can begin when the text before it runs into it.
@@ -170,21 +181,41 @@ _ADDRESSEE = re.compile(
     rf"大学|学校|医院|集团))"
     rf"[{_CJK}（）()、，, ]{{0,400}}?[：:]"
 )
-_ADDRESSEE_GROUPED = re.compile(_ADDRESSEE.pattern.replace("{0,80}", "{0,200}").replace(
-    "{0,400}", "{0,800}").replace("、，, ]", "、，,；; ]"))
+
+# The same, grouped by ；: longer, and each group checked apart (addressee_end): it ends in an
+# addressee word, or in a bank's branch (…各分行、营业管理部，…城市中心支行；)
+_BANK_BRANCH_END = re.compile(r"(?:支行|分行|总部)\s*$")
+_ADDRESSEE_GROUPED = re.compile(_widened(
+    _ADDRESSEE.pattern, ("{0,80}", "{0,200}"), ("{0,400}", "{0,800}"), ("、，, ]", "、，,；; ]")))
 # An order signed by an official's title and name, and then its date (部长黄润秋2022年11月28日)
-_OFFICIAL = rf"(?:部长|署长|局长|主任|总理|省长|市长|县长|区长|主席)[{_CJK}]{{2,3}}"
-_SIGNED_BY_NAME = re.compile(rf"(?:(?<=[。；！？）)])|^)(?P<name>{_OFFICIAL})(?P<date>{_DATE})")
+# (a name, not 办公会 or 会议), where the date ends the text or comes before a tail piece, a
+# bracketed note or the title of what the order publishes (…办法第一条, 国务院关于…)
+_OFFICIAL = (rf"(?:部长|署长|局长|主任|总理|省长|市长|县长|区长|主席)"
+             rf"(?![{_CJK}]{{0,2}}[会议])[{_CJK}]{{2,3}}")
+_SIGNED_BY_NAME = re.compile(
+    rf"(?:(?<=[。；！？）)])|^)(?P<name>{_OFFICIAL})(?P<date>{_DATE})"
+    rf"(?=$|[（(《]|抄[送报]|附件|关于|字号|相关|[{_CJK}]{{1,20}}?关于"
+    rf"|[^。；，,：:]{{2,60}}?(?:{_DOC_TYPE})(?:[（(][^）)]{{1,10}}[）)])?(?:第[一1][条章]|总则|$))"
+)
 # The header row of a flattened table right after the table's title
-_TABLE_HEADER = re.compile(rf"(?:(?<=名单|结果|清单)|(?<=览表|总表|息表|况表))序号(?=[{_CJK}])")
+_TABLE_HEADER = re.compile(
+    rf"(?:(?<=名单|结果|清单)|(?<=览表|总表|息表|况表))序号"
+    rf"(?=[{_CJK}][^。；，,]{{0,60}}?[{_CJK}）)]1(?![\d%％:：]|[.．]\d))"  # …its first row, 1…
+)
 # A title named in 《》 (…制定了《…着装管理规定》), and the first article or chapter of a text
 _QUOTED_TITLE = re.compile(rf"《([^《》]{{4,60}}(?:{_DOC_TYPE})(?:[（(][^）)]{{1,10}}[）)])?)》")
-_QUOTED_TITLE_MIN, _QUOTED_TITLE_MAX = 5, 76  # the lengths that pattern lets through
-_FIRST_PART = re.compile(r"第[一1][条章]|总则")
+# What the title of a published text stands after: a sentence's end, a note's bracket, the
+# signature's date (…日) or its 印发 line (…发); not inside a sentence (依照…条例第一条规定…)
+_BEFORE_ATTACHED_TITLE = frozenset("。；！？;!?）)日发")
+# …附件二|, 附件2.|, 附件：|
+_ATTACHMENT_LABEL_END = re.compile(r"附件\s*[一二三四五六七八九十\d]{0,3}\s*[.．、:：]?$")
+_FIRST_PART = re.compile(r"(?:第[一1][条章]|总则)(?!规定|所称|的|中|明确|提出|指出|要求|之)")
 # A masthead before the number or the title: issuers, the last with 文件 or 函
 # (生态环境部办公厅|商务部办公厅文件|环办环评〔2022〕2号, …自然资源部办公厅函|关于…).
 _MASTHEAD_END = re.compile(r"(?:文件|函)$")
 _MASTHEAD_ISSUERS_CUT = 3
+_NOT_MASTHEAD_START = re.compile(
+    r"根据|按照|依据|依照|遵照|参照|对照|为|经|据|对|在|由|将|把|从|向|现|请")
 _MASTHEAD_LINE = re.compile(rf"[{_CJK}（）()]{{2,200}}?(?:{_ORG_SUFFIX})(?:文件|函)")
 # Contact lines and the attachment list run together in flat text: each is a clause.
 _FIELD_START = re.compile(
@@ -556,6 +587,10 @@ def addressee_end(line: str, pos: int = 0, *, semicolons: bool = False) -> int |
     match = (_ADDRESSEE_GROUPED if semicolons else _ADDRESSEE).match(line, pos)
     if match is None or _NOT_ADDRESSEE.search(match.group(0)):
         return None
+    groups = re.split("[；;]", match.group(0))
+    if any(not (_ADDRESSEE_END.search(group.rstrip() + "：") or _BANK_BRANCH_END.search(group))
+           for group in groups[:-1]):
+        return None  # …按时上报材料；逾期不报…：: sentences, not groups of addressees
     if not (match.group(0).startswith("各") or _ADDRESSEE_END.search(match.group(0))):
         return None  # the colon closes a label (…有限公司解读：), not a list of addressees
     return match.end()
@@ -616,6 +651,8 @@ def _masthead(window: str) -> list[int]:
     if suffix is None:
         return []
     names = window[:suffix.start()]
+    if _NOT_MASTHEAD_START.match(names):
+        return []  # 根据市委文件关于…的要求: a sentence citing a document, not a masthead
     starts = _issuer_run(names) or ([0] if _ISSUER_PIECE.fullmatch(names) else None)
     if not starts:
         return []
@@ -906,19 +943,22 @@ def _bare_numbered_rows(line: str) -> set[int]:
 def _attached_titles(line: str, protected: list[bool]) -> set[int]:
     """Cuts around the title of a statute or guide that a notice publishes, where its text runs
     on after the notice (…2021年2月21日（此件社会公开）…着装管理规定|第一条为规范…): the title
-    is one the text names in 《》, and its first article or chapter follows it."""
+    is one the text names in 《》, it stands after a sentence, a note, the tail or an
+    attachment's label, and its first article or chapter follows it."""
     names = {match.group(1) for match in _QUOTED_TITLE.finditer(line)}
+    # look back from the article by the names' lengths, longest first (重点排污许可管理办法,
+    # not its tail 排污许可管理办法), not over every name: a long line may quote thousands
+    lengths = sorted({len(name) for name in names}, reverse=True)
     cuts: set[int] = set()
     for first in _FIRST_PART.finditer(line):
         at = first.start()
         if protected[at]:
             continue
-        # look back from the article by length, not over every name: a long line may quote
-        # thousands of titles
-        for length in range(_QUOTED_TITLE_MIN, min(at, _QUOTED_TITLE_MAX) + 1):
+        for length in lengths:
             title_start = at - length
-            if line[title_start:at] in names and (
-                title_start == 0 or line[title_start - 1] not in "《〈<"
+            if title_start >= 0 and line[title_start:at] in names and (
+                title_start == 0 or line[title_start - 1] in _BEFORE_ATTACHED_TITLE
+                or _ATTACHMENT_LABEL_END.search(line, max(0, title_start - 8), title_start)
             ):
                 cuts.update((title_start, at))
                 break
@@ -988,7 +1028,8 @@ def _split(line: str, head: bool, run_together: bool = False
     if "长" in line or "总理" in line or "主任" in line or "主席" in line:
         # an order signed by name, then its date: 部长黄润秋|2022年11月28日|…
         boundaries |= {cut for m in _SIGNED_BY_NAME.finditer(line)
-                       for cut in (*m.span("name"), m.end("date")) if not protected[cut]}
+                       for cut in (*m.span("name"), m.end("date"))
+                       if 0 < cut < len(line) and not protected[cut]}
     if run_together and "序号" in line:
         # a flattened table's header row after its title: …推选结果|序号省份所在地区…
         boundaries |= {m.start() for m in _TABLE_HEADER.finditer(line) if not protected[m.start()]}
