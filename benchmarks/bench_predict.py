@@ -141,7 +141,10 @@ def time_ours(model: Path, crawl: Path, fast: str) -> tuple[dict[str, Any], list
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     return ({"scorer": scorer.name, "clauses": summary.clauses, "seconds": summary.seconds,
              "clauses_per_s": summary.clauses / summary.seconds, "load_seconds": load_seconds,
-             "cpu_seconds": cpu, "clauses_per_cpu_s": summary.clauses / cpu},
+             "cpu_seconds": cpu, "clauses_per_cpu_s": summary.clauses / cpu,
+             # clauses answered from memory (inference.scoring.repeats); 0 with
+             # POLICY_CLAUSES_REPEAT_MEMORY=0, which times every clause's encoder pass
+             "reused": summary.reused},
             [c for r in records for c in r["clauses"]])
 
 

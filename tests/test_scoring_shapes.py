@@ -22,6 +22,13 @@ from tests.test_train_joint import _trained
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def every_input_encoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests watch the encoder's batches: scoring the same inputs twice must reach the
+    encoder twice, not the repeat memory (tests/test_repeats.py)."""
+    monkeypatch.setenv("POLICY_CLAUSES_REPEAT_MEMORY", "0")
+
+
 @pytest.fixture(scope="module")
 def joint_model(tmp_path_factory) -> Path:
     folder, _ = _trained(str(tmp_path_factory.mktemp("joint_shapes")))

@@ -77,6 +77,7 @@ class RunSummary:
     error_reasons: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
     resumed_after: int = 0  # inputs a resumed run skipped (done by an earlier run)
+    reused: int = 0  # clauses whose input the model had read before (inference.scoring.repeats)
 
     def add_error(self, error: ErrorRecord) -> None:
         self.errors += 1
@@ -91,12 +92,15 @@ class RunSummary:
                 f"{k} {v}" for k, v in sorted(self.error_reasons.items())) + "]"
         if self.resumed_after:
             text += f"; resumed after {self.resumed_after} inputs done earlier"
+        if self.reused:
+            text += f"; {self.reused} repeated clauses answered from memory"
         return text
 
     def to_dict(self) -> dict[str, Any]:
         return {"documents": self.documents, "clauses": self.clauses, "errors": self.errors,
                 "seconds": round(self.seconds, 3), "error_stages": self.error_reasons,
-                "interrupted": self.interrupted, "resumed_after": self.resumed_after}
+                "interrupted": self.interrupted, "resumed_after": self.resumed_after,
+                "reused": self.reused}
 
 
 def reason(exc: BaseException) -> str:

@@ -106,6 +106,8 @@ def run_documents(
             result = by_id.get(id(item), item)
             yield result, len(result.clauses) if isinstance(result, Document) else 0
 
+    repeats = getattr(scorer, "repeats", None)
+    reused_before = repeats.reused if repeats is not None else 0
     with core:
         try:
             documents = iter_documents(resolved, max_bytes, skip=core.skip, builder=builder,
@@ -114,6 +116,8 @@ def run_documents(
                             process)
         finally:
             builder.close()
+    if repeats is not None:
+        core.summary.reused = repeats.reused - reused_before
     return core.summary
 
 

@@ -59,6 +59,7 @@ from inference.scoring.model_folder import (
     weights_digest,
 )
 from inference.scoring.postprocess import entities_from_windows
+from inference.scoring.repeats import RepeatedInputs
 from inference.scoring.runtime import (
     FAST_MODES,
     apply_fast_path,
@@ -413,8 +414,19 @@ class ModelScorer:
         self.name, self.version = model_identity(folder, fast, digest=digest.get("value"))
         self.thresholds = dict(zip(self.classifier.labels, self.classifier.thresholds,
                                    strict=True))
+        self.repeats = RepeatedInputs()
 
     def predict(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]:
+        """Scores of each input; an input the model has read before (the same text in the same
+        context) is answered from memory (``repeats``), not encoded again."""
+        return self.repeats.predict(inputs, self._input_key, self._score)
+
+    def _input_key(self, item: ClauseInput) -> tuple[str, str]:
+        """What the model reads of a clause: its text and its context, as the encoder sees it."""
+        mode = self.shared.settings.context if self.shared is not None else self.classifier.context
+        return item.text, format_context(item.section, item.title, mode)
+
+    def _score(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]:
         if self.shared is not None:
             probs, entities = self.shared.predict(inputs)
         else:
