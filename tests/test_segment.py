@@ -478,3 +478,41 @@ def test_r4_an_attachment_titled_results_before_its_signature_and_form_fields_na
     assert texts(text)[1:] == ["附件：首批最美水站推选结果", "生态环境部办公厅", "2021年3月1日"]
     text = "核电厂运行许可证颁发前综合检查报告检查单位名称：国家核安全局受检单位名称：福建福清核电有限公司"
     assert texts(text)[1:] == ["检查单位名称：国家核安全局", "受检单位名称：福建福清核电有限公司"]
+
+
+def test_r2_a_marker_whose_siblings_are_run_in_headings_is_read_as_one_on_weaker_evidence():
+    body = "各地要加强组织领导，明确责任分工，确保各项任务落实到位。"
+    second = "二、有关要求上述城市受干扰，反映出部分地方重视不够。"
+    text = (f"请认真贯彻执行。一、指导思想坚持以习近平新时代中国特色社会主义思想为指导，{body}"
+            f"{second}三、保障措施加强组织领导，{body}")
+    assert [clause for _, clause in kinds(text)][1:7] == [
+        "一、指导思想", f"坚持以习近平新时代中国特色社会主义思想为指导，{body}",
+        "二、有关要求", "上述城市受干扰，反映出部分地方重视不够。",
+        "三、保障措施", f"加强组织领导，{body}"]
+    # alone, 二、有关要求 (a title word, then a short first phrase) is not sure enough to be cut
+    assert [clause for _, clause in kinds("请认真贯彻执行。" + second)][1:] == [second]
+
+
+def test_r2_no_heading_ends_on_截至_or_inside_a_phrase_where_an_organ_acts():
+    assert "一、总体情况截至" not in texts(
+        "请认真执行。一、总体情况截至2019年底，地方各级生态环境部门均已建立监管制度。")
+    for text in ("（五）生态环境部对生态破坏严重、整改行动缓慢、责任不落实的，视情采取约谈等措施督促整改。",
+                 "三、各地生态环境部门要保障VOCs监测所需人员、工作经费和工作条件，组织开展人员培训。"):
+        assert texts("请认真执行。" + text)[1:] == [text]
+
+
+def test_rows_are_not_cited_attachments_or_counts_and_two_items_after_a_label_are_a_list():
+    text = ("对10个省级表现突出组织单位（见附件1）、90个表现突出集体（见附件2）和100名表现突出个人（见附件3）"
+            "予以表扬。对进步明显的4个省级进步单位（见附件4）、山西6个集体（见附件5）予以表扬。")
+    assert texts(text) == ["对10个省级表现突出组织单位（见附件1）、90个表现突出集体（见附件2）和100名表现突出个人"
+                           "（见附件3）予以表扬。", "对进步明显的4个省级进步单位（见附件4）、山西6个集体（见附件5）予以表扬。"]
+    text = "请遵照执行。解读：1.有关负责人就《监督办法》答记者问2.一图读懂《监督办法》"
+    assert [clause for _, clause in kinds(text)][1:] == [
+        "解读：", "1.有关负责人就《监督办法》答记者问", "2.一图读懂《监督办法》"]
+
+
+def test_a_decisions_parties_and_a_signature_after_an_e_mail_address():
+    text = "行政复议决定书申请人：某某养殖有限公司住所：莆田市荔城区新度镇被申请人：中华人民共和国生态环境部"
+    assert texts(text)[1:] == ["申请人：某某养殖有限公司", "住所：莆田市荔城区新度镇", "被申请人：中华人民共和国生态环境部"]
+    text = "联系人：连斌邮箱：lianbin0330@sina.com生态环境部办公厅2018年5月21日"
+    assert texts(text)[-2:] == ["生态环境部办公厅", "2018年5月21日"]

@@ -180,14 +180,21 @@ HELD_OUT_5_FLOORS = {"(real)": (0.91, 0.98), "wrapped (synthetic)": (0.90, 0.98)
 # 0.783 / 0.983 (PDF renderings 0.748 → 0.759), and 0.899 / 0.987 (renderings 0.879) after the
 # rule for tables whose rows open with a bare number, written from other documents. Round 11
 # read its differences and wrote rules from them, so it is a tuning set since: 0.901 → 0.940 /
-# 0.986 (renderings 0.883 → 0.919). Floors just under: a guard, short of the 0.95 target.
-HELD_OUT_6_FLOORS = {"(real)": (0.93, 0.98), "wrapped (synthetic)": (0.91, 0.98)}
+# 0.986 (renderings 0.883 → 0.919), 0.948 after the second pass. Floors just under: a guard,
+# short of the 0.95 target.
+HELD_OUT_6_FLOORS = {"(real)": (0.94, 0.98), "wrapped (synthetic)": (0.91, 0.98)}
 
 
 # labels/segmentation_heldout7: 12 flat documents (514 clauses) cut by reading at the start of
-# round 11; held out, its differences never read. Round-10 code 0.934 / 0.992, round 11 0.938 /
-# 0.992 (PDF renderings 0.933 / 0.990). Floors just under: a guard, short of the 0.95 target.
-HELD_OUT_7_FLOORS = {"(real)": (0.93, 0.98), "wrapped (synthetic)": (0.92, 0.98)}
+# round 11; held out through the first pass (round-10 code 0.934 / 0.992, then 0.938 / 0.992),
+# then its differences were read and rules written from them: a tuning set, 0.968 / 0.990.
+HELD_OUT_7_FLOORS = {"(real)": (0.96, 0.98), "wrapped (synthetic)": (0.94, 0.98)}
+
+
+# labels/segmentation_heldout8: 12 flat documents (427 clauses) cut by reading during round 11;
+# held out, its differences never read. Round-10 code and round 11's first pass 0.879 / 0.997,
+# second pass 0.886 / 0.997 (PDF renderings 0.874). Floors just under: a guard, short of 0.95.
+HELD_OUT_8_FLOORS = {"(real)": (0.88, 0.99), "wrapped (synthetic)": (0.87, 0.99)}
 
 
 # (folder, documents, clauses or None, floors): every held-out reference, each held to its own
@@ -198,7 +205,8 @@ HELD_OUT_SETS = [("segmentation_heldout", 6, None, HELD_OUT_FLOORS),
                  ("segmentation_heldout4", 12, 577, HELD_OUT_4_FLOORS),
                  ("segmentation_heldout5", 12, 547, HELD_OUT_5_FLOORS),
                  ("segmentation_heldout6", 12, 707, HELD_OUT_6_FLOORS),
-                 ("segmentation_heldout7", 12, 514, HELD_OUT_7_FLOORS)]
+                 ("segmentation_heldout7", 12, 514, HELD_OUT_7_FLOORS),
+                 ("segmentation_heldout8", 12, 427, HELD_OUT_8_FLOORS)]
 
 
 @pytest.mark.parametrize(("folder", "documents", "clauses", "floors"), HELD_OUT_SETS,

@@ -12,6 +12,7 @@ Rules, in the guidelines' order:
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import re
@@ -21,6 +22,7 @@ from inference.records import Clause
 from inference.text import run_in
 from inference.text.docmeta import DOC_NUMBER, find_doc_number
 from inference.text.heading_words import (
+    AGENT_ACTS,
     AGENT_END,
     BODY_START_STRONG,
     BODY_START_WEAK,
@@ -136,6 +138,7 @@ _TAIL_START = re.compile(
 _PIECE_START = re.compile(
     r"(?:^|(?<=[。；！？!?;)）]))(?=.)|(?=[（(](?:此件|本件|此文))|(?<!部内)(?=抄[送报])|(?=部内抄送)"
     rf"|(?<=\d{{5}})(?=[{_CJK}])"  # a signature right after a phone number: …66556323生态环境部…
+    rf"|(?:(?<=\.com)|(?<=\.cn))(?=[{_CJK}])"  # or an e-mail address: …@sina.com生态环境部…
     rf"|(?=[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)])"  # a seal note: （国家粮食局办公室代章）
 )
 # One issuer of a signature that names several (煤炭工业部山西省人民政府,
@@ -224,7 +227,10 @@ _FIELD_START = re.compile(
     r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?<!相关)(?=(?:联系单位|通讯地址|通信地址|联系地址|邮寄地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
     r"电子邮箱|电子邮件|附件|解读"
     # the fields of a notice's or report's form: 报到地址：, 检查单位：, 受检单位：, 会议时间：
-    r"|(?:检查|受检|报到|报名|申报|截止|会议|培训|活动)(?:单位(?:名称)?|日期|时间|地点|地址))\s*[:：])"
+    r"|(?:检查|受检|报到|报名|申报|截止|会议|培训|活动)(?:单位(?:名称)?|日期|时间|地点|地址)"
+    # a decision's parties and a licence's fields: 申请人：, 被申请人：, 住所：, 法定代表人：
+    r"|被申请人|(?<!被)申请人|住所|法定代表人|项目地址|持证单位|注册地址|发证机关|发证日期|有效期限"
+    r")\s*[:：])"
     # labels that also end longer ones (邮寄地址, 电子邮箱): only after a value that is not Chinese
     r"|(?<=[^\s、，,（(“《：:\u4e00-\u9fff])(?=(?:邮箱|地址|网址|手机)\s*[:：])"
 )
@@ -275,9 +281,14 @@ _PLACE_LIST_END = re.compile(r"[。；;：:！？!?]")
 # Numbered items run together after a name (…有限公司2.中国石化…), in flat text only.
 _ITEM_IN_TEXT = re.compile(rf"(?<=[{_CJK}）)])(\d{{1,2}})[.．](?=[{_CJK}])")
 _RUN_ITEM_MAX = 60
+_LIST_LABEL = re.compile(rf"(?:解读|相关链接)[:：](?=1[.．][{_CJK}])")
 # A bare row number: after a Chinese character or a closing bracket, before what is not a digit
 # or a decimal point (…贵池区117.248… is a coordinate, not row 117).
-_BARE_ROW_NUMBER = re.compile(rf"(?<=[{_CJK}）)])(\d{{1,3}})(?![\d.．%％:：])")
+_BARE_ROW_NUMBER = re.compile(
+    rf"(?<=[{_CJK}）)])(?<!附件)(?<!第)(\d{{1,3}})(?![\d.．%％:：])"
+    # …（见附件1）…, 进步明显的4个…, 山西6个: a cited attachment or a count, not a row
+    rf"(?![个名项家人次批件年月日）)])"
+)
 _ROW_MAX = 160
 _ROWS_MIN = 5
 _OPEN_RUNS_MAX = 4
@@ -326,6 +337,9 @@ _TAKES_AGENT = frozenset(("支持", "鼓励", "指导", "要求", "督促", "推
                           "推进", "促进", "激励", "带动", "通知"))
 # A notice's short topics whose value follows them: 培训时间, 报到地点, 截止日期
 _TOPIC_END = frozenset(("时间", "地点", "日期"))
+# Sentences that open on a character that elsewhere only continues a phrase (上, 下):
+# 二、有关要求|上述城市的国控站点…
+_BODY_OPENS_ON_FUNCTION_CHAR = ("上述", "上年", "上半年", "下半年", "下一步")
 # 的 after a noun that ends in 目 is a particle, not the word 目的 (purpose): 项目的性质
 _NOT_A_PHRASE_END = re.compile(r"[项节题科栏条数]目的")
 # A range or an area that its 内/外 continues: …200米范围内…, …区域内…
@@ -414,12 +428,13 @@ def _starts_word(text: str, pos: int, words: list[str]) -> bool:
     return any(text.startswith(word, pos) for word in words)
 
 
-def run_in_heading_end(line: str, start: int) -> int | None:
+def run_in_heading_end(line: str, start: int, *, min_score: int = 3) -> int | None:
     """Where the short heading phrase after the enumeration marker at ``start`` ends when a
     sentence follows it with no break (``（一）指导思想全面贯彻…``: after ``指导思想``), or None.
 
     Article markers (第X条) keep their text. A 第X章/节 heading ends before the 第X条 that
-    follows it.
+    follows it. ``min_score`` is how sure the word lists must be (3; 2 where the marker's
+    siblings are run-in headings, ``_sibling_headings``).
     """
     found = heading_phrase_start(line, start)
     if found is None:
@@ -447,7 +462,9 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         modal = level == 3 and MODAL_START.match(line, end) is not None
         topic = line[end - 2:end] in _TOPIC_END and end - phrase_start <= 8 and (
             line[end] not in "和与及或并、等的为是于")
-        if (line[end] in FUNCTION_CHARS and not (modal or topic)) or line[end - 1] == "、":
+        if (line[end] in FUNCTION_CHARS and not (
+            modal or topic or line.startswith(_BODY_OPENS_ON_FUNCTION_CHAR, end)
+        )) or line[end - 1] == "、":
             continue
         if _NOT_A_PHRASE_END.match(line, end - 3) or line.startswith(_PLACE_RUNS_ON, end - 2) or (
             line[phrase_start] in "你您" and end - phrase_start <= 4
@@ -487,8 +504,12 @@ def run_in_heading_end(line: str, start: int) -> int | None:
             line[end:end + 2] not in HEADING_END_STRONG | HEADING_END_WEAK
         ):
             score = 3  # （二）建设现状乌海能源公司…建设，… (not …职责|权限…: one compound)
-        if SENTENCE_VERB.search(line, phrase_start, end):
+        if SENTENCE_VERB.search(line, phrase_start, end) or AGENT_ACTS.search(
+            line, phrase_start, end - 1
+        ):
             continue  # （十九）司法行政机关按照职责权限…: the phrase is already a sentence
+        if line.startswith(("截至", "截止"), end - 2):
+            continue  # 一、总体情况|截至2019年底…: 截至 opens the sentence, not ends a title
         if 1 <= score < 3 and end - phrase_start >= 4 and _AGENT_BODY.match(line, end) and (
             line[end - 1] not in _NOT_BEFORE_AGENT
             and not _AGENT_BODY.search(line, phrase_start, end)
@@ -524,7 +545,7 @@ def run_in_heading_end(line: str, start: int) -> int | None:
         ):
             # a directive title, then a directive sentence: （一）强化统筹协调加强部门协同，…
             score = 3
-        if score >= 3 and score >= best_score:
+        if score >= min_score and score >= best_score:
             best, best_score = end, score
     return best
 
@@ -559,7 +580,7 @@ def heading_phrase_start(line: str, start: int) -> tuple[int, int] | None:
     return level, phrase_start
 
 
-def learned_run_in_end(line: str, start: int) -> int | None:
+def learned_run_in_end(line: str, start: int, *, threshold: float | None = None) -> int | None:
     """Where the learned model (run_in) ends the heading phrase after the marker at
     ``start``, or None when it sees no run-in heading there."""
     found = heading_phrase_start(line, start)
@@ -567,7 +588,8 @@ def learned_run_in_end(line: str, start: int) -> int | None:
         return None
     level, phrase_start = found
     model = run_in.active_model()
-    return None if model is None else model.best_end(line, phrase_start, level)
+    return None if model is None else model.best_end(line, phrase_start, level,
+                                                     threshold=threshold)
 
 
 def _common_prefix(phrase: str, line: str, pos: int) -> int:
@@ -902,6 +924,22 @@ def _numbered_runs(line: str) -> set[int]:
     return starts
 
 
+def _labelled_items(line: str) -> set[int]:
+    """Starts of the items of a short list right after its label, run together
+    (解读：1.…答记者问2.一图读懂…): 1. after the label, then 2., 3.… each within an item's
+    length."""
+    starts: set[int] = set()
+    for label in _LIST_LABEL.finditer(line):
+        last, expected = label.end(), 2
+        starts.add(last)
+        for item in _ITEM_IN_TEXT.finditer(line, last + 2, last + _RUN_ITEM_MAX * 10):
+            if int(item.group(1)) != expected or item.start() - last > _RUN_ITEM_MAX:
+                break
+            starts.add(item.start())
+            last, expected = item.start(), expected + 1
+    return starts
+
+
 def _bare_numbered_rows(line: str) -> set[int]:
     """Starts of the rows of a flattened table whose rows open with a bare row number
     (…县（区）1AHCZ-0001卫星遥感…白色垃圾2AHCZ-0002…): numbers 1, 2, 3… in order, each right
@@ -1018,6 +1056,8 @@ def _split(line: str, head: bool, run_together: bool = False
             list_items |= _place_rows(line)
     if run_together:
         list_items |= _numbered_runs(line) | _bare_numbered_rows(line)
+        if "解读" in line or "链接" in line:
+            list_items |= _labelled_items(line)
     boundaries |= list_items
     if "日" in line or "抄" in line or "此" in line or "章" in line:
         tail_cuts = {cut for cut in _tail_boundaries(line) if not protected[cut]}
@@ -1053,8 +1093,11 @@ def _split(line: str, head: bool, run_together: bool = False
         if position > index:
             heapq.heappush(ahead, position)
 
+    opened: list[int] = []  # where markers opened clauses, for _sibling_headings
+
     def open_at(position: int) -> None:
         nonlocal last_number, last_section
+        opened.append(position)
         if position > 0:
             cut(position)
         end = run_in_heading_end(line, position)
@@ -1139,8 +1182,67 @@ def _split(line: str, head: bool, run_together: bool = False
             index += 1  # what comes right after a sentence end, a colon or a bracket matters
         else:
             index = _next_position(line, index, ahead, stops)
+    if run_together and len(run_in_ends) >= _SIBLINGS_CUT_MIN:
+        for start, end in _sibling_headings(line, opened, run_in_ends, boundaries, protected):
+            boundaries.add(end)
+            run_in_ends.add(start)
     ordered = sorted(boundaries)
     return list(itertools.pairwise(ordered)), run_in_ends, list_items
+
+
+# A document titles its sections one way: where at least this many markers of a level, and
+# at least half of them, head a run-in heading, the others of that level are read as
+# headings on weaker evidence.
+_SIBLINGS_CUT_MIN = 2
+_SIBLING_MIN_SCORE = 2
+_NOT_SIBLING_END = frozenset("为是请由" + NOT_BEFORE_BODY)
+_TITLE_GOES_ON = HEADING_END_STRONG | HEADING_END_WEAK | {"活动"}
+_FIRST_MARKER = re.compile(r"一、|[（(]一[）)]|1[.．、]")
+
+
+def _ends_at_marker(line: str, position: int) -> bool:
+    """Whether the heading the rules find after the marker at ``position`` ends where another
+    marker starts (a list item that the next item ends), or they find none."""
+    end = run_in_heading_end(line, position)
+    return end is None or marker_at(line, end) is not None
+
+
+def _sibling_headings(line: str, opened: list[int], run_in_ends: set[int],
+                      boundaries: set[int], protected: list[bool]) -> list[tuple[int, int]]:
+    """(marker, heading end) for the markers of ``line`` whose siblings (markers of the same
+    level, e.g. 一、二、三、) are mostly run-in headings but which no rule or model cut:
+    ``二、有关要求|上述城市…`` among ``一、基本情况|…``, ``三、…|…``. The evidence asked for is
+    weaker (the word lists' score 2, not 3), the rule's vetoes hold, and the title's words must
+    not go on past the end."""
+    # siblings: markers of one level in one list, which a first marker (一、, （一）, 1.) opens
+    lists: dict[int, list[list[int]]] = {}
+    for position in sorted(set(opened)):
+        found = heading_phrase_start(line, position)
+        if found is None:
+            continue
+        runs = lists.setdefault(found[0], [])
+        if not runs or _FIRST_MARKER.match(line, position):
+            runs.append([])
+        runs[-1].append(position)
+    ordered = sorted(boundaries)
+    found_ends: list[tuple[int, int]] = []
+    for positions in (run for runs in lists.values() for run in runs):
+        # a heading over a sentence, not a marker that the next one ends (1.…方案2.…)
+        cut_here = sum(position in run_in_ends and not _ends_at_marker(line, position)
+                       for position in positions)
+        if cut_here < _SIBLINGS_CUT_MIN or 2 * cut_here < len(positions):
+            continue
+        for position in positions:
+            if position in run_in_ends:
+                continue
+            end = run_in_heading_end(line, position, min_score=_SIBLING_MIN_SCORE)
+            next_cut = ordered[bisect.bisect_right(ordered, position)]
+            if end is not None and end < next_cut and not protected[end] and not (
+                line[end:end + 2] in _TITLE_GOES_ON or line[end - 1] in _NOT_SIBLING_END
+            ):
+                # (not 五、监督|管理…, 资金|支持…: the title's words go on; not …时间为|…)
+                found_ends.append((position, end))
+    return found_ends
 
 
 # The characters the scan must stop at when it is inside a sentence; it skips the rest.
