@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sys
@@ -48,6 +49,8 @@ def main() -> None:
     parser.add_argument("--default-allocator", action="store_true",
                         help="leave glibc's malloc settings as they are (predict sets them)")
     args = parser.parse_args()
+    # every clause encoded: the rate is the model's work, not the repeat memory's
+    os.environ["POLICY_CLAUSES_REPEAT_MEMORY"] = "0"
 
     from bench_predict import cpu_info
 

@@ -221,6 +221,9 @@ def main() -> int:
                         help="seconds the load phase may take at most")
     parser.add_argument("--json", default=None, help="write the figures here")
     args = parser.parse_args()
+    # every clause encoded, here and in the server it starts (the environment is inherited):
+    # the rates are the model's work, not the repeat memory's
+    os.environ["POLICY_CLAUSES_REPEAT_MEMORY"] = "0"
 
     from inference.scoring.runtime import available_cores
 

@@ -106,3 +106,26 @@ def test_no_memory_scores_every_input_and_a_bad_setting_names_the_variable(monke
     monkeypatch.setenv("POLICY_CLAUSES_REPEAT_MEMORY", "lots")
     with pytest.raises(UserError, match="POLICY_CLAUSES_REPEAT_MEMORY"):
         RepeatedInputs()
+
+
+def test_a_run_counts_its_repeats_in_the_summary(joint_model: Path, tmp_path: Path) -> None:
+    import json
+
+    from inference.batch.run import run_clauses, run_documents
+
+    scorer = load_scorer(joint_model, fast="none")
+    letter = "各地要加强组织领导。请于2024年6月底前报送工作总结。联系人：张三。"
+    crawl = tmp_path / "crawl.jsonl"
+    crawl.write_text("".join(json.dumps({"id": f"d{i}", "text": letter}, ensure_ascii=False)
+                             + "\n" for i in range(3)), encoding="utf-8")
+    summary = run_documents([str(crawl)], str(tmp_path / "out.jsonl"), scorer, progress=False)
+    per_document = summary.clauses // 3
+    assert summary.reused == 2 * per_document  # the second and third letters, every clause
+    assert f"{summary.reused} repeated clauses answered from memory" in summary.line()
+    assert summary.to_dict()["reused"] == summary.reused
+    records = tmp_path / "clauses.jsonl"
+    records.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n"
+                               for t in ("新的一条。", "新的一条。", "各地要加强组织领导。")),
+                       encoding="utf-8")
+    summary = run_clauses(str(records), str(tmp_path / "scored.jsonl"), scorer)
+    assert summary.reused == 2  # the repeated record, and a clause the crawl had

@@ -210,6 +210,8 @@ def run_clauses(
                 continue
             yield annotate_record(record, prediction), 1
 
+    repeats = getattr(scorer, "repeats", None)
+    reused_before = repeats.reused if repeats is not None else 0
     with core:
         try:
             records = islice(_clause_records(counted(handle), in_path), core.skip, None)
@@ -217,6 +219,8 @@ def run_clauses(
         finally:
             if handle is not None:
                 handle.close()
+    if repeats is not None:
+        core.summary.reused = repeats.reused - reused_before
     return core.summary
 
 

@@ -29,6 +29,7 @@ tagger's spans go through ``inference.scoring.postprocess`` (span repair, guidel
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -421,10 +422,13 @@ class ModelScorer:
         context) is answered from memory (``repeats``), not encoded again."""
         return self.repeats.predict(inputs, self._input_key, self._score)
 
-    def _input_key(self, item: ClauseInput) -> tuple[str, str]:
-        """What the model reads of a clause: its text and its context, as the encoder sees it."""
+    def _input_key(self, item: ClauseInput) -> bytes:
+        """What the model reads of a clause (its text and its context, as the encoder sees
+        them), as a digest: the memory's size does not grow with the clauses' length."""
         mode = self.shared.settings.context if self.shared is not None else self.classifier.context
-        return item.text, format_context(item.section, item.title, mode)
+        context = format_context(item.section, item.title, mode)
+        return hashlib.blake2b(f"{item.text}\x00{context}".encode("utf-8", "surrogatepass"),
+                               digest_size=16).digest()
 
     def _score(self, inputs: Sequence[ClauseInput]) -> list[ClauseScores]:
         if self.shared is not None:

@@ -22,8 +22,8 @@ from inference.scoring.components import ClauseScores
 
 Item = TypeVar("Item")
 
-# About 1 KB an entry (text, context, five scores, two entities; tracemalloc over 8,192
-# corpus clauses: 8.2 MB): some 10 MB at most.
+# About 1 KB an entry (a key, five scores, two entities; tracemalloc over 8,192 corpus clauses
+# keyed by their text: 8.2 MB): some 10 MB at most, the model scorer's keys being 16-byte digests.
 DEFAULT_CAPACITY = 8192
 # How many inputs to remember; 0 scores every input as it comes (to time the same work).
 CAPACITY_ENV = "POLICY_CLAUSES_REPEAT_MEMORY"

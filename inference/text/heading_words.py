@@ -64,7 +64,8 @@ AGENT_END = re.compile(
 # A body never starts with these: they continue the phrase (…环境局要…, …工作的…).
 SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 # …and so does a phrase in which an organ already acts: （五）生态环境部对…, 三、各地生态环境部门要…
-AGENT_ACTS = re.compile(r"(?:部|局|厅|委|部门|政府|单位|企业|机构)(?:对|要|将|应|须|已|把|在)")
+AGENT_ACTS = re.compile(
+    r"(?:(?<![外内全干])部|(?<![布格结当])局|厅|委|部门|政府|单位|企业|机构)(?:对|要|将|应|须|已|把|在)")
 FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
 # A heading phrase never ends where 小组/委员会… follows: that is a body's name running on
 # (…国务院稀土领导|小组分别制定…: 领导 ends headings elsewhere), not a heading over a sentence.

@@ -227,13 +227,18 @@ _FIELD_START = re.compile(
     r"(?<=[^\s、，,（(“《：:])(?<!联系)(?<!办公)(?<!咨询)(?<!值班)(?<!相关)(?=(?:联系单位|通讯地址|通信地址|联系地址|邮寄地址|联系人|联系电话|电话|传真|邮编|邮政编码|"
     r"电子邮箱|电子邮件|附件|解读"
     # the fields of a notice's or report's form: 报到地址：, 检查单位：, 受检单位：, 会议时间：
-    r"|(?:检查|受检|报到|报名|申报|截止|会议|培训|活动)(?:单位(?:名称)?|日期|时间|地点|地址)"
-    # a decision's parties and a licence's fields: 申请人：, 被申请人：, 住所：, 法定代表人：
-    r"|被申请人|(?<!被)申请人|住所|法定代表人|项目地址|持证单位|注册地址|发证机关|发证日期|有效期限"
-    r")\s*[:：])"
+    r"|(?:检查|受检|报到|报名|申报|截止|会议|培训|活动)(?:单位(?:名称)?|日期|时间|地点|地址))\s*[:：])"
     # labels that also end longer ones (邮寄地址, 电子邮箱): only after a value that is not Chinese
     r"|(?<=[^\s、，,（(“《：:\u4e00-\u9fff])(?=(?:邮箱|地址|网址|手机)\s*[:：])"
 )
+# A decision's parties and a licence's fields (申请人：…住所：…被申请人：…, 持证单位：…发证机关：…):
+# a clause each where a line holds two or more of them, a form; one alone is a sentence's
+# (…并通知申请人：…)
+_FORM_FIELD = re.compile(
+    r"(?<=[^\s、，,（(“《：:])(?P<label>被申请人|(?<![被通知])申请人|(?<!人)住所|法定代表人|项目地址|"
+    r"持证单位|注册地址|发证机关|发证日期|有效期限)\s*[:：]"
+)
+_FORM_FIELDS_MIN = 2
 # The last characters of an organ's name (…局, …委员会, …中心, …公司, …综合司).
 _ORGAN_END = frozenset("局部厅委院办处室会站所司心")
 # Enactment lines under a statute's title: 2004年10月25日…第十五次会议通过, (2021年3月11日…通过)
@@ -284,11 +289,11 @@ _RUN_ITEM_MAX = 60
 _LIST_LABEL = re.compile(rf"(?:解读|相关链接)[:：](?=1[.．][{_CJK}])")
 # A bare row number: after a Chinese character or a closing bracket, before what is not a digit
 # or a decimal point (…贵池区117.248… is a coordinate, not row 117).
-_BARE_ROW_NUMBER = re.compile(
-    rf"(?<=[{_CJK}）)])(?<!附件)(?<!第)(\d{{1,3}})(?![\d.．%％:：])"
-    # …（见附件1）…, 进步明显的4个…, 山西6个: a cited attachment or a count, not a row
-    rf"(?![个名项家人次批件年月日）)])"
-)
+# (not a cited attachment or article: …（见附件1）…, 第1批)
+_BARE_ROW_NUMBER = re.compile(rf"(?<=[{_CJK}）)])(?<!附件)(?<!第)(\d{{1,3}})(?![\d.．%％:：])")
+# A 1 that counts (1个, 1名, 1家…) or closes a citation (…附1）) starts no run of rows; inside a
+# run a row may open on such a word (6项建英…, 2日照市)
+_COUNTED_ONE = re.compile(r"1[个名家人次批件）)]")
 _ROW_MAX = 160
 _ROWS_MIN = 5
 _OPEN_RUNS_MAX = 4
@@ -962,7 +967,7 @@ def _bare_numbered_rows(line: str) -> set[int]:
         waiting = next((c for c in reversed(chains) if len(c) + 1 == number), None)
         if waiting is not None:
             waiting.append(at)
-        elif number == 1:
+        elif number == 1 and not _COUNTED_ONE.match(line, at):
             chains.append([at])
             if len(chains) > _OPEN_RUNS_MAX:
                 # a line of many 1s (hostile, or a column of ones) stays linear: the oldest
@@ -1077,6 +1082,9 @@ def _split(line: str, head: bool, run_together: bool = False
         boundaries |= {cut for m in _FIELD_START.finditer(line) if not protected[m.start()]
                        and not _MARKER_BEFORE.search(line, max(0, m.start() - 6), m.start())
                        and (cut := _field_cut(line, m.start())) is not None}
+        fields = [m for m in _FORM_FIELD.finditer(line) if not protected[m.start()]]
+        if len({m.group("label") for m in fields}) >= _FORM_FIELDS_MIN:
+            boundaries |= {cut for m in fields if (cut := _field_cut(line, m.start())) is not None}
         # 现就有关事项通知如下：年初，… — what follows 如下： is the body it announces.
         boundaries |= {m.end() for m in _AS_FOLLOWS.finditer(line) if not protected[m.start()]}
     run_in_ends: set[int] = set()
@@ -1093,14 +1101,14 @@ def _split(line: str, head: bool, run_together: bool = False
         if position > index:
             heapq.heappush(ahead, position)
 
-    opened: list[int] = []  # where markers opened clauses, for _sibling_headings
+    # where markers opened clauses, and the rule's heading end there, for _sibling_headings
+    rule_ends: dict[int, int | None] = {}
 
     def open_at(position: int) -> None:
         nonlocal last_number, last_section
-        opened.append(position)
         if position > 0:
             cut(position)
-        end = run_in_heading_end(line, position)
+        end = rule_ends[position] = run_in_heading_end(line, position)
         if end is None and run_together:
             end = learned_run_in_end(line, position)
         if end is not None and not protected[end]:
@@ -1183,7 +1191,7 @@ def _split(line: str, head: bool, run_together: bool = False
         else:
             index = _next_position(line, index, ahead, stops)
     if run_together and len(run_in_ends) >= _SIBLINGS_CUT_MIN:
-        for start, end in _sibling_headings(line, opened, run_in_ends, boundaries, protected):
+        for start, end in _sibling_headings(line, rule_ends, run_in_ends, boundaries, protected):
             boundaries.add(end)
             run_in_ends.add(start)
     ordered = sorted(boundaries)
@@ -1197,17 +1205,13 @@ _SIBLINGS_CUT_MIN = 2
 _SIBLING_MIN_SCORE = 2
 _NOT_SIBLING_END = frozenset("为是请由" + NOT_BEFORE_BODY)
 _TITLE_GOES_ON = HEADING_END_STRONG | HEADING_END_WEAK | {"活动"}
+# who acts, pulled into the title from the sentence: 四、动员社会参与各地区|各单位要…
+_AGENT_IN_TITLE = re.compile(
+    r"各地区|各单位|各级|各地|各部门|地方各级|(?:省|市|县)级[^，。]{0,6}部门")
 _FIRST_MARKER = re.compile(r"一、|[（(]一[）)]|1[.．、]")
 
 
-def _ends_at_marker(line: str, position: int) -> bool:
-    """Whether the heading the rules find after the marker at ``position`` ends where another
-    marker starts (a list item that the next item ends), or they find none."""
-    end = run_in_heading_end(line, position)
-    return end is None or marker_at(line, end) is not None
-
-
-def _sibling_headings(line: str, opened: list[int], run_in_ends: set[int],
+def _sibling_headings(line: str, rule_ends: dict[int, int | None], run_in_ends: set[int],
                       boundaries: set[int], protected: list[bool]) -> list[tuple[int, int]]:
     """(marker, heading end) for the markers of ``line`` whose siblings (markers of the same
     level, e.g. 一、二、三、) are mostly run-in headings but which no rule or model cut:
@@ -1216,7 +1220,7 @@ def _sibling_headings(line: str, opened: list[int], run_in_ends: set[int],
     not go on past the end."""
     # siblings: markers of one level in one list, which a first marker (一、, （一）, 1.) opens
     lists: dict[int, list[list[int]]] = {}
-    for position in sorted(set(opened)):
+    for position in sorted(rule_ends):
         found = heading_phrase_start(line, position)
         if found is None:
             continue
@@ -1227,9 +1231,11 @@ def _sibling_headings(line: str, opened: list[int], run_in_ends: set[int],
     ordered = sorted(boundaries)
     found_ends: list[tuple[int, int]] = []
     for positions in (run for runs in lists.values() for run in runs):
-        # a heading over a sentence, not a marker that the next one ends (1.…方案2.…)
-        cut_here = sum(position in run_in_ends and not _ends_at_marker(line, position)
-                       for position in positions)
+        # a heading over a sentence, not a marker that the next one ends (1.…方案2.…); the
+        # learned model's cuts count too (the rule found none there)
+        cut_here = sum(position in run_in_ends and (
+            rule_ends[position] is None or marker_at(line, rule_ends[position]) is None)
+            for position in positions)
         if cut_here < _SIBLINGS_CUT_MIN or 2 * cut_here < len(positions):
             continue
         for position in positions:
@@ -1239,6 +1245,7 @@ def _sibling_headings(line: str, opened: list[int], run_in_ends: set[int],
             next_cut = ordered[bisect.bisect_right(ordered, position)]
             if end is not None and end < next_cut and not protected[end] and not (
                 line[end:end + 2] in _TITLE_GOES_ON or line[end - 1] in _NOT_SIBLING_END
+                or _AGENT_IN_TITLE.search(line, position + 2, end)
             ):
                 # (not 五、监督|管理…, 资金|支持…: the title's words go on; not …时间为|…)
                 found_ends.append((position, end))
