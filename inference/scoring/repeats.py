@@ -1,11 +1,12 @@
 """Score each distinct clause input once: crawls repeat clauses word for word.
 
 Template letters, signatures, contact lines and 此件 notes come back in document after
-document (26% of the corpus's 177,519 clauses repeat an earlier one: 1,282 copies of one MEE
-supervision letter alone). A model's output depends only on what it reads, so a clause whose
-input (its text and the context the model reads with it) was scored before gets the same
-scores again without another encoder pass. The memory is bounded (least recently used first
-out), so a run's peak memory stays flat in crawl size.
+document (26% of the corpus's 177,517 clause texts repeat an earlier one: 1,282 copies of one
+MEE supervision letter alone). A clause whose input (its text and the context the model reads
+with it) was scored before gets its first answer again without another encoder pass. Scored
+anew it could differ a little, since a batch's neighbours move int8's per-batch activation
+ranges (README, "Repeated clauses"); remembered, every copy gets the same answer. The memory is
+bounded (least recently used first out), so a run's peak memory stays flat in crawl size.
 """
 
 from __future__ import annotations

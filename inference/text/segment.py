@@ -1217,7 +1217,7 @@ def _sibling_headings(line: str, rule_ends: dict[int, int | None], run_in_ends: 
     level, e.g. 一、二、三、) are mostly run-in headings but which no rule or model cut:
     ``二、有关要求|上述城市…`` among ``一、基本情况|…``, ``三、…|…``. The evidence asked for is
     weaker (the word lists' score 2, not 3), the rule's vetoes hold, and the title's words must
-    not go on past the end."""
+    neither go on past the end nor take in who acts."""
     # siblings: markers of one level in one list, which a first marker (一、, （一）, 1.) opens
     lists: dict[int, list[list[int]]] = {}
     for position in sorted(rule_ends):
