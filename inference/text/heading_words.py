@@ -66,6 +66,15 @@ SENTENCE_VERB = re.compile(r"应当|按照|依法|负责")
 # …and so does a phrase in which an organ already acts: （五）生态环境部对…, 三、各地生态环境部门要…
 AGENT_ACTS = re.compile(
     r"(?:(?<![外内全干])部|(?<![布格结当])局|厅|委|部门|政府|单位|企业|机构)(?:对|要|将|应|须|已|把|在)")
+# Words that open a sentence, never end a heading phrase: 一、总体情况|截至2019年底…
+OPENS_A_SENTENCE = ("截至", "截止")
+
+
+def phrase_is_sentence(line: str, start: int, end: int) -> bool:
+    """Whether ``line[start:end]``, a candidate heading phrase, already holds a sentence's verb
+    (…按照职责权限…) or an organ acting (…生态环境部对…): then it, and any longer phrase, is no
+    heading."""
+    return bool(SENTENCE_VERB.search(line, start, end) or AGENT_ACTS.search(line, start, end - 1))
 FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
 # A heading phrase never ends where 小组/委员会… follows: that is a body's name running on
 # (…国务院稀土领导|小组分别制定…: 领导 ends headings elsewhere), not a heading over a sentence.

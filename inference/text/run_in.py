@@ -69,11 +69,9 @@ def candidate_ends(line: str, phrase_start: int) -> tuple[list[int], int]:
             continue  # a heading phrase ends in a word, not inside a number (…报名表3.|2019年)
         if line.startswith(_words.NAME_CONTINUATION, end) or line.startswith(_PHRASE_GOES_ON, end):
             continue
-        if _words.SENTENCE_VERB.search(line, phrase_start, end) or _words.AGENT_ACTS.search(
-            line, phrase_start, end - 1
-        ):
+        if _words.phrase_is_sentence(line, phrase_start, end):
             break  # a longer phrase holds the verb too
-        if line.startswith(("截至", "截止"), end - 2):
+        if line.startswith(_words.OPENS_A_SENTENCE, end - 2):
             continue
         if len(_CJK.findall(line, phrase_start, end)) < 2:
             continue
@@ -156,10 +154,9 @@ class RunInModel:
                                 for f in features(line, phrase_start, end, stop_at, level))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, score))))
 
-    def best_end(self, line: str, phrase_start: int, level: int, *,
-                 threshold: float | None = None) -> int | None:
+    def best_end(self, line: str, phrase_start: int, level: int) -> int | None:
         ends, stop_at = candidate_ends(line, phrase_start)
-        best, best_p = None, self.threshold if threshold is None else threshold
+        best, best_p = None, self.threshold
         for end in ends:
             p = self.probability(line, phrase_start, end, stop_at, level)
             if p >= best_p:

@@ -22,7 +22,6 @@ from inference.records import Clause
 from inference.text import run_in
 from inference.text.docmeta import DOC_NUMBER, find_doc_number
 from inference.text.heading_words import (
-    AGENT_ACTS,
     AGENT_END,
     BODY_START_STRONG,
     BODY_START_WEAK,
@@ -34,7 +33,8 @@ from inference.text.heading_words import (
     MODAL_START,
     NAME_CONTINUATION,
     NOT_BEFORE_BODY,
-    SENTENCE_VERB,
+    OPENS_A_SENTENCE,
+    phrase_is_sentence,
 )
 
 
@@ -123,7 +123,6 @@ _ATTACHMENT_WORD = rf"附件(?![ \u3000]*{_ATTACHMENT_NUMBER}?{_WORD_AFTER_ATTAC
 _TAIL_CLAUSE = re.compile(
     rf"(?:{_ISSUER}\s*)?{_DATE}(?:\s*印发)?|[{_CJK}]{{2,40}}印发|[（(](?:此件|本件|此文)[^）)]{{0,20}}[）)]"
     rf"|(?:部内)?抄送[:：].*|抄报[:：].*|{_ISSUER}|[（(][{_CJK}]{{2,30}}(?:代章|盖章)[）)]"
-
 )
 _DATE_ONLY = re.compile(rf"{_DATE}")
 # Where a tail piece starts inside run-together text: a signature (issuer and date, or a date)
@@ -509,11 +508,9 @@ def run_in_heading_end(line: str, start: int, *, min_score: int = 3) -> int | No
             line[end:end + 2] not in HEADING_END_STRONG | HEADING_END_WEAK
         ):
             score = 3  # （二）建设现状乌海能源公司…建设，… (not …职责|权限…: one compound)
-        if SENTENCE_VERB.search(line, phrase_start, end) or AGENT_ACTS.search(
-            line, phrase_start, end - 1
-        ):
+        if phrase_is_sentence(line, phrase_start, end):
             continue  # （十九）司法行政机关按照职责权限…: the phrase is already a sentence
-        if line.startswith(("截至", "截止"), end - 2):
+        if line.startswith(OPENS_A_SENTENCE, end - 2):
             continue  # 一、总体情况|截至2019年底…: 截至 opens the sentence, not ends a title
         if 1 <= score < 3 and end - phrase_start >= 4 and _AGENT_BODY.match(line, end) and (
             line[end - 1] not in _NOT_BEFORE_AGENT
@@ -585,7 +582,7 @@ def heading_phrase_start(line: str, start: int) -> tuple[int, int] | None:
     return level, phrase_start
 
 
-def learned_run_in_end(line: str, start: int, *, threshold: float | None = None) -> int | None:
+def learned_run_in_end(line: str, start: int) -> int | None:
     """Where the learned model (run_in) ends the heading phrase after the marker at
     ``start``, or None when it sees no run-in heading there."""
     found = heading_phrase_start(line, start)
@@ -593,8 +590,7 @@ def learned_run_in_end(line: str, start: int, *, threshold: float | None = None)
         return None
     level, phrase_start = found
     model = run_in.active_model()
-    return None if model is None else model.best_end(line, phrase_start, level,
-                                                     threshold=threshold)
+    return None if model is None else model.best_end(line, phrase_start, level)
 
 
 def _common_prefix(phrase: str, line: str, pos: int) -> int:
