@@ -195,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
         "scores and entities (offsets into the clause text, end-exclusive), and the scorer "
         "that produced them. The model: --model DIR, else $POLICY_CLAUSES_MODEL, else "
         "models/default of a source checkout; with none of them it stops. The rule baseline "
-        "runs only with --rules.")
+        "runs only with --rules. A clause the model has already read in the run (same text, "
+        "same context) is answered from memory, the last 8,192 of them; "
+        "$POLICY_CLAUSES_REPEAT_MEMORY=N changes the count, 0 encodes every clause.")
     _add_io_arguments(predict)
     predict.add_argument("--clauses", metavar="IN.jsonl", default=None,
                          help="label clause records (one JSON object with 'text' per line; "
