@@ -51,24 +51,36 @@ def char_probabilities(
     context decides.
     """
     n_tags = len(tags)
-    begin_to_inside = {
-        i: tags.index("I-" + t[2:]) for i, t in enumerate(tags) if t.startswith("B-")
-    }
+    begin = [i for i, t in enumerate(tags) if t.startswith("B-")]
+    inside_of_begin = [tags.index("I-" + tags[b][2:]) for b in begin]
     totals = np.zeros((length, n_tags), dtype=np.float64)
     weights = np.zeros(length, dtype=np.float64)
     for offsets, probs in windows:
-        real = [i for i, (s, e) in enumerate(offsets) if s < e]
-        for rank, token in enumerate(real):
-            start, end = offsets[token]
-            weight = 1.0 + min(rank, len(real) - 1 - rank)
-            row = np.asarray(probs[token], dtype=np.float64)
-            inside = row.copy()
-            for b, i in begin_to_inside.items():
-                inside[i] += inside[b]
-                inside[b] = 0.0
-            for char in range(start, min(end, length)):
-                totals[char] += weight * (row if char == start else inside)
-                weights[char] += weight
+        spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+        real = np.flatnonzero(spans[:, 0] < spans[:, 1])
+        if not real.size:
+            continue
+        starts = spans[real, 0]
+        ends = np.minimum(spans[real, 1], length)
+        rank = np.arange(real.size)
+        token_weight = 1.0 + np.minimum(rank, real.size - 1 - rank)
+        rows = np.asarray(probs, dtype=np.float64)[real]
+        inside = rows.copy()
+        inside[:, inside_of_begin] += inside[:, begin]
+        inside[:, begin] = 0.0
+        # one entry per character a token covers: its first character takes the token's
+        # row, the others the row with B- moved to I-. np.add.at, not a fancy-indexed +=:
+        # two tokens can cover one character (a sentencepiece "▁" before it), and each adds.
+        counts = np.maximum(ends - starts, 0)
+        token_of_char = np.repeat(np.arange(real.size), counts)
+        if not token_of_char.size:
+            continue
+        first_of_token = np.cumsum(counts) - counts
+        step = np.arange(token_of_char.size) - first_of_token[token_of_char]
+        chars = starts[token_of_char] + step
+        values = np.where((step == 0)[:, None], rows[token_of_char], inside[token_of_char])
+        np.add.at(totals, chars, token_weight[token_of_char, None] * values)
+        np.add.at(weights, chars, token_weight[token_of_char])
     covered = weights > 0
     totals[covered] /= weights[covered, None]
     totals[~covered, tags.index("O")] = 1.0
