@@ -16,6 +16,7 @@ import bisect
 import heapq
 import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from inference.records import Clause
@@ -432,13 +433,15 @@ def _starts_word(text: str, pos: int, words: list[str]) -> bool:
     return any(text.startswith(word, pos) for word in words)
 
 
-def run_in_heading_end(line: str, start: int, *, min_score: int = 3) -> int | None:
+def run_in_heading_end(line: str, start: int, *, min_score: int = 3,
+                       openers: frozenset[str] = frozenset()) -> int | None:
     """Where the short heading phrase after the enumeration marker at ``start`` ends when a
     sentence follows it with no break (``（一）指导思想全面贯彻…``: after ``指导思想``), or None.
 
     Article markers (第X条) keep their text. A 第X章/节 heading ends before the 第X条 that
     follows it. ``min_score`` is how sure the word lists must be (3; 2 where the marker's
-    siblings are run-in headings, ``_sibling_headings``).
+    siblings are run-in headings, ``_sibling_headings``). ``openers``: how the line's own
+    sentences begin (``sentence_openers``), read as a sentence's start as the word lists are.
     """
     found = heading_phrase_start(line, start)
     if found is None:
@@ -461,7 +464,7 @@ def run_in_heading_end(line: str, start: int, *, min_score: int = 3) -> int | No
         return inner_at
     longest = _HEADING_PHRASE_MAX_GUAN_YU if line.startswith("关于", phrase_start) else (
         _HEADING_PHRASE_MAX)
-    best, best_score = None, 0
+    best, best_score, best_opens = None, 0, False
     for end in range(phrase_start + 2, min(stop_at - 2, phrase_start + longest) + 1):
         modal = level == 3 and MODAL_START.match(line, end) is not None
         topic = line[end - 2:end] in _TOPIC_END and end - phrase_start <= 8 and (
@@ -483,7 +486,11 @@ def run_in_heading_end(line: str, start: int, *, min_score: int = 3) -> int | No
             continue
         ending = line[end - 2:end]
         score = 2 if ending in HEADING_END_STRONG else 1 if ending in HEADING_END_WEAK else 0
-        if BODY_START_STRONG.match(line, end):
+        opener = end - phrase_start >= 4 and line[end:end + _OPENER_CHARS] in openers and (
+            # not inside a name the line repeats (中国华能|集团公司…): the join is new text;
+            # nor after a verb's first word (二、举办|国家主场活动…)
+            line.count(line[end - 2:end + _OPENER_CHARS]) == 1)
+        if BODY_START_STRONG.match(line, end) or opener:
             score += 2
         elif _starts_word(line, end, BODY_START_WEAK):
             score += 1
@@ -547,8 +554,13 @@ def run_in_heading_end(line: str, start: int, *, min_score: int = 3) -> int | No
         ):
             # a directive title, then a directive sentence: （一）强化统筹协调加强部门协同，…
             score = 3
-        if score >= min_score and score >= best_score:
-            best, best_score = end, score
+        if score >= min_score and (score > best_score or (score == best_score and not (
+            best_opens or opener
+        ))):
+            # a later end wins a tie, unless one of the two is where the line's sentences
+            # open: the earlier stays (（三）系统调试|福建福清核电厂6号机组首次…, not
+            # …6号机组|首次…; 二、举办国家主场活动|2021年…国家主场活动将由|生态环境部…)
+            best, best_score, best_opens = end, score, opener
     return best
 
 
@@ -1186,7 +1198,7 @@ def _split(line: str, head: bool, run_together: bool = False
             index += 1  # what comes right after a sentence end, a colon or a bracket matters
         else:
             index = _next_position(line, index, ahead, stops)
-    if run_together and len(run_in_ends) >= _SIBLINGS_CUT_MIN:
+    if run_together:
         for start, end in _sibling_headings(line, rule_ends, run_in_ends, boundaries, protected):
             boundaries.add(end)
             run_in_ends.add(start)
@@ -1205,15 +1217,48 @@ _TITLE_GOES_ON = HEADING_END_STRONG | HEADING_END_WEAK | {"活动"}
 _AGENT_IN_TITLE = re.compile(
     r"各地区|各单位|各级|各地|各部门|地方各级|(?:省|市|县)级[^，。]{0,6}部门")
 _FIRST_MARKER = re.compile(r"一、|[（(]一[）)]|1[.．、]")
+# ...and where none is sure on its own, a list of at least this many markers, three in four of
+# them on the weaker evidence, is one of run-in headings
+_WEAK_LIST_MIN = 3
+
+
+def sentence_openers(line: str) -> frozenset[str]:
+    """The first ``_OPENER_CHARS`` characters (all Chinese) of the line's sentences that begin
+    at least twice after a sentence end: the subjects a report's sections open on
+    (``营运单位``, ``福建福清``). ``_sibling_headings`` reads a sentence as starting there."""
+    counts = Counter(line[found.end():found.end() + _OPENER_CHARS]
+                     for found in _OPENER_AFTER.finditer(line))
+    return frozenset(start for start, count in counts.items()
+                     if count >= 2 and len(start) == _OPENER_CHARS and all(map(_is_cjk, start)))
+
+
+_OPENER_CHARS = 4
+_OPENER_AFTER = re.compile(r"[。；！？]")
+
+
+def _sibling_end(line: str, position: int, ordered: list[int], protected: list[bool],
+                 openers: frozenset[str]) -> int | None:
+    """The heading end of the marker at ``position`` on the weaker evidence
+    (``_SIBLING_MIN_SCORE``), or None: the rule's vetoes hold, the end comes before the next
+    cut, and the title's words neither go on past it nor take in who acts."""
+    end = run_in_heading_end(line, position, min_score=_SIBLING_MIN_SCORE, openers=openers)
+    if end is None or protected[end] or end >= ordered[bisect.bisect_right(ordered, position)]:
+        return None
+    if line[end:end + 2] in _TITLE_GOES_ON or line[end - 1] in _NOT_SIBLING_END or (
+        _AGENT_IN_TITLE.search(line, position + 2, end)
+    ):
+        return None  # not 五、监督|管理…, 资金|支持…: the title's words go on; not …时间为|…
+    return end
 
 
 def _sibling_headings(line: str, rule_ends: dict[int, int | None], run_in_ends: set[int],
                       boundaries: set[int], protected: list[bool]) -> list[tuple[int, int]]:
     """(marker, heading end) for the markers of ``line`` whose siblings (markers of the same
     level, e.g. 一、二、三、) are mostly run-in headings but which no rule or model cut:
-    ``二、有关要求|上述城市…`` among ``一、基本情况|…``, ``三、…|…``. The evidence asked for is
-    weaker (the word lists' score 2, not 3), the rule's vetoes hold, and the title's words must
-    neither go on past the end nor take in who acts."""
+    ``二、有关要求|上述城市…`` among ``一、基本情况|…``, ``三、…|…``; or, where none is cut, a
+    list of at least three markers that three in four of read so (``（一）质量保证|根据…``). The
+    evidence asked for is weaker (the word lists' score 2, not 3), the rule's vetoes hold, and
+    the title's words must neither go on past the end nor take in who acts."""
     # siblings: markers of one level in one list, which a first marker (一、, （一）, 1.) opens
     lists: dict[int, list[list[int]]] = {}
     for position in sorted(rule_ends):
@@ -1225,6 +1270,7 @@ def _sibling_headings(line: str, rule_ends: dict[int, int | None], run_in_ends: 
             runs.append([])
         runs[-1].append(position)
     ordered = sorted(boundaries)
+    openers = sentence_openers(line) if lists else frozenset()
     found_ends: list[tuple[int, int]] = []
     for positions in (run for runs in lists.values() for run in runs):
         # a heading over a sentence, not a marker that the next one ends (1.…方案2.…); the
@@ -1232,19 +1278,17 @@ def _sibling_headings(line: str, rule_ends: dict[int, int | None], run_in_ends: 
         cut_here = sum(position in run_in_ends and (
             rule_ends[position] is None or marker_at(line, rule_ends[position]) is None)
             for position in positions)
-        if cut_here < _SIBLINGS_CUT_MIN or 2 * cut_here < len(positions):
+        siblings_cut = cut_here >= _SIBLINGS_CUT_MIN and 2 * cut_here >= len(positions)
+        if not siblings_cut and len(positions) < _WEAK_LIST_MIN:
             continue
-        for position in positions:
-            if position in run_in_ends:
-                continue
-            end = run_in_heading_end(line, position, min_score=_SIBLING_MIN_SCORE)
-            next_cut = ordered[bisect.bisect_right(ordered, position)]
-            if end is not None and end < next_cut and not protected[end] and not (
-                line[end:end + 2] in _TITLE_GOES_ON or line[end - 1] in _NOT_SIBLING_END
-                or _AGENT_IN_TITLE.search(line, position + 2, end)
-            ):
-                # (not 五、监督|管理…, 资金|支持…: the title's words go on; not …时间为|…)
-                found_ends.append((position, end))
+        weak = [(position, end) for position in positions if position not in run_in_ends
+                and (end := _sibling_end(line, position, ordered, protected, openers))
+                is not None]
+        # where no marker is sure on its own, (nearly) every one of the list must read as a
+        # title before a sentence on the weaker evidence: （一）质量保证|根据…（二）系统调试|福建…
+        if siblings_cut or (len(weak) >= _WEAK_LIST_MIN
+                            and 4 * (len(weak) + cut_here) >= 3 * len(positions)):
+            found_ends += weak
     return found_ends
 
 
@@ -1413,6 +1457,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
     levels: list[int | None] = []  # each heading's marker level (None: unmarked)
     path: list[tuple[int, str]] = []
     list_level: int | None = None  # marker level of the enumerated list being read, if any
+    attachment_list = False  # whether that list is an attachment list (附件：1.…2.…)
     line_start = 0
     for line in text.split("\n"):
         run_together = layout == "flat" or len(line) > _RUN_TOGETHER_LINE
@@ -1452,12 +1497,19 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                 heading, level = True, None  # the title under an attachment's label (R2)
             if heading and marker and clauses and clauses[-1].text.endswith(("附件：", "附件:")):
                 heading = False  # the attachment list: 附件：1.…  2.… (items, not titles)
-            if heading and marker and marker[0] == list_level:
-                heading = False  # a sibling of items that end in ；: a list, not titles
-            if marker and not heading and (
-                piece.text.endswith(("；", ";"))
-                or (clauses and clauses[-1].text.endswith(("附件：", "附件:")))
+            if heading and marker and marker[0] == list_level and not (
+                piece.run_in and not attachment_list
             ):
+                # a sibling of items that end in ；: a list, not titles (but a title cut off
+                # its sentence stays one: （一）质量保证根据…；（三）系统调试|福建…)
+                heading = False
+            after_attachment_label = bool(clauses) and clauses[-1].text.endswith(
+                ("附件：", "附件:"))
+            if marker and not heading and (
+                piece.text.endswith(("；", ";")) or after_attachment_label
+            ):
+                if list_level != marker[0]:
+                    attachment_list = after_attachment_label
                 list_level = marker[0]
             elif heading and level is not None and list_level is not None and level < list_level:
                 list_level = None
