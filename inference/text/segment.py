@@ -1040,9 +1040,10 @@ def split_line(line: str, *, head: bool = False) -> list[tuple[int, int]]:
 
 
 def _split(line: str, head: bool, run_together: bool = False
-           ) -> tuple[list[tuple[int, int]], set[int], set[int]]:
-    """Spans of ``split_line``, the starts of run-in headings cut off their body, and the
-    starts of the rows of a flattened list (items, never headings). In a ``run_together`` line
+           ) -> tuple[list[tuple[int, int]], set[int], set[int], set[int]]:
+    """Spans of ``split_line``, the starts of run-in headings cut off their body, the starts
+    of the rows of a flattened list (items, never headings), and those of the run-in headings
+    that ``_sibling_headings`` cut as one of a list of titles. In a ``run_together`` line
     (flat text, or paragraphs run into one line) a marked clause whose heading end the rule
     cannot place asks the learned model (run_in)."""
     pairs = _matched_brackets(line)
@@ -1198,12 +1199,14 @@ def _split(line: str, head: bool, run_together: bool = False
             index += 1  # what comes right after a sentence end, a colon or a bracket matters
         else:
             index = _next_position(line, index, ahead, stops)
+    sibling_starts: set[int] = set()
     if run_together:
         for start, end in _sibling_headings(line, rule_ends, run_in_ends, boundaries, protected):
             boundaries.add(end)
-            run_in_ends.add(start)
+            sibling_starts.add(start)
     ordered = sorted(boundaries)
-    return list(itertools.pairwise(ordered)), run_in_ends, list_items
+    return list(itertools.pairwise(ordered)), run_in_ends | sibling_starts, list_items, (
+        sibling_starts)
 
 
 # A document titles its sections one way: where at least this many markers of a level, and
@@ -1322,6 +1325,7 @@ class _Piece:
     whole_line: bool
     line_first: bool
     run_in: bool = False
+    sibling_title: bool = False  # cut as one of a list of run-in titles (_sibling_headings)
     list_item: bool = False
     run_together: bool = False
     line_last: bool = False
@@ -1461,8 +1465,8 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
     line_start = 0
     for line in text.split("\n"):
         run_together = layout == "flat" or len(line) > _RUN_TOGETHER_LINE
-        spans, run_in_starts, list_items = _split(line, head=line_start < _HEAD_WINDOW,
-                                                  run_together=run_together)
+        spans, run_in_starts, list_items, sibling_starts = _split(
+            line, head=line_start < _HEAD_WINDOW, run_together=run_together)
         pieces: list[_Piece] = []
         for start, end in spans:
             raw = line[start:end]
@@ -1473,6 +1477,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             offset = line_start + start + raw.index(stripped[0])
             piece = _Piece(offset, offset + len(stripped), stripped, False, False)
             piece.run_in = start in run_in_starts
+            piece.sibling_title = start in sibling_starts
             piece.list_item = start in list_items
             if run_together and marker_at(stripped):
                 # Run-together text has lost its line starts: a marked clause opens one.
@@ -1498,10 +1503,10 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             if heading and marker and clauses and clauses[-1].text.endswith(("附件：", "附件:")):
                 heading = False  # the attachment list: 附件：1.…  2.… (items, not titles)
             if heading and marker and marker[0] == list_level and not (
-                piece.run_in and not attachment_list
+                piece.sibling_title and not attachment_list
             ):
-                # a sibling of items that end in ；: a list, not titles (but a title cut off
-                # its sentence stays one: （一）质量保证根据…；（三）系统调试|福建…)
+                # a sibling of items that end in ；: a list, not titles (but one of a list of
+                # titles cut off their sentences stays one: …；（三）系统调试|福建…)
                 heading = False
             after_attachment_label = bool(clauses) and clauses[-1].text.endswith(
                 ("附件：", "附件:"))
