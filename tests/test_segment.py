@@ -523,11 +523,12 @@ def test_a_decisions_parties_and_a_signature_after_an_e_mail_address():
 # report's other sentences open on too.
 _REPORT_FINDINGS = (
     "检查组对福清核电厂6号机组进行了现场查看。营运单位及相关单位对检查给予了积极配合。"
-    "营运单位编制了检查大纲。福清核电厂6号机组已具备检查条件。四、检查情况"
+    "营运单位编制了检查大纲。福清核电厂6号机组已具备检查条件。首次装料前的准备工作正按计划进行。四、检查情况"
     "（一）质量保证根据核安全法规的有关要求，营运单位建立了相应的质量保证体系及组织机构；"
     "福清核电厂6号机组不符合项已进行管控。"
     "（二）构筑物和核安全设备福清核电厂6号机组核岛构筑物施工完成；役前检查工作已全部完成。"
     "（三）系统调试福清核电厂6号机组首次装料前需完成调试试验共241项，已完成237项。"
+    "首次装料后共139项调试试验，试验程序已全部生效发布。"
     "（四）运行生产准备根据核安全法规要求，营运单位建立了运行领域的组织机构。"
     "（五）消防设施营运单位制定了消防管理和技术程序。")
 
@@ -537,7 +538,8 @@ def test_r2_a_list_of_titles_none_sure_alone_is_cut_where_the_reports_sentences_
     headings = [text for kind, text in clauses if kind == "heading"]
     assert headings == ["四、检查情况", "（一）质量保证", "（二）构筑物和核安全设备", "（三）系统调试",
                         "（四）运行生产准备", "（五）消防设施"]
-    # the earlier end where the plant's name opens, not …6号机组|首次装料… (a later tie)
+    # the earlier end where the plant's name opens, not …6号机组|首次装料…, where another of
+    # the report's sentence starts gives a later end the same score
     assert "福清核电厂6号机组首次装料前需完成调试试验共241项，已完成237项。" in [t for _, t in clauses]
 
 
@@ -575,3 +577,18 @@ def test_r2_items_that_open_on_a_name_the_text_repeats_are_not_titles():
     # 集团公司 opens several of its sentences, but 中国国电集团公司 is one name, repeated
     text = _GROUP_COMPANY_REPLY
     assert not [clause for clause in texts(text) if clause.endswith("中国国电")]
+
+
+def test_r2_cut_titles_in_an_attachment_list_stay_items_after_a_list_at_their_level():
+    attachment = (
+        "营运单位对检查给予了积极配合。营运单位编制了检查大纲。福清核电厂6号机组已具备检查条件。附件："
+        "1.质量保证根据核安全法规的有关要求，营运单位建立了相应的质量保证体系及组织机构。"
+        "福清核电厂6号机组不符合项已进行管控。"
+        "2.系统调试福清核电厂6号机组首次装料前需完成调试试验共241项，已完成237项。"
+        "3.运行生产准备根据核安全法规要求，营运单位建立了运行领域的组织机构。"
+        "4.消防设施营运单位制定了消防管理和技术程序。")
+    before = "1.加强监督管理，落实各方责任；2.强化能力建设，提高技术水平；"
+    for text in (attachment, before + attachment):
+        clauses = kinds(text)
+        assert ("body", "2.系统调试") in clauses  # cut, but an item of 附件：'s list
+        assert not [clause for kind, clause in clauses if kind == "heading"]

@@ -434,14 +434,14 @@ def _starts_word(text: str, pos: int, words: list[str]) -> bool:
 
 
 def run_in_heading_end(line: str, start: int, *, min_score: int = 3,
-                       openers: frozenset[str] = frozenset()) -> int | None:
+                       openers: SentenceOpeners | None = None) -> int | None:
     """Where the short heading phrase after the enumeration marker at ``start`` ends when a
     sentence follows it with no break (``（一）指导思想全面贯彻…``: after ``指导思想``), or None.
 
     Article markers (第X条) keep their text. A 第X章/节 heading ends before the 第X条 that
     follows it. ``min_score`` is how sure the word lists must be (3; 2 where the marker's
     siblings are run-in headings, ``_sibling_headings``). ``openers``: how the line's own
-    sentences begin (``sentence_openers``), read as a sentence's start as the word lists are.
+    sentences begin (``SentenceOpeners``), read as a sentence's start as the word lists are.
     """
     found = heading_phrase_start(line, start)
     if found is None:
@@ -486,10 +486,8 @@ def run_in_heading_end(line: str, start: int, *, min_score: int = 3,
             continue
         ending = line[end - 2:end]
         score = 2 if ending in HEADING_END_STRONG else 1 if ending in HEADING_END_WEAK else 0
-        opener = end - phrase_start >= 4 and line[end:end + _OPENER_CHARS] in openers and (
-            # not inside a name the line repeats (中国华能|集团公司…): the join is new text;
-            # nor after a verb's first word (二、举办|国家主场活动…)
-            line.count(line[end - 2:end + _OPENER_CHARS]) == 1)
+        # not after a verb's first word (二、举办|国家主场活动…)
+        opener = openers is not None and end - phrase_start >= 4 and openers.open_at(line, end)
         if BODY_START_STRONG.match(line, end) or opener:
             score += 2
         elif _starts_word(line, end, BODY_START_WEAK):
@@ -1225,22 +1223,44 @@ _FIRST_MARKER = re.compile(r"一、|[（(]一[）)]|1[.．、]")
 _WEAK_LIST_MIN = 3
 
 
-def sentence_openers(line: str) -> frozenset[str]:
-    """The first ``_OPENER_CHARS`` characters (all Chinese) of the line's sentences that begin
-    at least twice after a sentence end: the subjects a report's sections open on
-    (``营运单位``, ``福建福清``). ``_sibling_headings`` reads a sentence as starting there."""
-    counts = Counter(line[found.end():found.end() + _OPENER_CHARS]
-                     for found in _OPENER_AFTER.finditer(line))
-    return frozenset(start for start, count in counts.items()
-                     if count >= 2 and len(start) == _OPENER_CHARS and all(map(_is_cjk, start)))
-
-
 _OPENER_CHARS = 4
 _OPENER_AFTER = re.compile(r"[。；！？]")
+_JOIN_BEFORE = 2  # characters before an opener that make its join (…调试|福建福清…)
+
+
+@dataclass(frozen=True)
+class SentenceOpeners:
+    """How a line's own sentences begin: ``starts``, the first ``_OPENER_CHARS`` characters
+    (all Chinese) that begin two or more of them after a sentence end (the subjects a report's
+    sections open on, ``营运单位``, ``福建福清``), and ``joins``, how often each start stands in
+    the line after the same ``_JOIN_BEFORE`` characters (counted once per line, so a check per
+    position stays linear)."""
+
+    starts: frozenset[str]
+    joins: Counter[str]
+
+    @classmethod
+    def of(cls, line: str) -> SentenceOpeners:
+        counts = Counter(line[found.end():found.end() + _OPENER_CHARS]
+                         for found in _OPENER_AFTER.finditer(line))
+        starts = frozenset(start for start, count in counts.items() if count >= 2
+                           and len(start) == _OPENER_CHARS and all(map(_is_cjk, start)))
+        joins: Counter[str] = Counter()
+        if starts:
+            anywhere = re.compile("(?=(?:" + "|".join(map(re.escape, sorted(starts))) + "))")
+            joins.update(line[found.start() - _JOIN_BEFORE:found.start() + _OPENER_CHARS]
+                         for found in anywhere.finditer(line, _JOIN_BEFORE))
+        return cls(starts, joins)
+
+    def open_at(self, line: str, position: int) -> bool:
+        """Whether one of the line's sentence starts begins at ``position``, and not inside a
+        name the line repeats (中国国电|集团公司… stands so everywhere: the join is not new)."""
+        return line[position:position + _OPENER_CHARS] in self.starts and self.joins[
+            line[position - _JOIN_BEFORE:position + _OPENER_CHARS]] == 1
 
 
 def _sibling_end(line: str, position: int, ordered: list[int], protected: list[bool],
-                 openers: frozenset[str]) -> int | None:
+                 openers: SentenceOpeners) -> int | None:
     """The heading end of the marker at ``position`` on the weaker evidence
     (``_SIBLING_MIN_SCORE``), or None: the rule's vetoes hold, the end comes before the next
     cut, and the title's words neither go on past it nor take in who acts."""
@@ -1273,7 +1293,7 @@ def _sibling_headings(line: str, rule_ends: dict[int, int | None], run_in_ends: 
             runs.append([])
         runs[-1].append(position)
     ordered = sorted(boundaries)
-    openers = sentence_openers(line) if lists else frozenset()
+    openers = SentenceOpeners.of(line) if lists else None
     found_ends: list[tuple[int, int]] = []
     for positions in (run for runs in lists.values() for run in runs):
         # a heading over a sentence, not a marker that the next one ends (1.…方案2.…); the
@@ -1513,7 +1533,8 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             if marker and not heading and (
                 piece.text.endswith(("；", ";")) or after_attachment_label
             ):
-                if list_level != marker[0]:
+                if after_attachment_label or list_level != marker[0]:
+                    # an attachment list, even at the level of a ；-list before it
                     attachment_list = after_attachment_label
                 list_level = marker[0]
             elif heading and level is not None and list_level is not None and level < list_level:
