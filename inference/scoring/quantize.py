@@ -117,7 +117,8 @@ class PerTokenInt8Linear(nn.Module):
         # max |x| per token as max(max x, -min x), and the quotient rounded in place: the
         # same values as abs().amax() and torch.round(flat / token_scale), without the two
         # full-size temporaries, whose fresh pages cost more than the int8 matmul itself
-        # (15% of the end-to-end rate on the AMD EPYC project machine, benchmarks/README.md)
+        # (12% of the end-to-end rate on the AMD EPYC project machine, benchmarks/README.md,
+        # "Round 12")
         largest = torch.maximum(flat.amax(dim=1, keepdim=True),
                                 flat.amin(dim=1, keepdim=True).neg_())
         token_scale = largest.clamp(min=1e-12) / 127

@@ -1260,7 +1260,7 @@ class SentenceOpeners:
 
 
 def _sibling_end(line: str, position: int, ordered: list[int], protected: list[bool],
-                 openers: SentenceOpeners) -> int | None:
+                 openers: SentenceOpeners | None) -> int | None:
     """The heading end of the marker at ``position`` on the weaker evidence
     (``_SIBLING_MIN_SCORE``), or None: the rule's vetoes hold, the end comes before the next
     cut, and the title's words neither go on past it nor take in who acts."""
