@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -106,8 +106,7 @@ def run_documents(
             result = by_id.get(id(item), item)
             yield result, len(result.clauses) if isinstance(result, Document) else 0
 
-    repeats = getattr(scorer, "repeats", None)
-    reused_before = repeats.reused if repeats is not None else 0
+    reused = _reused_from_now(scorer)
     with core:
         try:
             documents = iter_documents(resolved, max_bytes, skip=core.skip, builder=builder,
@@ -116,9 +115,18 @@ def run_documents(
                             process)
         finally:
             builder.close()
-    if repeats is not None:
-        core.summary.reused = repeats.reused - reused_before
+    core.summary.reused = reused()
     return core.summary
+
+
+def _reused_from_now(scorer: ClauseScorer) -> Callable[[], int]:
+    """How many clauses ``scorer`` will have answered from memory (``repeats``,
+    inference.scoring.repeats) since this call; always 0 for a scorer without one."""
+    repeats = getattr(scorer, "repeats", None)
+    if repeats is None:
+        return lambda: 0
+    before = repeats.reused
+    return lambda: repeats.reused - before
 
 
 def _stdin_lines() -> Iterator[bytes]:
@@ -210,8 +218,7 @@ def run_clauses(
                 continue
             yield annotate_record(record, prediction), 1
 
-    repeats = getattr(scorer, "repeats", None)
-    reused_before = repeats.reused if repeats is not None else 0
+    reused = _reused_from_now(scorer)
     with core:
         try:
             records = islice(_clause_records(counted(handle), in_path), core.skip, None)
@@ -219,8 +226,7 @@ def run_clauses(
         finally:
             if handle is not None:
                 handle.close()
-    if repeats is not None:
-        core.summary.reused = repeats.reused - reused_before
+    core.summary.reused = reused()
     return core.summary
 
 

@@ -75,6 +75,8 @@ def phrase_is_sentence(line: str, start: int, end: int) -> bool:
     (…按照职责权限…) or an organ acting (…生态环境部对…): then it, and any longer phrase, is no
     heading."""
     return bool(SENTENCE_VERB.search(line, start, end) or AGENT_ACTS.search(line, start, end - 1))
+
+
 FUNCTION_CHARS = "和与及的等之了并或而中上下后前是要应须将，、：:局部厅委办院署司处科所站会"
 # A heading phrase never ends where 小组/委员会… follows: that is a body's name running on
 # (…国务院稀土领导|小组分别制定…: 领导 ends headings elsewhere), not a heading over a sentence.

@@ -633,10 +633,12 @@ def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
     """Cuts in a run-together head: masthead | title | 国发〔2011〕12号 | 各省…： | body."""
     cuts: set[int] = set()
     window = line[:_HEAD_WINDOW]
-    masthead = _masthead(window)
+    number = find_doc_number(window)
+    masthead = _masthead(window, number)
     cuts.update(masthead)
     start = max(masthead, default=0)
-    number = find_doc_number(window[start:])
+    if start:
+        number = find_doc_number(window[start:])  # the number after the masthead
     number_at = window.find(number, start) if number else -1
     if number and start <= number_at <= start + 120 and not protected[number_at] and (
         number_at == start or _TITLE_END_HERE.search(window, start, number_at)
@@ -672,10 +674,10 @@ def _head_boundaries(line: str, protected: list[bool]) -> set[int]:
     return {cut for cut in cuts if 0 < cut < len(line) and not protected[cut]}
 
 
-def _masthead(window: str) -> list[int]:
+def _masthead(window: str, number: str | None) -> list[int]:
     """Cuts after each issuer of a masthead that opens ``window`` and after the masthead, or
-    none: it ends in 文件 or 函 right before the document number or a 关于 title."""
-    number = find_doc_number(window)
+    none: it ends in 文件 or 函 right before the document number (``number``, what
+    ``find_doc_number`` found in the window) or a 关于 title."""
     ends = [at for at in (window.find(number) if number else -1, window.find("关于")) if at > 0]
     if not ends:
         return []
@@ -1260,7 +1262,7 @@ class SentenceOpeners:
 
 
 def _sibling_end(line: str, position: int, ordered: list[int], protected: list[bool],
-                 openers: SentenceOpeners | None) -> int | None:
+                 openers: SentenceOpeners) -> int | None:
     """The heading end of the marker at ``position`` on the weaker evidence
     (``_SIBLING_MIN_SCORE``), or None: the rule's vetoes hold, the end comes before the next
     cut, and the title's words neither go on past it nor take in who acts."""
@@ -1293,7 +1295,7 @@ def _sibling_headings(line: str, rule_ends: dict[int, int | None], run_in_ends: 
             runs.append([])
         runs[-1].append(position)
     ordered = sorted(boundaries)
-    openers = SentenceOpeners.of(line) if lists else None
+    openers: SentenceOpeners | None = None  # read once, for the first list that asks
     found_ends: list[tuple[int, int]] = []
     for positions in (run for runs in lists.values() for run in runs):
         # a heading over a sentence, not a marker that the next one ends (1.…方案2.…); the
@@ -1304,6 +1306,8 @@ def _sibling_headings(line: str, rule_ends: dict[int, int | None], run_in_ends: 
         siblings_cut = cut_here >= _SIBLINGS_CUT_MIN and 2 * cut_here >= len(positions)
         if not siblings_cut and len(positions) < _WEAK_LIST_MIN:
             continue
+        if openers is None:
+            openers = SentenceOpeners.of(line)
         weak = [(position, end) for position in positions if position not in run_in_ends
                 and (end := _sibling_end(line, position, ordered, protected, openers))
                 is not None]
@@ -1515,12 +1519,14 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             if piece.list_item:
                 heading, level = False, None  # a row of a flattened list or table
             marker = marker_at(piece.text)
+            after_attachment_label = bool(clauses) and clauses[-1].text.endswith(
+                ("附件：", "附件:"))
             if (not heading and not marker and not piece.list_item and clauses
                     and _ATTACHMENT_LABEL_CLAUSE.fullmatch(clauses[-1].text)
                     and len(piece.text) <= _TITLE_MAX
                     and not re.search(r"[，,。；;：:！？!?.．\s]", piece.text)):
                 heading, level = True, None  # the title under an attachment's label (R2)
-            if heading and marker and clauses and clauses[-1].text.endswith(("附件：", "附件:")):
+            if heading and marker and after_attachment_label:
                 heading = False  # the attachment list: 附件：1.…  2.… (items, not titles)
             if heading and marker and marker[0] == list_level and not (
                 piece.sibling_title and not attachment_list
@@ -1528,8 +1534,6 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                 # a sibling of items that end in ；: a list, not titles (but one of a list of
                 # titles cut off their sentences stays one: …；（三）系统调试|福建…)
                 heading = False
-            after_attachment_label = bool(clauses) and clauses[-1].text.endswith(
-                ("附件：", "附件:"))
             if marker and not heading and (
                 piece.text.endswith(("；", ";")) or after_attachment_label
             ):
