@@ -71,9 +71,14 @@ def _numbers(values: list[float] | None) -> list[float | int] | None:
     return [int(v) if float(v).is_integer() else v for v in values]
 
 
+# Between the headings of a clause's ``section`` path, outermost first.
+SECTION_SEPARATOR = " > "
+
+
 @dataclass
 class Clause:
-    """A clause: ``start``/``end`` are offsets into its document's cleaned text."""
+    """A clause: ``start``/``end`` are offsets into its document's cleaned text; ``section``
+    is the path of headings above it, joined by ``SECTION_SEPARATOR``."""
 
     clause_id: int
     text: str

@@ -93,6 +93,26 @@ def test_rule5_enumerated_measure_with_amount_is_body():
     assert clause.kind == "body"
 
 
+def test_a_marked_body_clause_closes_the_titles_at_its_level_and_below():
+    # 2. and （二） are items (they end in 。 and their next sibling follows straight away), yet
+    # each ends the 1. or （一） title before it: the path never carries a closed sibling.
+    text = ("一、主要任务\n（一）加快产业升级\n1.培育龙头企业。\n支持龙头企业做大做强。\n"
+            "2.建设创新平台。\n（二）优化营商环境。\n（三）深化改革开放\n推进高水平开放。")
+    sections = {c.text: (c.kind, c.section) for c in segment(text)}
+    assert sections["支持龙头企业做大做强。"] == (
+        "body", "一、主要任务 > （一）加快产业升级 > 1.培育龙头企业。")
+    assert sections["2.建设创新平台。"] == ("body", "一、主要任务 > （一）加快产业升级")
+    assert sections["（二）优化营商环境。"] == ("body", "一、主要任务")
+    assert sections["推进高水平开放。"] == ("body", "一、主要任务 > （三）深化改革开放")
+    # an article of a law ends the sub-item title of the article before it
+    law = ("第五条 对试验区的新技术企业，实行下列优惠：\n（一）免征所得税\n"
+           "新技术企业自开办之日起，三年内免征所得税。\n第六条 试验区内的建设项目，简化审批手续。\n"
+           "海关可在试验区内设置机构。")
+    clauses = segment(law)
+    assert [(c.kind, c.section) for c in clauses[1:]] == [
+        ("heading", ""), ("body", "（一）免征所得税"), ("body", ""), ("body", "")]
+
+
 def test_rule6_strip_and_drop_empty_or_punctuation_only():
     assert texts("  加强领导。  \n\n  。。  \n——\n落实责任。") == ["加强领导。", "落实责任。"]
 

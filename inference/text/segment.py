@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from inference.records import Clause
+from inference.records import SECTION_SEPARATOR, Clause
 from inference.text import run_in
 from inference.text.docmeta import DOC_NUMBER, find_doc_number
 from inference.text.heading_words import (
@@ -1483,6 +1483,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
     inference.text.layout found: in ``flat`` text a marked clause counts as starting a line."""
     clauses: list[Clause] = []
     levels: list[int | None] = []  # each heading's marker level (None: unmarked)
+    item_levels: list[int | None] = []  # each marked body clause's marker level
     path: list[tuple[int, str]] = []
     list_level: int | None = None  # marker level of the enumerated list being read, if any
     attachment_list = False  # whether that list is an attachment list (附件：1.…2.…)
@@ -1545,11 +1546,15 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                 list_level = None
             if heading:
                 # A heading's section is its parent path: siblings and deeper levels close.
-                path = [] if level is None else [(lv, t) for lv, t in path if lv < level]
-            section = " > ".join(title for _, title in path)
+                path = [] if level is None else _close_at(path, level)
+            elif marker:
+                # So does a marked item: 第六条… or (三)… ends the (二) title before it.
+                path = _close_at(path, marker[0])
+            section = SECTION_SEPARATOR.join(title for _, title in path)
             if heading and level is not None:
                 path.append((level, piece.text))
             levels.append(level if heading else None)
+            item_levels.append(marker[0] if marker and not heading else None)
             clauses.append(
                 Clause(
                     clause_id=len(clauses),
@@ -1561,13 +1566,20 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                 )
             )
         line_start += len(line) + 1
-    if _list_items_not_headings(clauses, levels):
-        _set_sections(clauses, levels)
+    if _list_items_not_headings(clauses, levels, item_levels):
+        _set_sections(clauses, levels, item_levels)
     _head_tail_kinds(clauses)
     return clauses
 
 
-def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) -> bool:
+def _close_at(path: list[tuple[int, str]], level: int) -> list[tuple[int, str]]:
+    """The section path once a clause marked at ``level`` opens: titles at that level or
+    deeper are its siblings or their children, and close."""
+    return [(lv, t) for lv, t in path if lv < level]
+
+
+def _list_items_not_headings(clauses: list[Clause], levels: list[int | None],
+                             item_levels: list[int | None]) -> bool:
     """A marked sentence with nothing under it is an item of a list, not a title: a heading
     that ends in 。 and is followed straight by its next sibling (or a higher level, or the
     tail) becomes ``body`` (``四、《…条例》适用于中外合营金矿企业。`` | ``五、…``). A run-in
@@ -1586,18 +1598,22 @@ def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) ->
             _TAIL_CLAUSE.fullmatch(re.sub(r"[ \u3000]", "", following.text))
         ):
             clause.kind = "body"
+            item_levels[index] = level
             levels[index] = None
             changed = True
     return changed
 
 
-def _set_sections(clauses: list[Clause], levels: list[int | None]) -> None:
-    """Section paths from the headings, as ``segment`` builds them."""
+def _set_sections(clauses: list[Clause], levels: list[int | None],
+                  item_levels: list[int | None]) -> None:
+    """Section paths from the headings and marked items, as ``segment`` builds them."""
     path: list[tuple[int, str]] = []
-    for clause, level in zip(clauses, levels, strict=True):
+    for clause, level, item_level in zip(clauses, levels, item_levels, strict=True):
         heading = clause.kind == "heading"
         if heading:
-            path = [] if level is None else [(lv, t) for lv, t in path if lv < level]
-        clause.section = " > ".join(title for _, title in path)
+            path = [] if level is None else _close_at(path, level)
+        elif item_level is not None:
+            path = _close_at(path, item_level)
+        clause.section = SECTION_SEPARATOR.join(title for _, title in path)
         if heading and level is not None:
             path.append((level, clause.text))
