@@ -68,6 +68,24 @@ def test_section_title_context_keeps_the_heading_path_when_the_budget_cuts() -> 
         tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
         assert "".join(tokens[-7:-1]) == kept
 
+def test_section_ends_context_keeps_the_title_above_the_clause_when_the_budget_cuts() -> None:
+    from inference.scoring.encoding import format_context
+
+    section = "三、重点任务 > （一）建立科技成果转化信息共享与发布体系 > 1.推动供需结合"
+    assert format_context(section, "", "section_ends") == "三、重点任务 > 1.推动供需结合"
+    assert format_context("三、重点任务 > （二）建设原则", "", "section_ends") == (
+        "三、重点任务 > （二）建设原则")
+    assert format_context("", "通知", "section_ends") == ""
+    # at 16 tokens "section" loses 1.推动供需结合 (the title right above the clause), not so
+    # "section_ends"
+    tokenizer = char_tokenizer([TEXT, section, ">"])
+    for mode, tail in (("section_ends", "推动供需结合"), ("section", "建立科技成果")):
+        encoded = encode_joint(tokenizer, [TEXT], [format_context(section, "", mode)],
+                               max_length=40, stride=4, max_context_tokens=16)
+        tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
+        assert "".join(tokens[-7:-1]) == tail
+
+
 
 def test_saved_parts_share_the_encoder_and_open_in_pipeline(trained) -> None:
     from transformers import pipeline

@@ -68,7 +68,8 @@ class ClassifierModelSection(ModelSection):
     context: ContextMode = Field(
         "section",
         description=f"Context paired with the clause text: one of {list(CONTEXT_MODES)} "
-        "(section = heading path, title = document title).")
+        "(section = heading path, section_ends = its outermost and innermost heading, title = "
+        "document title).")
     pooler_init: Literal["identity", "backbone"] = Field(
         "identity",
         description="How to start a pooler the backbone lacks (e5 has none): identity = dense "
