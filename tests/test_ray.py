@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -48,7 +49,12 @@ def test_ray_engine_matches_local_engine(local_ray, tmp_path):
     assert len(_sorted_lines(tmp_path / "ray.errors.jsonl")) == 2
 
 
-def test_ray_actors_run_the_shared_encoder_model(local_ray, tmp_path):
+def _reused(stderr: str) -> int:
+    match = re.search(r"(\d+) repeated clauses answered from memory", stderr)
+    return int(match.group(1)) if match else 0
+
+
+def test_ray_actors_run_the_shared_encoder_model(local_ray, tmp_path, capsys):
     """A shared-encoder model folder: the Ray actors load it as one model (one encoder pass
     per clause) and give what the local engine gives."""
     from inference.scoring.models import load_scorer
@@ -63,7 +69,11 @@ def test_ray_actors_run_the_shared_encoder_model(local_ray, tmp_path):
     # float32: bf16 scores move in the last digits with how clauses are batched
     common = ["--model", str(model), "--no-progress", "--fast", "none"]
     assert main(["predict", str(EXAMPLES), "-o", str(tmp_path / "local.jsonl"), *common]) == 0
+    local_reused = _reused(capsys.readouterr().err)
     assert main(["predict", str(EXAMPLES), "-o", str(tmp_path / "ray.jsonl"), *common,
                  "--engine", "ray", "--num-actors", "1", "--chunk-documents", "4"]) == 0
     local, remote = _sorted_lines(tmp_path / "local.jsonl"), _sorted_lines(tmp_path / "ray.jsonl")
     assert local and remote == local
+    # the examples hold one seed document in three encodings: the actor's repeat memory
+    # answers the copies, and the driver's summary counts them as the local engine does
+    assert local_reused > 0 and _reused(capsys.readouterr().err) == local_reused

@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -270,6 +270,16 @@ def _score_documents(scorer: ClauseScorer, documents: list[Document]) -> None:
             dates.append(counted_from)
     if inputs:
         set_annotations(clauses, scorer.predict(inputs), dates)
+
+
+def reused_from_now(scorer: ClauseScorer) -> Callable[[], int]:
+    """How many clauses ``scorer`` will have answered from memory (``repeats``,
+    inference.scoring.repeats) since this call; always 0 for a scorer without one."""
+    repeats = getattr(scorer, "repeats", None)
+    if repeats is None:
+        return lambda: 0
+    before = repeats.reused
+    return lambda: repeats.reused - before
 
 
 def score_chunk(

@@ -30,6 +30,7 @@ from inference.batch.core import (
     check_output_paths,
     check_run_options,
     output_files,
+    reused_from_now,
     score_chunk,
 )
 from inference.batch.sinks import default_errors_path
@@ -139,8 +140,9 @@ class ScoringActor:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.scorer = load_scorer(model, rules=rules, fast=fast, device=device)
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         documents = [Document.from_dict(json.loads(d)) for d in batch["doc"] if d]
+        reused = reused_from_now(self.scorer)
         scored = iter(score_chunk(self.scorer, documents))
         errors, docs = [], []
         for error, doc in zip(batch["error"], batch["doc"], strict=True):
@@ -152,7 +154,12 @@ class ScoringActor:
                 row = _row(item)
                 errors.append(row["error"])
                 docs.append(row["doc"])
-        return {"error": errors, "doc": docs}
+        # The batch's clauses answered from the actor's repeat memory ride on its first row
+        # (a column needs a value per row), so the driver's sum counts each once.
+        counts = [0] * len(docs)
+        if counts:
+            counts[0] = reused()
+        return {"error": errors, "doc": docs, "reused": counts}
 
 
 # ----------------------------------------------------------------------------- running
@@ -229,6 +236,7 @@ def run_ray(
                                        "threads": threads, "use_gpu": bool(gpus)})
             for batch in dataset.iter_batches(batch_size=chunk_documents,
                                               batch_format="default"):
+                core.summary.reused += sum(int(n) for n in batch["reused"])
                 for error, doc in zip(batch["error"], batch["doc"], strict=True):
                     if error:
                         core.write(_error_from_dict(json.loads(error)), 0)

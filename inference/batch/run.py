@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -38,6 +38,7 @@ from inference.batch.core import (
     iter_documents,
     output_files,
     reason,
+    reused_from_now,
     score_chunk,
     score_inputs,
 )
@@ -106,7 +107,7 @@ def run_documents(
             result = by_id.get(id(item), item)
             yield result, len(result.clauses) if isinstance(result, Document) else 0
 
-    reused = _reused_from_now(scorer)
+    reused = reused_from_now(scorer)
     with core:
         try:
             documents = iter_documents(resolved, max_bytes, skip=core.skip, builder=builder,
@@ -117,16 +118,6 @@ def run_documents(
             builder.close()
     core.summary.reused = reused()
     return core.summary
-
-
-def _reused_from_now(scorer: ClauseScorer) -> Callable[[], int]:
-    """How many clauses ``scorer`` will have answered from memory (``repeats``,
-    inference.scoring.repeats) since this call; always 0 for a scorer without one."""
-    repeats = getattr(scorer, "repeats", None)
-    if repeats is None:
-        return lambda: 0
-    before = repeats.reused
-    return lambda: repeats.reused - before
 
 
 def _stdin_lines() -> Iterator[bytes]:
@@ -218,7 +209,7 @@ def run_clauses(
                 continue
             yield annotate_record(record, prediction), 1
 
-    reused = _reused_from_now(scorer)
+    reused = reused_from_now(scorer)
     with core:
         try:
             records = islice(_clause_records(counted(handle), in_path), core.skip, None)
