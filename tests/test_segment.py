@@ -113,6 +113,23 @@ def test_a_marked_body_clause_closes_the_titles_at_its_level_and_below():
         ("heading", ""), ("body", "（一）免征所得税"), ("body", ""), ("body", "")]
 
 
+@pytest.mark.parametrize("text, kept", [
+    # a number, not a marker: 一、 does not go on from the title 二、
+    ("二、经济运行\n（二）工业生产\n全市工业增加值增长6%。一、二季度分别增长5%和7%。",
+     "二、经济运行 > （二）工业生产"),
+    # a list that starts again at 1. under the title 1.
+    ("1.产业目标\n到2025年：\n1.工业总产值突破1000亿元；\n2.培育企业10家。", "1.产业目标"),
+    # a quoted article under a section of another style
+    ("三、关于法律责任\n（一）关于罚款数额\n第三十条 违反本条例规定的，处罚款。",
+     "三、关于法律责任 > （一）关于罚款数额"),
+    # numbering that runs on across sections: （三） closes nothing above its level
+    ("一、总体要求\n（一）指导思想。\n（二）基本原则。\n二、主要任务\n（三）加快产业升级；",
+     "二、主要任务"),
+])
+def test_a_marked_body_clause_that_goes_on_from_no_sibling_closes_nothing(text, kept):
+    assert segment(text)[-1].section == kept
+
+
 def test_rule6_strip_and_drop_empty_or_punctuation_only():
     assert texts("  加强领导。  \n\n  。。  \n——\n落实责任。") == ["加强领导。", "落实责任。"]
 

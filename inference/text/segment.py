@@ -1478,13 +1478,67 @@ def _signs(clauses: list[Clause], index: int) -> bool:
     return False
 
 
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+
+def _marker_key(marker: str) -> tuple[str, tuple[int, ...]]:
+    """A marker's style and number: 第六条 → (第N条, (6,)), （三） → (（N）, (3,)), 2.1 → (N.N,
+    (2, 1)); a number it cannot read (第一百条) is 0."""
+    style = re.sub(rf"\d+|[{_CN_NUM}]+|[{_CIRCLED}]", "N", marker.strip())
+    digits = re.findall(r"\d+", marker)
+    if digits:
+        return style, tuple(int(d) for d in digits)
+    circled = re.search(rf"[{_CIRCLED}]", marker)
+    if circled:
+        return style, (_CIRCLED.index(circled.group(0)) + 1,)
+    numeral = re.search(rf"[{_CN_NUM}]+", marker)
+    return style, (_section_number(numeral.group(0)) if numeral else 0,)
+
+
+class _SectionPath:
+    """The headings above the clause being read, outermost first.
+
+    A heading closes its siblings and what lies under them (the titles at its level and
+    deeper). So does a marked item that goes on from an earlier marker of its style: （三）…
+    after the title （二）… closes it, and 第六条… closes the titles opened under 第五条…. It
+    closes only titles at its level or deeper opened since that earlier marker, and nothing
+    where it does not go on from one: 一、二季度… under the title 二、… (a number, not a
+    marker), a list that starts again at 1. under the title 1.…, （一）… under the title
+    1.… (an inverted hierarchy), or a quoted 第三十条 under 三、….
+    """
+
+    def __init__(self) -> None:
+        self._path: list[tuple[int, str, int]] = []  # (level, title, the clause that opened it)
+        # marker style → (number, clause) of the last marker of that style
+        self._last: dict[str, tuple[tuple[int, ...], int]] = {}
+
+    def enter(self, index: int, text: str, heading: bool, level: int | None,
+              marker: tuple[int, str] | None) -> str:
+        """The section of clause ``index`` (its text, whether it is a heading, the heading's
+        level and the clause's marker); the path then moves past it."""
+        key = _marker_key(marker[1]) if marker else None
+        if heading:
+            self._path = [] if level is None else [e for e in self._path if e[0] < level]
+        elif marker is not None and key is not None:
+            style, number = key
+            previous = self._last.get(style)
+            if previous is not None and 0 not in number + previous[0] and number > previous[0]:
+                self._path = [e for e in self._path
+                              if e[0] < marker[0] or e[2] < previous[1]]
+        section = SECTION_SEPARATOR.join(title for _, title, _ in self._path)
+        if heading and level is not None:
+            self._path.append((level, text, index))
+        if key is not None:
+            self._last[key[0]] = (key[1], index)
+        return section
+
+
 def segment(text: str, layout: str = "lines") -> list[Clause]:
     """Clauses of a cleaned text; ``start``/``end`` index into ``text``. ``layout`` is what
     inference.text.layout found: in ``flat`` text a marked clause counts as starting a line."""
     clauses: list[Clause] = []
     levels: list[int | None] = []  # each heading's marker level (None: unmarked)
-    item_levels: list[int | None] = []  # each marked body clause's marker level
-    path: list[tuple[int, str]] = []
+    path = _SectionPath()
     list_level: int | None = None  # marker level of the enumerated list being read, if any
     attachment_list = False  # whether that list is an attachment list (附件：1.…2.…)
     line_start = 0
@@ -1544,17 +1598,8 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                 list_level = marker[0]
             elif heading and level is not None and list_level is not None and level < list_level:
                 list_level = None
-            if heading:
-                # A heading's section is its parent path: siblings and deeper levels close.
-                path = [] if level is None else _close_at(path, level)
-            elif marker:
-                # So does a marked item: 第六条… or (三)… ends the (二) title before it.
-                path = _close_at(path, marker[0])
-            section = SECTION_SEPARATOR.join(title for _, title in path)
-            if heading and level is not None:
-                path.append((level, piece.text))
+            section = path.enter(len(clauses), piece.text, heading, level, marker)
             levels.append(level if heading else None)
-            item_levels.append(marker[0] if marker and not heading else None)
             clauses.append(
                 Clause(
                     clause_id=len(clauses),
@@ -1566,20 +1611,13 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                 )
             )
         line_start += len(line) + 1
-    if _list_items_not_headings(clauses, levels, item_levels):
-        _set_sections(clauses, levels, item_levels)
+    if _list_items_not_headings(clauses, levels):
+        _set_sections(clauses, levels)
     _head_tail_kinds(clauses)
     return clauses
 
 
-def _close_at(path: list[tuple[int, str]], level: int) -> list[tuple[int, str]]:
-    """The section path once a clause marked at ``level`` opens: titles at that level or
-    deeper are its siblings or their children, and close."""
-    return [(lv, t) for lv, t in path if lv < level]
-
-
-def _list_items_not_headings(clauses: list[Clause], levels: list[int | None],
-                             item_levels: list[int | None]) -> bool:
+def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) -> bool:
     """A marked sentence with nothing under it is an item of a list, not a title: a heading
     that ends in 。 and is followed straight by its next sibling (or a higher level, or the
     tail) becomes ``body`` (``四、《…条例》适用于中外合营金矿企业。`` | ``五、…``). A run-in
@@ -1598,22 +1636,14 @@ def _list_items_not_headings(clauses: list[Clause], levels: list[int | None],
             _TAIL_CLAUSE.fullmatch(re.sub(r"[ \u3000]", "", following.text))
         ):
             clause.kind = "body"
-            item_levels[index] = level
             levels[index] = None
             changed = True
     return changed
 
 
-def _set_sections(clauses: list[Clause], levels: list[int | None],
-                  item_levels: list[int | None]) -> None:
+def _set_sections(clauses: list[Clause], levels: list[int | None]) -> None:
     """Section paths from the headings and marked items, as ``segment`` builds them."""
-    path: list[tuple[int, str]] = []
-    for clause, level, item_level in zip(clauses, levels, item_levels, strict=True):
-        heading = clause.kind == "heading"
-        if heading:
-            path = [] if level is None else _close_at(path, level)
-        elif item_level is not None:
-            path = _close_at(path, item_level)
-        clause.section = SECTION_SEPARATOR.join(title for _, title in path)
-        if heading and level is not None:
-            path.append((level, clause.text))
+    path = _SectionPath()
+    for index, (clause, level) in enumerate(zip(clauses, levels, strict=True)):
+        clause.section = path.enter(index, clause.text, clause.kind == "heading", level,
+                                    marker_at(clause.text))
