@@ -93,9 +93,10 @@ def test_rule5_enumerated_measure_with_amount_is_body():
     assert clause.kind == "body"
 
 
-def test_a_marked_body_clause_closes_the_titles_at_its_level_and_below():
+def test_a_marked_body_clause_that_goes_on_from_a_sibling_closes_the_titles_since_it():
     # 2. and （二） are items (they end in 。 and their next sibling follows straight away), yet
-    # each ends the 1. or （一） title before it: the path never carries a closed sibling.
+    # each goes on from the 1. or （一） title before it and closes it: the path never carries
+    # a closed sibling.
     text = ("一、主要任务\n（一）加快产业升级\n1.培育龙头企业。\n支持龙头企业做大做强。\n"
             "2.建设创新平台。\n（二）优化营商环境。\n（三）深化改革开放\n推进高水平开放。")
     sections = {c.text: (c.kind, c.section) for c in segment(text)}

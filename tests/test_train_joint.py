@@ -68,6 +68,7 @@ def test_section_title_context_keeps_the_heading_path_when_the_budget_cuts() -> 
         tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
         assert "".join(tokens[-7:-1]) == kept
 
+
 def test_section_ends_context_keeps_the_title_above_the_clause_when_the_budget_cuts() -> None:
     from inference.scoring.encoding import format_context
 
@@ -84,7 +85,6 @@ def test_section_ends_context_keeps_the_title_above_the_clause_when_the_budget_c
                                max_length=40, stride=4, max_context_tokens=16)
         tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
         assert "".join(tokens[-7:-1]) == tail
-
 
 
 def test_saved_parts_share_the_encoder_and_open_in_pipeline(trained) -> None:

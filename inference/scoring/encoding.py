@@ -55,7 +55,7 @@ def format_context(section: str, title: str, mode: str) -> str:
     if mode not in CONTEXT_MODES:
         raise ValueError(f"context mode {mode!r}; expected one of {CONTEXT_MODES}")
     if mode == "section_title":
-        return " > ".join(part for part in (section, title) if part)
+        return SECTION_SEPARATOR.join(part for part in (section, title) if part)
     if mode == "section_ends":
         return section_ends(section)
     parts: list[str] = []
@@ -63,7 +63,7 @@ def format_context(section: str, title: str, mode: str) -> str:
         parts.append(title)
     if mode in ("section", "both") and section:
         parts.append(section)
-    return " > ".join(parts)
+    return SECTION_SEPARATOR.join(parts)
 
 
 def section_ends(section: str) -> str:

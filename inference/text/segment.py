@@ -1519,7 +1519,7 @@ class _SectionPath:
         key = _marker_key(marker[1]) if marker else None
         if heading:
             self._path = [] if level is None else [e for e in self._path if e[0] < level]
-        elif marker is not None and key is not None:
+        elif marker is not None and key is not None:  # a marked item
             style, number = key
             previous = self._last.get(style)
             if previous is not None and 0 not in number + previous[0] and number > previous[0]:
