@@ -1538,7 +1538,6 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
     inference.text.layout found: in ``flat`` text a marked clause counts as starting a line."""
     clauses: list[Clause] = []
     levels: list[int | None] = []  # each heading's marker level (None: unmarked)
-    path = _SectionPath()
     list_level: int | None = None  # marker level of the enumerated list being read, if any
     attachment_list = False  # whether that list is an attachment list (附件：1.…2.…)
     line_start = 0
@@ -1598,7 +1597,6 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                 list_level = marker[0]
             elif heading and level is not None and list_level is not None and level < list_level:
                 list_level = None
-            section = path.enter(len(clauses), piece.text, heading, level, marker)
             levels.append(level if heading else None)
             clauses.append(
                 Clause(
@@ -1607,23 +1605,21 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
                     start=piece.start,
                     end=piece.end,
                     kind="heading" if heading else "body",
-                    section=section,
                 )
             )
         line_start += len(line) + 1
-    if _list_items_not_headings(clauses, levels):
-        _set_sections(clauses, levels)
+    # sections once the kinds are settled: a demoted heading is an item in the path too
+    _list_items_not_headings(clauses, levels)
+    _set_sections(clauses, levels)
     _head_tail_kinds(clauses)
     return clauses
 
 
-def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) -> bool:
+def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) -> None:
     """A marked sentence with nothing under it is an item of a list, not a title: a heading
     that ends in 。 and is followed straight by its next sibling (or a higher level, or the
     tail) becomes ``body`` (``四、《…条例》适用于中外合营金矿企业。`` | ``五、…``). A run-in
-    title keeps the sentences that follow it (``1.完善标准规范体系。`` | ``面向…``). Returns
-    whether anything changed."""
-    changed = False
+    title keeps the sentences that follow it (``1.完善标准规范体系。`` | ``面向…``)."""
     for index, clause in enumerate(clauses):
         level = levels[index]
         if clause.kind != "heading" or level is None or not clause.text.endswith(("。", ".")):
@@ -1637,12 +1633,11 @@ def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) ->
         ):
             clause.kind = "body"
             levels[index] = None
-            changed = True
-    return changed
 
 
 def _set_sections(clauses: list[Clause], levels: list[int | None]) -> None:
-    """Section paths from the headings and marked items, as ``segment`` builds them."""
+    """Each clause's section path, from the headings and marked items before it
+    (``_SectionPath``)."""
     path = _SectionPath()
     for index, (clause, level) in enumerate(zip(clauses, levels, strict=True)):
         clause.section = path.enter(index, clause.text, clause.kind == "heading", level,
