@@ -87,6 +87,21 @@ def test_empty_sets_score_zero_in_evaluate_and_agreement() -> None:
     assert prf(0, 0, 0).f1 == 0.0
 
 
+def test_agreement_label_micro_f1_pools_labels_and_can_skip_entities() -> None:
+    """Micro-F1 over the five labels, as evaluate computes it: here 2 matched, 1 only
+    first, 1 only second -> 2*2 / (2*2 + 1 + 1)."""
+    def clause(cid: int, labels: list[str], entities: list[Entity]) -> GoldClause:
+        return GoldClause(doc_id="d", clause_id=cid, kind="body", section="",
+                          text="市财政局拨付500万元", labels=labels, entities=entities)
+    agency = [Entity(0, 4, "AGENCY", "市财政局")]
+    first = [clause(0, ["goal", "incentive"], agency), clause(1, ["timeline"], agency)]
+    second = [clause(0, ["goal", "incentive"], []), clause(1, ["responsibility"], [])]
+    report = agreement_report(first, second, entities=False)
+    assert report["label_micro_f1"] == 0.6667
+    assert "AGENCY_span_f1" not in report and "AMOUNT_span_f1" not in report
+    assert agreement_report(first, second)["AGENCY_span_f1"]["f1"] == 0.0
+
+
 def test_entity_metrics_are_strict_and_character_level() -> None:
     text = "市财政局拨付500万元"
     gold = [[Entity(0, 4, "AGENCY", "市财政局"), Entity(6, 11, "AMOUNT", "500万元")]]

@@ -184,7 +184,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
     first = data.read_gold(Path(args.first))
     second = data.read_gold(Path(args.second))
-    report = agreement_report(first, second)
+    report = agreement_report(first, second, entities=not args.labels_only)
     print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0
 
@@ -241,6 +241,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "agreement", help="Cohen's kappa and entity F1 of two annotations")
     agreement.add_argument("--first", default=str(AGREEMENT_DIR / "first.jsonl"))
     agreement.add_argument("--second", default=str(AGREEMENT_DIR / "second.jsonl"))
+    agreement.add_argument("--labels-only", action="store_true",
+                           help="the second annotation has labels only: no entity span F1")
     agreement.set_defaults(func=cmd_agreement)
 
     weak = commands.add_parser(

@@ -35,9 +35,13 @@ def span_f1(first: Sequence[set[tuple]], second: Sequence[set[tuple]]) -> dict[s
     return {"f1": scores.f1, "first": n_first, "second": n_second, "matched": tp}
 
 
-def agreement_report(first: Sequence[GoldClause],
-                     second: Sequence[GoldClause]) -> dict[str, Any]:
-    """Agreement on the clauses both annotated (matched by doc_id and clause_id)."""
+def agreement_report(first: Sequence[GoldClause], second: Sequence[GoldClause], *,
+                     entities: bool = True) -> dict[str, Any]:
+    """Agreement on the clauses both annotated (matched by doc_id and clause_id).
+
+    ``label_micro_f1`` pools the five labels as ``evaluate`` does, so it reads against the
+    model's micro-F1. ``entities=False`` is for a second annotation of labels only: its empty
+    entity lists would otherwise read as disagreement on every span."""
     schema = default_schema()
     a_by_key = {r.key: r for r in first}
     keys = [r.key for r in second if r.key in a_by_key]
@@ -48,12 +52,16 @@ def agreement_report(first: Sequence[GoldClause],
         "kappa": {},
         "positives": {},
     }
+    matched = n_first = n_second = 0
     for label in schema.label_names:
         a = [int(label in a_by_key[k].labels) for k in keys]
         b = [int(label in b_by_key[k].labels) for k in keys]
         report["kappa"][label] = round(cohen_kappa(a, b), 4)
         report["positives"][label] = {"first": sum(a), "second": sum(b)}
-    for etype in schema.entity_names:
+        matched += sum(x & y for x, y in zip(a, b, strict=True))
+        n_first, n_second = n_first + sum(a), n_second + sum(b)
+    report["label_micro_f1"] = prf(matched, n_second - matched, n_first - matched).f1
+    for etype in schema.entity_names if entities else ():
         def spans(record: GoldClause, etype: str = etype) -> set[tuple]:
             return {(e.start, e.end) for e in record.entities if e.type == etype}
 
