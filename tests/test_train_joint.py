@@ -184,6 +184,40 @@ def test_threshold_choice_is_recorded_with_its_fold_spread(trained, tmp_path) ->
     assert "fold thresholds min / median / max" in card
 
 
+def test_cli_chooses_thresholds_again_for_a_saved_model(
+        trained, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``policy-clauses train thresholds``: after the dev gold changed, the thresholds are
+    chosen again on dev (config from the YAML, data paths overridden) and the card shows
+    them; a folder with no classifier is refused by name."""
+    import argparse
+    import shutil
+
+    from inference.errors import UserError
+    from policy_clauses.cli import main
+    from policy_clauses.commands.train import cmd_thresholds
+    from tests.fixtures.tiny_training import GOLD, SPLITS
+
+    folder, _ = trained
+    copy = tmp_path / "model"
+    shutil.copytree(folder, copy)
+    before = read_meta(copy / "classifier")
+    assert before.threshold_source == "config"  # the fixture trains without tuning
+    config = str(Path(__file__).resolve().parent.parent / "configs" / "joint.yaml")
+    code = main(["train", "thresholds", "--model", str(copy), "--config", config,
+                 "--data.gold_path", str(GOLD), "--data.splits_path", str(SPLITS),
+                 "--data.documents_path", "null"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    after = read_meta(copy / "classifier")
+    assert after.threshold_source.startswith("dev")
+    assert after.metrics["threshold_choice"]["thresholds"] == after.thresholds
+    assert all(f"{label}: {before.thresholds[label]} -> {after.thresholds[label]}" in out
+               for label in after.thresholds)
+    assert "fold thresholds min / median / max" in (copy / "README.md").read_text("utf-8")
+    with pytest.raises(UserError, match="no classifier/ folder"):
+        cmd_thresholds(argparse.Namespace(model=str(tmp_path), config=config, overrides=[]))
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine")
 def test_training_and_scoring_run_on_a_gpu(tmp_path) -> None:
     """``--train.device cuda``: the same code path on a GPU, and the saved model scores the

@@ -85,6 +85,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_thresholds(args: argparse.Namespace) -> int:
+    """Choose a trained model's thresholds again on today's dev split: after the dev gold or
+    the segmenter's sections changed, without training again."""
+    from inference.errors import UserError
+    from inference.scoring.model_folder import read_meta
+    from training.fit.joint import record_threshold_choice
+    from training.fit.model_card import write_combined_card
+
+    folder = Path(args.model)
+    if not (folder / "classifier").is_dir():
+        raise UserError(f"{folder}: no classifier/ folder (train thresholds wants a model "
+                        "folder made by `policy-clauses train joint`)")
+    before = dict(read_meta(folder / "classifier", "classifier").thresholds)
+    config = load_config(args.config, "joint", parse_overrides(args.overrides))
+    choice = record_threshold_choice(folder, config)
+    write_combined_card(folder)
+    for label, threshold in choice.thresholds.items():
+        spread = choice.spread.get(label)
+        folds = (f"; folds {spread.threshold_min} / {spread.threshold_median} / "
+                 f"{spread.threshold_max}" if spread else "")
+        print(f"{label}: {before.get(label)} -> {threshold} (dev F1 "
+              f"{choice.labels[label].f1}{folds})")
+    print(f"train thresholds: wrote {folder / 'classifier'} and {folder / 'README.md'}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.eval.evaluate import evaluate
     from training.eval.results import summary_table
@@ -136,6 +162,18 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--resume", action="store_true",
                             help="continue from the last per-epoch checkpoint of this config")
         parser.set_defaults(func=cmd_train, overrides=[])
+    thresholds = tasks.add_parser(
+        "thresholds", help="choose a trained model's label thresholds again on dev",
+        allow_abbrev=False,
+        description="Score today's dev split with a saved model (the serving path), choose each "
+        "label's threshold on all of dev and measure its spread over 5 document folds of dev; "
+        "rewrite the thresholds in MODEL/classifier and the model card. For use after the dev "
+        "gold or the segmenter's sections changed; the weights are not touched.")
+    thresholds.add_argument("--model", required=True, help="model folder (classifier/, tagger/)")
+    thresholds.add_argument("--config", "-c", default=str(PROJECT_ROOT / "configs" / "joint.yaml"),
+                            help="YAML config whose data section names gold and splits "
+                            "(default configs/joint.yaml)")
+    thresholds.set_defaults(func=cmd_thresholds, overrides=[])
 
 
 def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
@@ -170,4 +208,4 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     _add_evaluate(subparsers)
 
 
-__all__ = ["add_cli", "cmd_evaluate", "cmd_train"]
+__all__ = ["add_cli", "cmd_evaluate", "cmd_thresholds", "cmd_train"]
