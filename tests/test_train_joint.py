@@ -211,6 +211,10 @@ def test_cli_chooses_thresholds_again_for_a_saved_model(
     after = read_meta(copy / "classifier")
     assert after.threshold_source.startswith("dev")
     assert after.metrics["threshold_choice"]["thresholds"] == after.thresholds
+    # the dev table is today's dev at the new thresholds: the per-label F1 the choice found
+    dev_table = after.metrics["dev"]["labels"]
+    assert all(dev_table[label]["f1"] == after.metrics["threshold_choice"]["labels"][label]["f1"]
+               for label in after.thresholds)
     assert all(f"{label}: {before.thresholds[label]} -> {after.thresholds[label]}" in out
                for label in after.thresholds)
     assert "fold thresholds min / median / max" in (copy / "README.md").read_text("utf-8")

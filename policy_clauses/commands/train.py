@@ -99,7 +99,7 @@ def cmd_thresholds(args: argparse.Namespace) -> int:
                         "folder made by `policy-clauses train joint`)")
     before = dict(read_meta(folder / "classifier", "classifier").thresholds)
     config = load_config(args.config, "joint", parse_overrides(args.overrides))
-    choice = record_threshold_choice(folder, config)
+    choice = record_threshold_choice(folder, config, refresh_dev_metrics=True)
     write_combined_card(folder)
     for label, threshold in choice.thresholds.items():
         spread = choice.spread.get(label)

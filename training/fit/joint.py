@@ -270,7 +270,8 @@ def train_joint(config: JointConfig, *, resume: bool = False,
     return JointResult(out, result, best, thresholds, module, tokenizer)
 
 
-def record_threshold_choice(model_dir: Path, config: JointConfig) -> ThresholdChoice:
+def record_threshold_choice(model_dir: Path, config: JointConfig, *,
+                            refresh_dev_metrics: bool = False) -> ThresholdChoice:
     """Score dev with the saved model (the serving path), choose each label's threshold on
     all of dev, and measure how far it moves over 5 document folds of dev
     (``training.eval.thresholds.choose_thresholds``). The thresholds and the spread go into
@@ -294,6 +295,16 @@ def record_threshold_choice(model_dir: Path, config: JointConfig) -> ThresholdCh
     meta = read_meta(folder, "classifier")
     metrics = dict(meta.metrics)
     metrics["threshold_choice"] = choice.to_dict()
+    if refresh_dev_metrics:
+        # `train thresholds` on a model whose dev gold or sections changed since training:
+        # the card's dev table is then today's dev at the new thresholds, not the training
+        # run's figures beside thresholds they were not measured with.
+        gold = label_sets(dev)
+        default = {name: config.train.threshold for name in labels}
+        at_default = label_metrics(gold, decide(probs, labels, default), labels)
+        metrics["dev"] = replace(
+            label_metrics(gold, decide(probs, labels, choice.thresholds), labels),
+            micro_f1_at_default_threshold=at_default.micro_f1).to_dict()
     write_meta(folder, meta.model_copy(update={"thresholds": dict(choice.thresholds),
                                                "threshold_source": "dev (all of it; spread "
                                                "over 5 document folds in metrics)",
