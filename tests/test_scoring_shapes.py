@@ -12,7 +12,7 @@ import torch
 from inference.scoring import align
 from inference.scoring.align import pad_windows
 from inference.scoring.components import ClauseInput
-from inference.scoring.model_folder import weights_digest
+from inference.scoring.model_folder import model_digest
 from inference.scoring.models import load_scorer, model_identity
 from tests.fixtures.tiny_training import fixture_records
 from tests.helpers.predict_probe import modules_imported_by_predict
@@ -126,7 +126,7 @@ def test_bf16_loads_as_bf16_with_the_weights_a_cast_gives(joint_model) -> None:
     for key, tensor in expected.items():
         assert got[key].dtype == tensor.dtype and torch.equal(got[key], tensor), key
     # the version computed while loading is the one computed afterwards
-    assert model_identity(joint_model, "bf16", digest=weights_digest(joint_model)) == \
+    assert model_identity(joint_model, "bf16", digest=model_digest(joint_model)) == \
         model_identity(joint_model, "bf16")
 
 

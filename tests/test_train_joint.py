@@ -186,13 +186,16 @@ def test_threshold_choice_is_recorded_with_its_fold_spread(trained, tmp_path) ->
 
 def test_cli_chooses_thresholds_again_for_a_saved_model(
         trained, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``policy-clauses train thresholds``: after the dev gold changed, the thresholds are
-    chosen again on dev (config from the YAML, data paths overridden) and the card shows
-    them; a folder with no classifier is refused by name."""
+    """``policy-clauses train thresholds`` after the dev gold changed: the thresholds are
+    chosen again on the new dev (the model's own config, the gold path overridden), the dev
+    table counts the new gold, both cards show the choice and the model's version changes
+    with its thresholds. A config with another context, and a folder with no classifier, are
+    refused by name before anything is written."""
     import argparse
     import shutil
 
     from inference.errors import UserError
+    from inference.scoring.models import model_identity
     from policy_clauses.cli import main
     from policy_clauses.commands.train import cmd_thresholds
     from tests.fixtures.tiny_training import GOLD, SPLITS
@@ -202,24 +205,44 @@ def test_cli_chooses_thresholds_again_for_a_saved_model(
     shutil.copytree(folder, copy)
     before = read_meta(copy / "classifier")
     assert before.threshold_source == "config"  # the fixture trains without tuning
-    config = str(Path(__file__).resolve().parent.parent / "configs" / "joint.yaml")
-    code = main(["train", "thresholds", "--model", str(copy), "--config", config,
-                 "--data.gold_path", str(GOLD), "--data.splits_path", str(SPLITS),
-                 "--data.documents_path", "null"])
+    version_before = model_identity(copy)[1]
+    # the dev gold changes: every dev clause becomes a goal
+    dev_docs = set(json.loads(SPLITS.read_text(encoding="utf-8"))["splits"]["dev"])
+    gold = tmp_path / "gold.jsonl"
+    records = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        if record["doc_id"] in dev_docs:
+            record["labels"] = sorted({*record["labels"], "goal"})
+    gold.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                    encoding="utf-8")
+    dev_clauses = sum(r["doc_id"] in dev_docs for r in records)
+
+    other = ["--model", str(copy), "--model.context", "both", "--data.gold_path", str(gold)]
+    with pytest.raises(UserError, match="trained with context"):
+        cmd_thresholds(argparse.Namespace(model=str(copy), config=None, overrides=other[2:]))
+    assert read_meta(copy / "classifier").thresholds == before.thresholds
+    code = main(["train", "thresholds", "--model", str(copy), "--data.gold_path", str(gold),
+                 "--data.splits_path", str(SPLITS), "--data.documents_path", "null"])
     out = capsys.readouterr().out
     assert code == 0, out
     after = read_meta(copy / "classifier")
     assert after.threshold_source.startswith("dev")
-    assert after.metrics["threshold_choice"]["thresholds"] == after.thresholds
-    # the dev table is today's dev at the new thresholds: the per-label F1 the choice found
-    dev_table = after.metrics["dev"]["labels"]
-    assert all(dev_table[label]["f1"] == after.metrics["threshold_choice"]["labels"][label]["f1"]
+    choice = after.metrics["threshold_choice"]
+    assert choice["thresholds"] == after.thresholds
+    assert choice["dev_data"]["clauses"] == dev_clauses
+    # the dev table is today's dev: the new gold's goal count, the choice's F1
+    assert after.metrics["dev"]["labels"]["goal"]["support"] == dev_clauses
+    assert all(after.metrics["dev"]["labels"][label]["f1"] == choice["labels"][label]["f1"]
                for label in after.thresholds)
     assert all(f"{label}: {before.thresholds[label]} -> {after.thresholds[label]}" in out
                for label in after.thresholds)
-    assert "fold thresholds min / median / max" in (copy / "README.md").read_text("utf-8")
+    for card in (copy / "README.md", copy / "classifier" / "README.md"):
+        assert f"Chosen on dev: {dev_clauses} clauses" in card.read_text(encoding="utf-8")
+    # every dev clause a goal: the goal threshold drops, and with it the model's version
+    assert after.thresholds["goal"] < before.thresholds["goal"]
+    assert model_identity(copy)[1] != version_before
     with pytest.raises(UserError, match="no classifier/ folder"):
-        cmd_thresholds(argparse.Namespace(model=str(tmp_path), config=config, overrides=[]))
+        cmd_thresholds(argparse.Namespace(model=str(tmp_path), config=None, overrides=[]))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine")

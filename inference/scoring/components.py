@@ -41,9 +41,10 @@ class ClauseScores:
 class ClauseScorer(Protocol):
     """Scores clauses: label probabilities, labels (after thresholds) and entities.
 
-    ``name`` says what scores (``model:default``, ``rules``), ``version`` which weights or code
-    (``default@<weights hash>``); ``thresholds`` is the decision threshold of each label, what
-    ``labels`` were cut at and what review's uncertainty is measured against."""
+    ``name`` says what scores (``model:default``, ``rules``), ``version`` which weights and
+    thresholds or code (``default@<digest of weights and thresholds>``); ``thresholds`` is the
+    decision threshold of each label, what ``labels`` were cut at and what review's
+    uncertainty is measured against."""
 
     name: str
     version: str

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -212,8 +213,12 @@ def write_meta(folder: Path, meta: dict[str, Any] | ClassifierMeta | TaggerMeta)
     model = meta if isinstance(meta, BaseModel) else parse_meta(
         {"format_version": FORMAT_VERSION, **meta}, f"metadata for {folder}")
     path = Path(folder) / META_FILE
-    path.write_text(json.dumps(model.model_dump(mode="json"), ensure_ascii=False, indent=1)
-                    + "\n", encoding="utf-8")
+    # written beside it, then swapped in: a crash mid-write never leaves a model folder
+    # whose metadata is cut off (`train thresholds` rewrites it in a shipped folder)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(model.model_dump(mode="json"), ensure_ascii=False, indent=1)
+                       + "\n", encoding="utf-8")
+    os.replace(partial, path)
     return path
 
 
@@ -286,9 +291,11 @@ def open_part(folder: Path, kind: str, schema: LabelSchema) -> ClassifierMeta | 
     return meta
 
 
-def weights_digest(model_dir: Path, length: int = 12) -> str:
-    """A short sha256 over the weights of every part: what ``version`` in an output record
-    names, so two outputs from different weights can be told apart."""
+def model_digest(model_dir: Path, length: int = 12) -> str:
+    """A short sha256 over what decides a model's outputs: the weights of every part and the
+    classifier's label thresholds. It is what ``version`` in an output record names, so two
+    outputs from different weights, or from thresholds chosen again (`train thresholds`),
+    can be told apart."""
     digest = hashlib.sha256()
     for part in PARTS:
         path = Path(model_dir) / part / WEIGHTS_FILE
@@ -296,4 +303,8 @@ def weights_digest(model_dir: Path, length: int = 12) -> str:
             with path.open("rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
+    meta_path = Path(model_dir) / "classifier" / META_FILE
+    if meta_path.is_file():
+        thresholds = json.loads(meta_path.read_text(encoding="utf-8")).get("thresholds") or {}
+        digest.update(json.dumps(thresholds, sort_keys=True).encode())
     return digest.hexdigest()[:length]

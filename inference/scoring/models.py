@@ -17,7 +17,7 @@ all call it)::
   ``device``: a torch device.
 
 Every scorer carries ``name`` (``model:default``, ``rules``), ``version``
-(``default@<weights hash>``) and per-label ``thresholds`` (``ClauseScorer``);
+(``default@<digest of weights and thresholds>``) and per-label ``thresholds`` (``ClauseScorer``);
 ``components.scorer_identity`` is what output records store. A model folder holds two standard
 Hugging Face folders, ``classifier/`` (AutoModelForSequenceClassification, multi-label) and
 ``tagger/`` (AutoModelForTokenClassification, IOB2 over AMOUNT/AGENCY); each opens with
@@ -56,8 +56,8 @@ from inference.scoring.model_folder import (
     ModelMismatchError,
     TaggerMeta,
     check_labels,
+    model_digest,
     open_part,
-    weights_digest,
 )
 from inference.scoring.postprocess import entities_from_windows
 from inference.scoring.repeats import RepeatedInputs
@@ -353,7 +353,7 @@ class SharedEncoderModel:
 
             if self.device != "cpu":
                 raise UserError(f"--fast onnx runs on the CPU, not on {self.device}")
-            digest = weights_digest(classifier.folder.parent, length=24)
+            digest = model_digest(classifier.folder.parent, length=24)
             self.module = load_onnx_joint(self.module, self.tokenizer, settings, digest)
 
     def predict(self, inputs: Sequence[ClauseInput]) -> tuple[list[list[float]],
@@ -376,10 +376,10 @@ class ModelScorer:
 
         self.schema = schema or default_schema()
         fast = resolve_fast(fast, device=device)
-        # the weights' hash (the scorer's version) is read while the model loads: hashlib
+        # the model's digest (the scorer's version) is read while the model loads: hashlib
         # lets go of the GIL, so the 2 × 28 MB cost nothing before the first record
         digest: dict[str, str] = {}
-        hashing = threading.Thread(target=lambda: digest.update(value=weights_digest(folder)),
+        hashing = threading.Thread(target=lambda: digest.update(value=model_digest(folder)),
                                    name="weights-digest", daemon=True)
         hashing.start()
         classifier_meta = open_part(folder / "classifier", "classifier", self.schema)
@@ -450,14 +450,14 @@ class ModelScorer:
 def model_identity(folder: Path | None, fast: str = "none", *,
                    digest: str | None = None) -> tuple[str, str]:
     """(name, version) of the scorer a run uses, as output records store them: the folder's
-    name, never its absolute path, and a short hash of its weights (``digest`` when it was
-    already computed: ``weights_digest(folder)``). ``None``: the rules."""
+    name, never its absolute path, and a short hash of its weights and thresholds (``digest``
+    when it was already computed: ``model_digest(folder)``). ``None``: the rules."""
     if folder is None:
         return "rules", f"rules@{__version__}"
     fast = resolve_fast(fast, announce=False)
     folder = Path(folder).resolve()
     name = f"model:{folder.name}" + (f" ({fast})" if fast != "none" else "")
-    return name, f"{folder.name}@{digest or weights_digest(folder)}"
+    return name, f"{folder.name}@{digest or model_digest(folder)}"
 
 
 def load_scorer(model: str | Path | None = None, *, rules: bool = False,

@@ -238,7 +238,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     stats.set_defaults(func=cmd_stats)
 
     agreement = commands.add_parser(
-        "agreement", help="Cohen's kappa and entity F1 of two annotations")
+        "agreement", help="Cohen's kappa, label micro-F1 and entity span F1 of two annotations "
+        "(--labels-only: no span F1)")
     agreement.add_argument("--first", default=str(AGREEMENT_DIR / "first.jsonl"))
     agreement.add_argument("--second", default=str(AGREEMENT_DIR / "second.jsonl"))
     agreement.add_argument("--labels-only", action="store_true",

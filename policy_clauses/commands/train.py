@@ -1,6 +1,6 @@
-"""``policy-clauses train classifier|tagger`` and ``policy-clauses evaluate``: parse, call the
-library with keyword arguments, print. Config fields and their descriptions come from
-training.fit.config, so ``--help`` and the schema cannot drift apart."""
+"""``policy-clauses train joint|classifier|tagger|thresholds`` and ``policy-clauses evaluate``:
+parse, call the library with keyword arguments, print. Config fields and their descriptions
+come from training.fit.config, so ``--help`` and the schema cannot drift apart."""
 
 from __future__ import annotations
 
@@ -89,7 +89,9 @@ def cmd_thresholds(args: argparse.Namespace) -> int:
     """Choose a trained model's thresholds again on today's dev split: after the dev gold or
     the segmenter's sections changed, without training again."""
     from inference.errors import UserError
-    from inference.scoring.model_folder import read_meta
+    from inference.schema import default_schema
+    from inference.scoring.model_folder import ClassifierMeta, open_part
+    from training.fit.config import config_from_dict
     from training.fit.joint import record_threshold_choice
     from training.fit.model_card import write_combined_card
 
@@ -97,8 +99,22 @@ def cmd_thresholds(args: argparse.Namespace) -> int:
     if not (folder / "classifier").is_dir():
         raise UserError(f"{folder}: no classifier/ folder (train thresholds wants a model "
                         "folder made by `policy-clauses train joint`)")
-    before = dict(read_meta(folder / "classifier", "classifier").thresholds)
-    config = load_config(args.config, "joint", parse_overrides(args.overrides))
+    # label set and schema version checked before any data is read or anything written
+    meta = open_part(folder / "classifier", "classifier", default_schema())
+    assert isinstance(meta, ClassifierMeta)
+    if meta.shared_encoder is None:
+        raise UserError(f"{folder}: not a shared-encoder model (train thresholds wants a model "
+                        "folder made by `policy-clauses train joint`)")
+    overrides = parse_overrides(args.overrides)
+    # by default the run's own resolved config, so dev is read as the model was trained to
+    # read it (context, titles); --config replaces it, --SECTION.FIELD changes one field
+    config = (load_config(args.config, "joint", overrides) if args.config
+              else config_from_dict(dict(meta.config), "joint", overrides))
+    if config.model.context != meta.context:
+        raise UserError(f"{folder} was trained with context {meta.context!r}, the config says "
+                        f"{config.model.context!r}: its dev scores would not be the ones it "
+                        "serves (drop --config or --model.context)")
+    before = dict(meta.thresholds)
     choice = record_threshold_choice(folder, config, refresh_dev_metrics=True)
     write_combined_card(folder)
     for label, threshold in choice.thresholds.items():
@@ -141,7 +157,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train", help="fine-tune the shared-encoder model, or the clause classifier or the "
-        "entity tagger alone",
+        "entity tagger alone; or choose a trained model's thresholds again",
         description="Fine-tune a model from a YAML config; any config field can be overridden "
         "on the command line as --SECTION.FIELD VALUE (e.g. --train.lr 3e-5 "
         "--model.backbone models/backbone/e5-small-trim). The model folder gets the resolved "
@@ -167,12 +183,14 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
         allow_abbrev=False,
         description="Score today's dev split with a saved model (the serving path), choose each "
         "label's threshold on all of dev and measure its spread over 5 document folds of dev; "
-        "rewrite the thresholds in MODEL/classifier and the model card. For use after the dev "
-        "gold or the segmenter's sections changed; the weights are not touched.")
+        "rewrite the thresholds, the dev table and the cards in MODEL. For use after the dev "
+        "gold or the segmenter's sections changed; the weights are not touched, but the "
+        "model's version (the digest output records carry) changes with its thresholds.")
     thresholds.add_argument("--model", required=True, help="model folder (classifier/, tagger/)")
-    thresholds.add_argument("--config", "-c", default=str(PROJECT_ROOT / "configs" / "joint.yaml"),
-                            help="YAML config whose data section names gold and splits "
-                            "(default configs/joint.yaml)")
+    thresholds.add_argument("--config", "-c", default=None,
+                            help="YAML config to use instead of the one the model was trained "
+                            "with (recorded in MODEL/classifier); its model.context must be "
+                            "the model's. Single fields: --data.gold_path PATH and the like")
     thresholds.set_defaults(func=cmd_thresholds, overrides=[])
 
 

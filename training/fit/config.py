@@ -434,6 +434,13 @@ def load_config(path: str | Path | None, task: str,
             raise ConfigError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return config_from_dict(data, task, overrides)
+
+
+def config_from_dict(data: dict[str, Any], task: str,
+                     overrides: dict[str, Any] | None = None) -> AnyConfig:
+    """A config from its sections as a mapping (a YAML file's, or the resolved config a model
+    folder records), with dotted overrides applied, validated."""
     typed = _typed_paths(overrides or {})
     if typed:
         data = apply_overrides(data, typed, CONFIG_CLASSES.get(task, ClassifierConfig))

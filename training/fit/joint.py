@@ -276,15 +276,21 @@ def record_threshold_choice(model_dir: Path, config: JointConfig, *,
     all of dev, and measure how far it moves over 5 document folds of dev
     (``training.eval.thresholds.choose_thresholds``). The thresholds and the spread go into
     classifier/policy_clauses.json (``metrics.threshold_choice``), which the model card shows."""
+    from inference.errors import UserError
     from inference.scoring.components import ClauseInput
     from inference.scoring.model_folder import read_meta, write_meta
     from inference.scoring.models import load_scorer
+    from training.data.gold import file_sha256
     from training.eval.thresholds import choose_thresholds
+    from training.fit.model_card import write_model_card
 
     labels = default_schema().label_names
     training = load_training_data(config.data,
                                   with_titles=config.model.context in TITLE_MODES)
     dev = training.dataset["dev"]
+    if len(dev) == 0:
+        raise UserError(f"{config.data.gold_path}: split {config.data.dev_split!r} has no "
+                        f"clauses, so there is nothing to choose thresholds on for {model_dir}")
     scorer = load_scorer(model_dir)
     inputs: list[ClauseInput] = clause_inputs_of(dev)
     predictions = scorer.predict(inputs)
@@ -294,7 +300,11 @@ def record_threshold_choice(model_dir: Path, config: JointConfig, *,
     folder = Path(model_dir) / "classifier"
     meta = read_meta(folder, "classifier")
     metrics = dict(meta.metrics)
-    metrics["threshold_choice"] = choice.to_dict()
+    # which dev the thresholds were chosen on: after `train thresholds`, not the training run's
+    metrics["threshold_choice"] = {**choice.to_dict(), "dev_data": {
+        "gold_sha256": file_sha256(Path(config.data.gold_path)),
+        "splits_sha256": file_sha256(Path(config.data.splits_path)),
+        "clauses": len(dev), "documents": len(set(dev["doc_id"]))}}
     if refresh_dev_metrics:
         # `train thresholds` on a model whose dev gold or sections changed since training:
         # the card's dev table is then today's dev at the new thresholds, not the training
@@ -305,8 +315,11 @@ def record_threshold_choice(model_dir: Path, config: JointConfig, *,
         metrics["dev"] = replace(
             label_metrics(gold, decide(probs, labels, choice.thresholds), labels),
             micro_f1_at_default_threshold=at_default.micro_f1).to_dict()
-    write_meta(folder, meta.model_copy(update={"thresholds": dict(choice.thresholds),
-                                               "threshold_source": "dev (all of it; spread "
-                                               "over 5 document folds in metrics)",
-                                               "metrics": metrics}))
+    updated = meta.model_copy(update={"thresholds": dict(choice.thresholds),
+                                      "threshold_source": "dev (all of it; spread over 5 "
+                                      "document folds in metrics)",
+                                      "metrics": metrics})
+    write_meta(folder, updated)
+    # the part's own card was written with the folder, before this choice
+    write_model_card(folder, updated.model_dump(mode="json"))
     return choice

@@ -116,6 +116,11 @@ def render_card(meta: dict[str, Any]) -> str:
             lines.append(f"| {label} | {choice['thresholds'][label]:.2f} | {_fmt(t['min'])} / "
                          f"{_fmt(t['median'])} / {_fmt(t['max'])} | {_fmt(f['min'])} / "
                          f"{_fmt(f['median'])} / {_fmt(f['max'])} |")
+        if dev_data := choice.get("dev_data"):
+            lines += ["", f"Chosen on dev: {dev_data['clauses']} clauses from "
+                      f"{dev_data['documents']} documents, gold sha256 "
+                      f"`{dev_data['gold_sha256'][:16]}…`, splits sha256 "
+                      f"`{dev_data['splits_sha256'][:16]}…`."]
     training = meta.get("training", {})
     lines += [
         "",
