@@ -55,7 +55,8 @@ bench: setup
 # labels/ with all cores. Measured on the 2-core AMD EPYC project machine:
 # round 2: 1,052 s (4 layers, 4 epochs over 13,196 train clauses, nothing else running); round 6:
 # 2,684 s over 21,914 clauses with one thread, beside a second training run; round 7: 2,380 s
-# (4 layers, 39,101 clauses); round 8: 3,553 s (6 layers, 39,255 clauses, light work beside it).
+# (4 layers, 39,101 clauses); round 8: 3,553 s (6 layers, 39,255 clauses, light work beside it);
+# round 14: 3,235 s (6 layers, 39,355 clauses, bf16 steps, evaluations beside it).
 # `make model-separate` trains the round-1 kind
 # of pair (12-layer classifier, 6-layer tagger) instead.
 # Writes models/default; `git diff --stat models/` shows what moved.
