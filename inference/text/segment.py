@@ -1519,7 +1519,7 @@ class _SectionPath:
         key = _marker_key(marker[1]) if marker else None
         if heading:
             self._path = [] if level is None else [e for e in self._path if e[0] < level]
-        elif marker is not None and key is not None:  # a marked item
+        elif key is not None:  # a marked item
             style, number = key
             previous = self._last.get(style)
             if previous is not None and 0 not in number + previous[0] and number > previous[0]:
@@ -1538,6 +1538,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
     inference.text.layout found: in ``flat`` text a marked clause counts as starting a line."""
     clauses: list[Clause] = []
     levels: list[int | None] = []  # each heading's marker level (None: unmarked)
+    markers: list[tuple[int, str] | None] = []  # each clause's enumeration marker
     list_level: int | None = None  # marker level of the enumerated list being read, if any
     attachment_list = False  # whether that list is an attachment list (附件：1.…2.…)
     line_start = 0
@@ -1598,6 +1599,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
             elif heading and level is not None and list_level is not None and level < list_level:
                 list_level = None
             levels.append(level if heading else None)
+            markers.append(marker)
             clauses.append(
                 Clause(
                     clause_id=len(clauses),
@@ -1610,7 +1612,7 @@ def segment(text: str, layout: str = "lines") -> list[Clause]:
         line_start += len(line) + 1
     # sections once the kinds are settled: a demoted heading is an item in the path too
     _list_items_not_headings(clauses, levels)
-    _set_sections(clauses, levels)
+    _set_sections(clauses, levels, markers)
     _head_tail_kinds(clauses)
     return clauses
 
@@ -1635,10 +1637,12 @@ def _list_items_not_headings(clauses: list[Clause], levels: list[int | None]) ->
             levels[index] = None
 
 
-def _set_sections(clauses: list[Clause], levels: list[int | None]) -> None:
+def _set_sections(clauses: list[Clause], levels: list[int | None],
+                  markers: list[tuple[int, str] | None]) -> None:
     """Each clause's section path, from the headings and marked items before it
-    (``_SectionPath``)."""
+    (``_SectionPath``); ``markers`` are the clauses' markers as ``segment`` read them."""
     path = _SectionPath()
-    for index, (clause, level) in enumerate(zip(clauses, levels, strict=True)):
+    for index, (clause, level, marker) in enumerate(zip(clauses, levels, markers,
+                                                        strict=True)):
         clause.section = path.enter(index, clause.text, clause.kind == "heading", level,
-                                    marker_at(clause.text))
+                                    marker)

@@ -295,7 +295,8 @@ def record_threshold_choice(model_dir: Path, config: JointConfig, *,
     inputs: list[ClauseInput] = clause_inputs_of(dev)
     predictions = scorer.predict(inputs)
     probs = [[p.scores[name] for name in labels] for p in predictions]
-    choice = choose_thresholds(probs, label_sets(dev), list(dev["doc_id"]), labels,
+    gold = label_sets(dev)
+    choice = choose_thresholds(probs, gold, list(dev["doc_id"]), labels,
                                default=config.train.threshold)
     folder = Path(model_dir) / "classifier"
     meta = read_meta(folder, "classifier")
@@ -309,7 +310,6 @@ def record_threshold_choice(model_dir: Path, config: JointConfig, *,
         # `train thresholds` on a model whose dev gold or sections changed since training:
         # the card's dev table is then today's dev at the new thresholds, not the training
         # run's figures beside thresholds they were not measured with.
-        gold = label_sets(dev)
         default = {name: config.train.threshold for name in labels}
         at_default = label_metrics(gold, decide(probs, labels, default), labels)
         metrics["dev"] = replace(
